@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine: `make synth` and `make test`.
+# Set-up is idempotent: each step reruns only when its pinned inputs change.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+# Node 22 and the CDK CLI come from node_modules; the venv's python3 runs app.py.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONDONTWRITEBYTECODE := 1
+CDK := cdk --no-notices
+
+.PHONY: setup synth test deploy destroy clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+synth: setup
+	$(CDK) synth --quiet
+	$(VENV)/bin/python scripts/summarize_templates.py cdk.out
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+deploy: setup
+	$(CDK) deploy --all
+
+destroy: setup
+	$(CDK) destroy --all
+
+clean:
+	rm -rf cdk.out $(VENV) node_modules

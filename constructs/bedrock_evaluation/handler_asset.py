@@ -1,0 +1,86 @@
+"""The custom resource handler's code asset, built on this machine (no Docker).
+
+The asset is the handler's Python files plus the Bedrock service model of the botocore
+installed with this package, so the deployed handler validates and sends requests with
+the same model that synth validated against.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import shutil
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import botocore
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+SERVICE = "bedrock"
+
+
+@cache
+def handler_source_dir() -> Path:
+    """lambda/evaluation_job in a checkout (editable install), else its copy inside the wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parents[1] / "lambda" / "evaluation_job", here / "_lambda" / "evaluation_job"):
+        if (candidate / "index.py").is_file():
+            return candidate
+    raise FileNotFoundError(f"the evaluation job handler is missing: looked in {here / '_lambda'} and the checkout")
+
+
+@cache
+def contract() -> ModuleType:
+    """The handler's contract module: property and attribute names both sides use."""
+    path = handler_source_dir() / "contract.py"
+    spec = importlib.util.spec_from_file_location("bedrock_evaluation._contract", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def service_model_dir() -> Path:
+    """botocore/data/bedrock/<api-version> of the installed botocore (the newest version)."""
+    root = Path(botocore.__file__).parent / "data" / SERVICE
+    versions = sorted(p for p in root.iterdir() if p.is_dir())
+    return versions[-1]
+
+
+def build_asset(output_dir: Path) -> None:
+    """Write the handler files and the bundled service model into output_dir."""
+    for source in sorted(handler_source_dir().glob("*.py")):
+        shutil.copyfile(source, output_dir / source.name)
+    model_dir = service_model_dir()
+    target = output_dir / "data" / SERVICE / model_dir.name
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sorted(model_dir.iterdir()):
+        # Plain JSON: every botocore the Lambda runtime may carry can read it.
+        if source.suffix == ".gz":
+            (target / source.stem).write_bytes(gzip.decompress(source.read_bytes()))
+        else:
+            shutil.copyfile(source, target / source.name)
+
+
+@jsii.implements(ILocalBundling)
+class _LocalBuild:
+    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
+        build_asset(Path(output_dir))
+        return True
+
+
+def handler_code() -> lambda_.Code:
+    # The hash is taken of the built output: it changes when the handler or the bundled model
+    # changes, and never because of where or when synth ran.
+    return lambda_.Code.from_asset(
+        str(handler_source_dir()),
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry("local-build-only"),  # never pulled: local build always succeeds
+            local=_LocalBuild(),
+        ),
+    )

@@ -1,0 +1,339 @@
+"""EvaluationJob: one Amazon Bedrock evaluation job as a CloudFormation resource."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Annotations, CustomResource, Stack, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from . import service_model
+from .datasets import DatasetFormat
+from .errors import EvaluationJobConfigError
+from .handler_asset import contract
+from .models import Model, model_access
+from .permissions import create_service_role, grant_dataset_read, grant_model_use, grant_output_write
+from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
+from .references import literal_s3_location, references, resource_arn
+from .storage import RESULTS_PREFIX, EvaluationBucket, dataset_location
+from .tasks import AUTOMATIC_METRICS, BUILTIN_DATASETS_BY_TASK, JUDGE_METRICS, EvaluationTask, TaskType
+
+_contract = contract()
+JobRemoval = _contract.Removal
+"""What deleting or replacing the resource does to its job: STOP (default), DELETE or RETAIN."""
+
+_NAME_PREFIX = re.compile(r"[a-z0-9](-*[a-z0-9])*")
+_PREFIX_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
+MAX_TASKS = 5
+MAX_METRICS = 25
+MAX_DESCRIPTION = 200
+_WARNING_ID = "bedrock-evaluation"
+
+
+class EvaluationJob(Construct):
+    """An Amazon Bedrock evaluation job, created by a custom resource when the stack deploys.
+
+    Give either typed props (``model``, ``tasks``, optionally ``evaluator_model``) or a raw
+    ``request`` in the shape of boto3's ``create_evaluation_job(**request)``. Jobs are
+    immutable: any change to the request creates a new job under a new name, and the old one
+    is then removed as ``removal`` says.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: Model | None = None,
+        tasks: Sequence[EvaluationTask] | None = None,
+        evaluator_model: Model | None = None,
+        description: str | None = None,
+        request: Mapping[str, Any] | None = None,
+        role: iam.IRole | None = None,
+        output_bucket: s3.IBucket | None = None,
+        output_prefix: str | None = None,
+        job_name_prefix: str | None = None,
+        removal: Any = None,
+    ) -> None:
+        """
+        :param model: the model evaluated (typed props). Required unless ``request`` is given.
+        :param tasks: 1 to 5 datasets with their task type and metrics (typed props).
+            Required unless ``request`` is given.
+        :param evaluator_model: the judge model; makes this an LLM-as-a-judge job, whose metrics
+            are the judge metrics. @default - an automatic job with algorithmic metrics
+        :param description: jobDescription, at most 200 characters. @default - none
+        :param request: a complete CreateEvaluationJob request instead of the typed props.
+            ``roleArn``, ``outputDataConfig`` and ``jobName`` may be left out: they are then filled
+            as for typed props. ``clientRequestToken`` must be left out. @default - built from typed props
+        :param role: the service role the job runs as. @default - a role is created with access to
+            exactly the job's models, datasets and output prefix
+        :param output_bucket: where results are written. @default - the stack's evaluation bucket
+            (created once per stack)
+        :param output_prefix: key prefix of the results. @default - "results/<job name prefix>/"
+        :param job_name_prefix: the job name is this prefix, "-", and a 10-character digest of the
+            request. At most 52 characters of [a-z0-9-]. @default - derived from the construct path
+        :param removal: what deleting (or replacing) the resource does to the job.
+            @default - JobRemoval.STOP: a running job is stopped; its record and results stay
+        """
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        typed = {"model": model, "tasks": tasks, "evaluator_model": evaluator_model, "description": description}
+        self._check_exclusive(request, typed, role=role, output_bucket=output_bucket, output_prefix=output_prefix)
+        self.removal = JobRemoval(removal if removal is not None else JobRemoval.STOP)
+        self.job_name_prefix = self._name_prefix(job_name_prefix)
+        self._uploads: list[Construct] = []
+        self._typed_dataset_uris: set[str] = set()
+
+        raw = copy.deepcopy(dict(request)) if request is not None else None
+        # The role comes first: binding typed datasets grants it read access.
+        self._grants_to_role = not (raw is not None and "roleArn" in raw)
+        if self._grants_to_role:
+            self.role: iam.IRole = role or create_service_role(self, "ServiceRole")
+        else:
+            # request.roleArn: a role managed elsewhere, with its own policies.
+            self.role = iam.Role.from_role_arn(self, "ImportedServiceRole", raw["roleArn"], mutable=False)
+
+        body = self._typed_request(model, tasks, evaluator_model, description) if raw is None else raw
+        if "clientRequestToken" in body:
+            raise self._error(
+                "request.clientRequestToken must be left out: the handler derives it from the CloudFormation "
+                "request id, so a repeated delivery never creates a second job"
+            )
+        body.setdefault("roleArn", self.role.role_arn)
+
+        if "outputDataConfig" in body:
+            self.output_bucket: s3.IBucket | None = None
+            self.output_prefix: str | None = None
+        else:
+            self.output_bucket = output_bucket or EvaluationBucket.of(self).bucket
+            self.output_prefix = self._checked_output_prefix(output_prefix)
+            body["outputDataConfig"] = {"s3Uri": f"s3://{self.output_bucket.bucket_name}/{self.output_prefix}"}
+
+        self._validate(body)
+        self._grant(stack, body)
+
+        provider = EvaluationJobProvider.of(self)
+        provider.allow_pass(self.role)
+        provider.allow_create_with(model_access(stack, references(body).models).models)
+        self.request = body
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=_contract.RESOURCE_TYPE,
+            service_timeout=SERVICE_TIMEOUT,
+            properties={
+                _contract.PROP_REQUEST: service_model.encode_documents(body, stack.to_json_string),
+                _contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix,
+                _contract.PROP_REMOVAL: self.removal.value,
+            },
+        )
+        # Bedrock must never start a job that lacks its permissions or its data.
+        self.resource.node.add_dependency(self.role)
+        for upload in self._uploads:
+            self.resource.node.add_dependency(upload)
+
+    # --- attributes -------------------------------------------------------------------------
+
+    @property
+    def job_arn(self) -> str:
+        """The job's ARN (a token)."""
+        return self.resource.get_att_string(_contract.ATTR_JOB_ARN)
+
+    @property
+    def job_name(self) -> str:
+        """The job's name: the prefix and a digest of the request (a token)."""
+        return self.resource.get_att_string(_contract.ATTR_JOB_NAME)
+
+    @property
+    def output_s3_uri(self) -> str:
+        """Where this job's results are written: s3://<bucket>/<prefix><job name>/ (a token)."""
+        return self.resource.get_att_string(_contract.ATTR_OUTPUT_S3_URI)
+
+    # --- grants -----------------------------------------------------------------------------
+
+    def grant_read_results(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Read access to the results under this job's output prefix."""
+        if self.output_bucket is None or self.output_prefix is None:
+            raise self._error("grant_read_results needs the output location the construct chose; this job's request sets outputDataConfig")
+        return self.output_bucket.grant_read(grantee, f"{self.output_prefix}*")
+
+    def grant_describe(self, grantee: iam.IGrantable) -> iam.Grant:
+        """bedrock:GetEvaluationJob on this job, to follow its status."""
+        return iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:GetEvaluationJob"], resource_arns=[self.job_arn])
+
+    # --- building the request ---------------------------------------------------------------
+
+    def _typed_request(
+        self,
+        model: Model | None,
+        tasks: Sequence[EvaluationTask] | None,
+        evaluator_model: Model | None,
+        description: str | None,
+    ) -> dict[str, Any]:
+        if model is None:
+            raise self._error("model is required (or give a complete request=)")
+        if not tasks:
+            raise self._error("tasks is required: 1 to 5 EvaluationTask (or give a complete request=)")
+        if len(tasks) > MAX_TASKS:
+            raise self._error(f"tasks has {len(tasks)} items; a job takes 1 to {MAX_TASKS}")
+        judged = evaluator_model is not None
+        automated: dict[str, Any] = {
+            "datasetMetricConfigs": [self._task(index, task, judged=judged) for index, task in enumerate(tasks)]
+        }
+        if evaluator_model is not None:
+            automated["evaluatorModelConfig"] = {"bedrockEvaluatorModels": [{"modelIdentifier": evaluator_model.identifier}]}
+        body: dict[str, Any] = {
+            "applicationType": "ModelEvaluation",
+            "evaluationConfig": {"automated": automated},
+            "inferenceConfig": {"models": [{"bedrockModel": model.bedrock_model()}]},
+        }
+        if description is not None:
+            if not Token.is_unresolved(description) and not 1 <= len(description) <= MAX_DESCRIPTION:
+                raise self._error(f"description is {len(description)} characters long; it must be 1 to {MAX_DESCRIPTION}")
+            body["jobDescription"] = description
+        return body
+
+    def _task(self, index: int, task: EvaluationTask, *, judged: bool) -> dict[str, Any]:
+        field = f"tasks[{index}]"
+        kind, allowed = ("LLM-as-a-judge", JUDGE_METRICS) if judged else ("automatic", AUTOMATIC_METRICS)
+        metrics = list(task.metrics)
+        if not 1 <= len(metrics) <= MAX_METRICS:
+            raise self._error(f"{field}.metrics has {len(metrics)} names; a task takes 1 to {MAX_METRICS}")
+        if len(set(metrics)) != len(metrics):
+            raise self._error(f"{field}.metrics {metrics} names a metric twice")
+        for metric in metrics:
+            if metric not in allowed:
+                raise self._error(f"{field}.metrics: {metric!r} is not a metric of {kind} jobs; expected one of {', '.join(sorted(allowed))}")
+        task_type = str(task.task_type)
+        dataset = task.dataset
+        if dataset.is_builtin:
+            if judged:
+                raise self._error(f"{field}.dataset: {dataset.name} is built in, and LLM-as-a-judge jobs need a custom prompt dataset (Dataset.from_file or Dataset.from_s3)")
+            fitting = BUILTIN_DATASETS_BY_TASK.get(task_type)
+            if fitting is None or dataset.name not in fitting:
+                fits = sorted(t for t, names in BUILTIN_DATASETS_BY_TASK.items() if dataset.name in names)
+                raise self._error(f"{field}.dataset: {dataset.name} does not fit taskType {task_type!r}; it is a dataset for {', '.join(fits)}")
+        else:
+            dataset.check_records(DatasetFormat.PROMPTS)
+        if task_type not in set(TaskType):
+            Annotations.of(self).add_warning_v2(
+                f"{_WARNING_ID}:task-type", f"{field}.task_type {task_type!r} is not in botocore's list ({', '.join(TaskType)}); the service may still accept it"
+            )
+        rendered_dataset: dict[str, Any] = {"name": dataset.name}
+        location = dataset_location(self, dataset)
+        if location is not None:
+            rendered_dataset["datasetLocation"] = {"s3Uri": location.s3_uri}
+            grant_dataset_read(self.role, bucket_arn=location.bucket.bucket_arn, object_arn=location.bucket.arn_for_objects(location.key))
+            self._typed_dataset_uris.add(location.s3_uri)
+            if location.upload is not None:
+                self._uploads.append(location.upload)
+        return {"taskType": task_type, "dataset": rendered_dataset, "metricNames": metrics}
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def _check_exclusive(
+        self,
+        request: Mapping[str, Any] | None,
+        typed: dict[str, Any],
+        *,
+        role: iam.IRole | None,
+        output_bucket: s3.IBucket | None,
+        output_prefix: str | None,
+    ) -> None:
+        if request is None:
+            return
+        if not isinstance(request, Mapping):
+            raise self._error(f"request must be a mapping in the shape of create_evaluation_job(**request), got {type(request).__name__}")
+        both = [name for name, value in typed.items() if value is not None]
+        if both:
+            raise self._error(f"give either request= or typed props, not both: request= was given with {', '.join(both)}")
+        if "roleArn" in request and role is not None:
+            raise self._error("give either role= or request.roleArn, not both")
+        if "outputDataConfig" in request and (output_bucket is not None or output_prefix is not None):
+            raise self._error("give either output_bucket=/output_prefix= or request.outputDataConfig, not both")
+
+    def _name_prefix(self, given: str | None) -> str:
+        limit = _contract.NAME_PREFIX_MAX_LENGTH
+        if given is None:
+            return default_name_prefix(self.node.path, limit)
+        if not _NAME_PREFIX.fullmatch(given) or len(given) > limit:
+            raise self._error(f"job_name_prefix {given!r} must match [a-z0-9](-*[a-z0-9])* and be at most {limit} characters")
+        return given
+
+    def _checked_output_prefix(self, given: str | None) -> str:
+        if given is None:
+            return f"{RESULTS_PREFIX}{self.job_name_prefix}/"
+        if Token.is_unresolved(given):
+            return given
+        segments = given.strip("/").split("/")
+        if given.startswith("/") or any(not _PREFIX_SEGMENT.fullmatch(s) for s in segments):
+            raise self._error(f"output_prefix {given!r} must be key segments of letters, digits and -!_*'(). separated by '/', not starting with '/'")
+        return given.rstrip("/") + "/"
+
+    def _validate(self, body: dict[str, Any]) -> None:
+        with_name = {"jobName": "placeholder-name", **body}
+        problems = service_model.parameter_errors(with_name)
+        errors, warnings = service_model.constraint_errors(body)
+        if problems:
+            errors.insert(0, problems)
+        if errors:
+            raise self._error("the request would be rejected: " + "; ".join(errors))
+        for warning in warnings:
+            Annotations.of(self).add_warning_v2(f"{_WARNING_ID}:enum", warning)
+
+    def _grant(self, stack: Stack, body: dict[str, Any]) -> None:
+        """Grant the service role exactly what the request points at."""
+        if not self._grants_to_role:
+            return
+        role = self.role
+        found = references(body)
+        grant_model_use(role, model_access(stack, found.models))
+        for uri in [*found.datasets, *found.sources]:
+            if uri in self._typed_dataset_uris:
+                continue
+            location = literal_s3_location(stack, uri)
+            if location is None:
+                self._warn_unscoped(uri)
+                continue
+            grant_dataset_read(role, bucket_arn=location.bucket_arn, object_arn=location.objects_arn)
+        knowledge_bases = [resource_arn(stack, "knowledge-base", kb) for kb in found.knowledge_bases]
+        if knowledge_bases:
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"], resources=knowledge_bases))
+        guardrails = [resource_arn(stack, "guardrail", g) for g in found.guardrails]
+        if guardrails:
+            role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"], resources=guardrails))
+        if self.output_bucket is not None and self.output_prefix is not None:
+            grant_output_write(role, bucket_arn=self.output_bucket.bucket_arn, objects_arn=self.output_bucket.arn_for_objects(f"{self.output_prefix}*"))
+        else:
+            output = literal_s3_location(stack, str(body["outputDataConfig"].get("s3Uri", "")))
+            if output is None:
+                self._warn_unscoped(body["outputDataConfig"].get("s3Uri"))
+            else:
+                grant_output_write(role, bucket_arn=output.bucket_arn, objects_arn=output.objects_arn.rstrip("*").rstrip("/") + "/*")
+
+    def _warn_unscoped(self, uri: Any) -> None:
+        Annotations.of(self).add_warning_v2(
+            f"{_WARNING_ID}:s3-access",
+            f"no S3 access was granted for {uri!r}: it is only known at deploy time; use Dataset.from_s3(bucket, key) "
+            "or output_bucket=, or grant the service role access yourself",
+        )
+
+    def _error(self, message: str) -> EvaluationJobConfigError:
+        return EvaluationJobConfigError(f"{self.node.path}: {message}")
+
+
+def default_name_prefix(path: str, limit: int) -> str:
+    """"Stack/EvalBoolQ" -> "stack-eval-bool-q"; a long path keeps its head and a digest of itself."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", path)
+    slug = re.sub(r"[^a-z0-9]+", "-", spaced.lower()).strip("-") or "evaluation"
+    if len(slug) <= limit:
+        return slug
+    digest = hashlib.sha256(path.encode()).hexdigest()[:6]
+    return f"{slug[: limit - len(digest) - 1].rstrip('-')}-{digest}"

@@ -1,0 +1,143 @@
+"""Models: the ones evaluated, the judges, and the ARNs a role needs to invoke them."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from aws_cdk import Stack, Token
+
+from .errors import EvaluationJobConfigError
+
+# Geographic prefixes of system (cross-region) inference profiles: "us.anthropic.claude-...".
+INFERENCE_PROFILE_PREFIXES = frozenset({"us", "eu", "apac", "us-gov", "jp", "au", "ca", "global"})
+_MODEL_ID = re.compile(r"[a-z0-9-]{1,63}[.][a-z0-9-]{1,63}([.:]?[a-z0-9-]{1,63})*(:[a-z0-9-]+)*")
+
+
+class Latency(StrEnum):
+    """performanceConfig.latency of an evaluated Bedrock model."""
+
+    STANDARD = "standard"
+    OPTIMIZED = "optimized"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Model:
+    """A Bedrock model, by model id, inference profile id or ARN.
+
+    Use `Model.bedrock(...)`.
+    """
+
+    identifier: str
+    inference_params: str | None = None
+    """JSON string sent as inferenceParams; None leaves the model's defaults."""
+    latency: Latency | None = None
+
+    @classmethod
+    def bedrock(
+        cls,
+        identifier: str,
+        *,
+        inference_params: Mapping[str, Any] | str | None = None,
+        latency: Latency | str | None = None,
+    ) -> Model:
+        """A model hosted by Amazon Bedrock.
+
+        :param identifier: a foundation-model id (``amazon.nova-lite-v1:0``), a cross-region
+            inference profile id (``us.anthropic.claude-3-5-haiku-20241022-v1:0``), or an ARN.
+        :param inference_params: the model's inference parameters, as a mapping or a JSON string,
+            for example ``{"inferenceConfig": {"maxTokens": 512, "temperature": 0}}``.
+            @default - the model's defaults
+        :param latency: ``optimized`` for latency-optimized inference. @default - standard
+        """
+        if isinstance(inference_params, Mapping):
+            params: str | None = json.dumps(inference_params, sort_keys=True, separators=(",", ":"))
+        else:
+            params = inference_params
+        if params is not None and not Token.is_unresolved(params):
+            try:
+                json.loads(params)
+            except json.JSONDecodeError as error:
+                raise EvaluationJobConfigError(
+                    f"Model {identifier}: inference_params {params!r} is not valid JSON ({error.msg})"
+                ) from None
+        return cls(identifier=identifier, inference_params=params, latency=Latency(latency) if latency else None)
+
+    def bedrock_model(self) -> dict[str, Any]:
+        """The request's bedrockModel object."""
+        rendered: dict[str, Any] = {"modelIdentifier": self.identifier}
+        if self.inference_params is not None:
+            rendered["inferenceParams"] = self.inference_params
+        if self.latency is not None:
+            rendered["performanceConfig"] = {"latency": self.latency.value}
+        return rendered
+
+
+@dataclass(frozen=True)
+class ModelAccess:
+    """The resources a role must be allowed to use for a set of model identifiers."""
+
+    models: list[str] = field(default_factory=list)
+    """Foundation-model, inference-profile, provisioned, imported and prompt-router ARNs."""
+    inference_profiles: list[str] = field(default_factory=list)
+    sagemaker_endpoints: list[str] = field(default_factory=list)
+
+
+def model_access(stack: Stack, identifiers: list[str]) -> ModelAccess:
+    access = ModelAccess()
+    for identifier in identifiers:
+        _add(stack, identifier, access)
+    return ModelAccess(
+        models=_unique(access.models),
+        inference_profiles=_unique(access.inference_profiles),
+        sagemaker_endpoints=_unique(access.sagemaker_endpoints),
+    )
+
+
+def _add(stack: Stack, identifier: str, access: ModelAccess) -> None:
+    if Token.is_unresolved(identifier):
+        access.models.append(identifier)  # an ARN from another resource
+    elif identifier.startswith("arn:") and ":sagemaker:" in identifier:
+        access.sagemaker_endpoints.append(identifier)
+    elif identifier.startswith("arn:"):
+        access.models.append(identifier)
+        resource = identifier.split(":", 5)[-1]
+        if resource.startswith("inference-profile/"):
+            access.inference_profiles.append(identifier)
+            access.models.append(_foundation_model(stack, _profile_model(resource.split("/", 1)[1]), "*"))
+    elif _is_profile_id(identifier):
+        profile = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=identifier)
+        access.models.append(profile)
+        access.inference_profiles.append(profile)
+        # A cross-region profile routes each call to any region of its geography: the foundation
+        # model must be allowed in every region, which only a region wildcard can say.
+        access.models.append(_foundation_model(stack, _profile_model(identifier), "*"))
+    else:
+        access.models.append(_foundation_model(stack, identifier, stack.region))
+
+
+def _is_profile_id(identifier: str) -> bool:
+    head, _, rest = identifier.partition(".")
+    return head in INFERENCE_PROFILE_PREFIXES and "." in rest
+
+
+def _profile_model(profile_id: str) -> str:
+    head, _, rest = profile_id.partition(".")
+    return rest if head in INFERENCE_PROFILE_PREFIXES else profile_id
+
+
+def _foundation_model(stack: Stack, model_id: str, region: str) -> str:
+    return f"arn:{stack.partition}:bedrock:{region}::foundation-model/{model_id}"
+
+
+def is_model_identifier(identifier: str) -> bool:
+    """A bare model or profile id (not an ARN) of the documented form."""
+    return bool(_MODEL_ID.fullmatch(identifier))
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))

@@ -1,0 +1,63 @@
+"""The evaluation job's service role and exactly what it may touch."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .models import ModelAccess
+
+BEDROCK = "bedrock.amazonaws.com"
+# Read on datasets and results; write only under the job's own output prefix.
+DATASET_OBJECT_ACTIONS = ["s3:GetObject"]
+OUTPUT_BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
+OUTPUT_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+# Evaluations call models directly and, for larger datasets, through batch inference.
+MODEL_ACTIONS = [
+    "bedrock:InvokeModel",
+    "bedrock:InvokeModelWithResponseStream",
+    "bedrock:CreateModelInvocationJob",
+    "bedrock:StopModelInvocationJob",
+]
+
+
+def evaluation_job_arns(stack: Stack) -> str:
+    """Every evaluation job of this account and region: job ids are chosen by the service."""
+    return stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
+
+
+def create_service_role(scope: Construct, construct_id: str) -> iam.Role:
+    """A role only Bedrock evaluation jobs of this account and region can assume."""
+    stack = Stack.of(scope)
+    principal = iam.ServicePrincipal(BEDROCK).with_conditions(
+        {
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnEquals": {"aws:SourceArn": evaluation_job_arns(stack)},
+        }
+    )
+    return iam.Role(scope, construct_id, assumed_by=principal, description="Service role of a Bedrock evaluation job")
+
+
+def grant_dataset_read(role: iam.IRole, *, bucket_arn: str, object_arn: str) -> None:
+    role.add_to_principal_policy(iam.PolicyStatement(actions=DATASET_OBJECT_ACTIONS, resources=[object_arn]))
+    # The documented dataset policy includes ListBucket; key names are all it reveals.
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
+
+
+def grant_output_write(role: iam.IRole, *, bucket_arn: str, objects_arn: str) -> None:
+    role.add_to_principal_policy(iam.PolicyStatement(actions=OUTPUT_BUCKET_ACTIONS, resources=[bucket_arn]))
+    role.add_to_principal_policy(iam.PolicyStatement(actions=OUTPUT_OBJECT_ACTIONS, resources=[objects_arn]))
+
+
+def grant_model_use(role: iam.IRole, access: ModelAccess) -> None:
+    if access.models:
+        role.add_to_principal_policy(iam.PolicyStatement(actions=MODEL_ACTIONS, resources=access.models))
+    if access.inference_profiles:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:GetInferenceProfile"], resources=access.inference_profiles)
+        )
+    if access.sagemaker_endpoints:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=access.sagemaker_endpoints)
+        )

@@ -1,0 +1,78 @@
+"""Everything a request points at (models, knowledge bases, guardrails, S3 objects), found by
+walking it, so a role is granted exactly what the job will use, whichever way it was written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import Stack, Token
+
+
+@dataclass
+class References:
+    models: list[str] = field(default_factory=list)
+    knowledge_bases: list[str] = field(default_factory=list)
+    guardrails: list[str] = field(default_factory=list)
+    datasets: list[str] = field(default_factory=list)
+    """s3Uri of every dataset (datasetLocation)."""
+    sources: list[str] = field(default_factory=list)
+    """S3 URIs of external sources a retrieve-and-generate configuration reads."""
+
+
+_MODEL_KEYS = frozenset({"modelIdentifier", "modelArn"})
+
+
+def references(request: Mapping[str, Any]) -> References:
+    found = References()
+    for parent, key, value in _walk(request, None):
+        if not isinstance(value, str):
+            continue
+        if key in _MODEL_KEYS:
+            found.models.append(value)
+        elif key == "knowledgeBaseId":
+            found.knowledge_bases.append(value)
+        elif key == "guardrailId":
+            found.guardrails.append(value)
+        elif key == "s3Uri" and parent == "datasetLocation":
+            found.datasets.append(value)
+        elif key == "uri" and parent == "s3Location":
+            found.sources.append(value)
+    return found
+
+
+def _walk(value: Any, parent: str | None) -> Iterator[tuple[str | None, str, Any]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield parent, key, item
+            yield from _walk(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk(item, parent)
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket_arn: str
+    objects_arn: str
+
+
+def literal_s3_location(stack: Stack, uri: str) -> S3Location | None:
+    """The bucket and object ARNs of a literal s3:// URI; None for a token (unknown until deploy).
+    A URI ending in "/" is a prefix and covers the objects under it."""
+    if Token.is_unresolved(uri) or not uri.startswith("s3://"):
+        return None
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    bucket_arn = f"arn:{stack.partition}:s3:::{bucket}"
+    if not key or key.endswith("/"):
+        return S3Location(bucket_arn, f"{bucket_arn}/{key}*")
+    return S3Location(bucket_arn, f"{bucket_arn}/{key}")
+
+
+def resource_arn(stack: Stack, resource: str, identifier: str) -> str:
+    """An id or ARN of a knowledge base or guardrail, as an ARN (the fields take ids, so a token
+    is taken to be an id, such as CfnKnowledgeBase.attr_knowledge_base_id)."""
+    if not Token.is_unresolved(identifier) and identifier.startswith("arn:"):
+        return identifier
+    return stack.format_arn(service="bedrock", resource=resource, resource_name=identifier)

@@ -1,0 +1,131 @@
+"""The CreateEvaluationJob input shape from the installed botocore, used at synth to
+check requests and to encode the fields CloudFormation would otherwise mangle."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+import botocore.session
+from aws_cdk import Token
+from botocore.model import Shape
+from botocore.validate import ParamValidator
+
+OPERATION = "CreateEvaluationJob"
+_PLACEHOLDER = "placeholder"
+
+
+@cache
+def input_shape() -> Shape:
+    model = botocore.session.get_session().get_service_model("bedrock")
+    return model.operation_model(OPERATION).input_shape
+
+
+def encode_documents(request: Mapping[str, Any], to_json: Callable[[Any], str]) -> dict[str, Any]:
+    """Document-typed fields (filter values, additionalModelRequestFields) become JSON strings,
+    so that numbers and booleans inside them survive CloudFormation; the handler decodes them."""
+    return _map_documents(copy.deepcopy(dict(request)), input_shape(), to_json)
+
+
+def _map_documents(value: Any, shape: Shape | None, to_json: Callable[[Any], str]) -> Any:
+    if shape is None or Token.is_unresolved(value):
+        return value
+    if shape.type_name == "structure" and shape.metadata.get("document"):
+        return to_json(value)
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        return {k: _map_documents(v, shape.members.get(k), to_json) for k, v in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_map_documents(v, shape.member, to_json) for v in value]
+    if shape.type_name == "map" and isinstance(value, Mapping):
+        return {k: _map_documents(v, shape.value, to_json) for k, v in value.items()}
+    return value
+
+
+def parameter_errors(request: Mapping[str, Any]) -> str | None:
+    """botocore's own parameter validation of the request, with tokens given stand-in values
+    of the right type; None when botocore would send it."""
+    concrete = _stand_ins(request, input_shape())
+    report = ParamValidator().validate(concrete, input_shape())
+    return report.generate_report() if report.has_errors() else None
+
+
+def _stand_ins(value: Any, shape: Shape | None) -> Any:
+    if shape is None:
+        return value
+    kind = shape.type_name
+    if Token.is_unresolved(value):
+        if kind in ("integer", "long"):
+            return int(shape.metadata.get("min", 1))
+        if kind in ("float", "double"):
+            return float(shape.metadata.get("min", 0))
+        if kind == "string":
+            return _PLACEHOLDER.ljust(int(shape.metadata.get("min", 0)), "x")
+        return value
+    if kind == "structure" and not shape.metadata.get("document") and isinstance(value, Mapping):
+        return {k: _stand_ins(v, shape.members.get(k)) for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [_stand_ins(v, shape.member) for v in value]
+    if kind == "map" and isinstance(value, Mapping):
+        return {k: _stand_ins(v, shape.value) for k, v in value.items()}
+    return value
+
+
+def constraint_errors(request: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """What botocore leaves to the service: patterns, maximum lengths and sizes, number ranges.
+    Returns (errors, warnings); an enum value botocore does not list is only a warning, because
+    AWS enums are open (the service accepts taskType "General", which the list lacks)."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    _check(request, input_shape(), "request", errors, warnings)
+    return errors, warnings
+
+
+def _check(value: Any, shape: Shape | None, path: str, errors: list[str], warnings: list[str]) -> None:
+    if shape is None or Token.is_unresolved(value):
+        return
+    kind, meta = shape.type_name, shape.metadata
+    if kind == "structure" and not meta.get("document") and isinstance(value, Mapping):
+        for key, item in value.items():
+            _check(item, shape.members.get(key), f"{path}.{key}", errors, warnings)
+    elif kind == "list" and isinstance(value, list):
+        if "max" in meta and len(value) > meta["max"]:
+            errors.append(f"{path} has {len(value)} items; at most {meta['max']} are allowed")
+        for index, item in enumerate(value):
+            _check(item, shape.member, f"{path}[{index}]", errors, warnings)
+    elif kind == "map" and isinstance(value, Mapping):
+        for key, item in value.items():
+            _check(item, shape.value, f"{path}.{key}", errors, warnings)
+    elif kind == "string" and isinstance(value, str):
+        _check_string(value, shape, path, errors, warnings)
+    elif kind in ("integer", "long", "float", "double") and isinstance(value, int | float):
+        low, high = meta.get("min"), meta.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            errors.append(f"{path} is {value}; it must be between {low} and {high}")
+
+
+def _check_string(value: str, shape: Shape, path: str, errors: list[str], warnings: list[str]) -> None:
+    meta = shape.metadata
+    if "max" in meta and len(value) > meta["max"]:
+        errors.append(f"{path} is {len(value)} characters long; at most {meta['max']} are allowed")
+    pattern = meta.get("pattern")
+    if pattern and not _matches(pattern, value):
+        errors.append(f"{path} is {value!r}, which does not match the pattern {pattern}")
+    enum = shape.enum
+    if enum and value not in enum:
+        warnings.append(f"{path} is {value!r}, which botocore does not list ({', '.join(enum)})")
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(pattern)
+    except re.error:
+        return None  # a pattern Python cannot read is left to the service
+
+
+def _matches(pattern: str, value: str) -> bool:
+    compiled = _compiled(pattern)
+    return compiled is None or compiled.fullmatch(value) is not None

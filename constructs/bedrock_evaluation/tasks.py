@@ -1,0 +1,78 @@
+"""What a model-evaluation job measures: task types, metric names, and task configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .datasets import Dataset
+
+
+class TaskType(StrEnum):
+    """taskType values in the service model. Any other alphanumeric value (AWS's own judge
+    examples send "General") is passed through as a plain string."""
+
+    SUMMARIZATION = "Summarization"
+    CLASSIFICATION = "Classification"
+    QUESTION_AND_ANSWER = "QuestionAndAnswer"
+    GENERATION = "Generation"
+    CUSTOM = "Custom"
+
+
+class Metric:
+    """Built-in metric names."""
+
+    # Automatic (algorithmic) model evaluation
+    ACCURACY = "Builtin.Accuracy"
+    ROBUSTNESS = "Builtin.Robustness"
+    TOXICITY = "Builtin.Toxicity"
+    # LLM-as-a-judge model evaluation
+    CORRECTNESS = "Builtin.Correctness"
+    COMPLETENESS = "Builtin.Completeness"
+    FAITHFULNESS = "Builtin.Faithfulness"
+    HELPFULNESS = "Builtin.Helpfulness"
+    COHERENCE = "Builtin.Coherence"
+    RELEVANCE = "Builtin.Relevance"
+    FOLLOWING_INSTRUCTIONS = "Builtin.FollowingInstructions"
+    PROFESSIONAL_STYLE_AND_TONE = "Builtin.ProfessionalStyleAndTone"
+    HARMFULNESS = "Builtin.Harmfulness"
+    STEREOTYPING = "Builtin.Stereotyping"
+    REFUSAL = "Builtin.Refusal"
+
+
+AUTOMATIC_METRICS = frozenset({Metric.ACCURACY, Metric.ROBUSTNESS, Metric.TOXICITY})
+JUDGE_METRICS = frozenset(
+    {
+        Metric.CORRECTNESS,
+        Metric.COMPLETENESS,
+        Metric.FAITHFULNESS,
+        Metric.HELPFULNESS,
+        Metric.COHERENCE,
+        Metric.RELEVANCE,
+        Metric.FOLLOWING_INSTRUCTIONS,
+        Metric.PROFESSIONAL_STYLE_AND_TONE,
+        Metric.HARMFULNESS,
+        Metric.STEREOTYPING,
+        Metric.REFUSAL,
+    }
+)
+
+# Built-in datasets each task type accepts (any metric), from the Bedrock user guide.
+BUILTIN_DATASETS_BY_TASK: dict[str, frozenset[str]] = {
+    TaskType.GENERATION: frozenset(
+        {"Builtin.T-Rex", "Builtin.Bold", "Builtin.Wikitext2", "Builtin.RealToxicityPrompts"}
+    ),
+    TaskType.SUMMARIZATION: frozenset({"Builtin.Gigaword"}),
+    TaskType.QUESTION_AND_ANSWER: frozenset({"Builtin.BoolQ", "Builtin.NaturalQuestions", "Builtin.TriviaQA"}),
+    TaskType.CLASSIFICATION: frozenset({"Builtin.WomensEcommerceClothingReviews"}),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationTask:
+    """One dataset, its task type, and the metrics computed on it (a datasetMetricConfig)."""
+
+    task_type: TaskType | str
+    dataset: Dataset
+    metrics: Sequence[str]

@@ -1,0 +1,115 @@
+"""The one seam between the handler and Amazon Bedrock.
+
+Tests replace the client (botocore Stubber, or an endpoint_url pointing at an emulator);
+everything else in the handler talks to `EvaluationJobs`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+# The asset carries the Bedrock service model of the project's pinned botocore, so the handler
+# does not depend on the Lambda runtime's boto3 knowing the newest request fields.
+_BUNDLED_MODELS = Path(__file__).resolve().parent / "data"
+if _BUNDLED_MODELS.is_dir():
+    os.environ.setdefault("AWS_DATA_PATH", str(_BUNDLED_MODELS))
+
+import boto3  # noqa: E402  (AWS_DATA_PATH must be set first)
+from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
+
+JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:evaluation-job/[a-z0-9]{12}")
+
+# Throttling and 5xx are retried by botocore's standard mode (exponential backoff with jitter).
+# Attempts and timeouts are bounded so that a call returns well inside the Lambda timeout.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 6},
+    connect_timeout=5,
+    read_timeout=20,
+    user_agent_extra="bedrock-evaluation-cdk",
+)
+
+# Messages that mean "the role or its permissions are not usable yet" (IAM is eventually
+# consistent: a role created seconds ago may not be assumable, its policy not yet attached).
+_NOT_READY = re.compile(
+    r"assume|not authorized to perform: iam:PassRole|does not have permission|access denied|"
+    r"not valid for authorization|trust",
+    re.IGNORECASE,
+)
+_NOT_READY_CODES = {"ValidationException", "AccessDeniedException"}
+_TRANSIENT_CODES = {
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "InternalServerException",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+}
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+
+
+def is_not_ready(error: ClientError) -> bool:
+    """True for the errors a freshly created role or policy produces until IAM has propagated."""
+    return error_code(error) in _NOT_READY_CODES and bool(_NOT_READY.search(error_message(error)))
+
+
+def is_transient(error: Exception) -> bool:
+    """Errors worth trying again later (botocore has already retried them a few times)."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(error) in _TRANSIENT_CODES or status >= 500
+    # botocore's connection and read-timeout errors
+    return type(error).__module__.startswith(("botocore.exceptions", "urllib3"))
+
+
+class EvaluationJobs:
+    """The five evaluation-job operations, in the terms the handler thinks in."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @property
+    def create_input_shape(self) -> Any:
+        return self.client.meta.service_model.operation_model("CreateEvaluationJob").input_shape
+
+    def create(self, request: dict[str, Any], *, token: str) -> str:
+        return str(self.client.create_evaluation_job(**request, clientRequestToken=token)["jobArn"])
+
+    def get(self, job_arn: str) -> dict[str, Any] | None:
+        """The job's description, or None if the service has no such job."""
+        try:
+            return dict(self.client.get_evaluation_job(jobIdentifier=job_arn))
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def find_by_name(self, name: str) -> str | None:
+        """The ARN of the job with exactly this name, if there is one."""
+        paginator = self.client.get_paginator("list_evaluation_jobs")
+        for page in paginator.paginate(nameContains=name):
+            for summary in page.get("jobSummaries", []):
+                if summary.get("jobName") == name:
+                    return str(summary["jobArn"])
+        return None
+
+    def stop(self, job_arn: str) -> None:
+        self.client.stop_evaluation_job(jobIdentifier=job_arn)
+
+    def delete(self, job_arn: str) -> list[dict[str, str]]:
+        """Delete one terminal job; the service reports per-job problems instead of raising."""
+        response = self.client.batch_delete_evaluation_job(jobIdentifiers=[job_arn])
+        return [dict(e) for e in response.get("errors", [])]
+
+
+def default_client() -> Any:
+    return boto3.client("bedrock", config=CLIENT_CONFIG)

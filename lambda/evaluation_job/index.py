@@ -1,0 +1,61 @@
+"""Entry points the CDK Provider framework calls: `on_event` for every CloudFormation
+request, `is_complete` until it answers True (only a removal=delete waits).
+
+The handler returns `{"PhysicalResourceId", "Data"}` or raises; the framework answers
+CloudFormation either way, with the exception's message as the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import lifecycle
+from bedrock import EvaluationJobs, default_client
+from request import InvalidProperties
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+# Stop starting new work this long before the Lambda timeout, so an answer always goes back.
+SAFETY_MARGIN_SECONDS = 20.0
+
+_jobs: EvaluationJobs | None = None
+
+
+class LambdaContext(Protocol):
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def jobs() -> EvaluationJobs:
+    """The client is made once per Lambda container, on first use."""
+    global _jobs
+    if _jobs is None:
+        _jobs = EvaluationJobs(default_client())
+    return _jobs
+
+
+def on_event(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _log_event("on_event", event)
+    request_type = event.get("RequestType")
+    budget = lifecycle.Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS)
+    if request_type == "Create":
+        return lifecycle.on_create(event, jobs(), budget)
+    if request_type == "Update":
+        return lifecycle.on_update(event, jobs(), budget)
+    if request_type == "Delete":
+        return lifecycle.on_delete(event, jobs())
+    raise InvalidProperties(f"unknown RequestType {request_type!r}; expected Create, Update or Delete")
+
+
+def is_complete(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _log_event("is_complete", event)
+    return {"IsComplete": lifecycle.is_complete(event, jobs())}
+
+
+def _log_event(entry: str, event: Mapping[str, Any]) -> None:
+    # The response URL is a presigned secret; everything else is safe to log.
+    safe = {k: v for k, v in event.items() if k != "ResponseURL"}
+    logger.info(json.dumps({"entry": entry, "event": safe}, default=str))

@@ -1,0 +1,245 @@
+"""What each CloudFormation request does to an evaluation job.
+
+Jobs are immutable: Create makes one, Update makes a new one when the request changed
+(CloudFormation then deletes the old resource), Delete stops, deletes or keeps it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bedrock import (
+    JOB_ARN,
+    EvaluationJobs,
+    error_code,
+    error_message,
+    is_not_ready,
+    is_transient,
+)
+from botocore.exceptions import BotoCoreError, ClientError
+from contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, PROP_REMOVAL, Removal
+from request import InvalidProperties, JobSpec, client_request_token, job_spec
+
+logger = logging.getLogger("evaluation_job")
+
+# How long Create keeps retrying while a new role or policy propagates through IAM.
+IAM_RETRY_WINDOW_SECONDS = 240.0
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 30.0
+# Reasons go back to CloudFormation, whose whole response must fit in 4096 bytes.
+MAX_REASON_LENGTH = 1000
+STOPPABLE = "InProgress"
+TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+
+Response = dict[str, Any]
+
+
+class JobError(RuntimeError):
+    """A failure CloudFormation should report; the message is the reason it shows."""
+
+    def __init__(self, job: str, message: str) -> None:
+        reason = f"evaluation job {job}: {message}"
+        if len(reason) > MAX_REASON_LENGTH:
+            reason = reason[: MAX_REASON_LENGTH - 3] + "..."
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time, sleeping and jitter, replaceable in tests."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = random.random
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The point after which the handler starts no new waiting, so it always answers in time."""
+
+    deadline: float
+    clock: Clock = field(default_factory=Clock)
+
+    @classmethod
+    def of_seconds(cls, seconds: float, clock: Clock | None = None) -> Budget:
+        clock = clock or Clock()
+        return cls(deadline=clock.monotonic() + seconds, clock=clock)
+
+
+def on_create(event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> Response:
+    spec = _spec(event, event.get("ResourceProperties"), jobs)
+    return _answer(spec, _create(spec, event, jobs, budget))
+
+
+def on_update(event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> Response:
+    new = _spec(event, event.get("ResourceProperties"), jobs)
+    current = str(event.get("PhysicalResourceId", ""))
+    try:
+        old: JobSpec | None = _spec(event, event.get("OldResourceProperties"), jobs)
+    except InvalidProperties:
+        old = None
+    if old is not None and old.request == new.request and JOB_ARN.fullmatch(current):
+        logger.info("request unchanged; keeping %s", current)
+        return _answer(new, current)
+    if old is not None and old.name == new.name:
+        raise JobError(
+            new.name,
+            "the request changed but its jobName is fixed, and a job cannot be changed or share a name; "
+            "leave jobName out (the construct then names each version) or give it a new value",
+        )
+    return _answer(new, _create(new, event, jobs, budget))
+
+
+def on_delete(event: Mapping[str, Any], jobs: EvaluationJobs) -> Response:
+    job_arn = str(event.get("PhysicalResourceId", ""))
+    answer: Response = {"PhysicalResourceId": job_arn}
+    if not JOB_ARN.fullmatch(job_arn):
+        # A failed Create's marker, or an id CloudFormation invented: no job was ever made.
+        logger.info("physical id %r is not an evaluation job; nothing to delete", job_arn)
+        return answer
+    if _removal(event) is Removal.RETAIN:
+        logger.info("removal is retain; leaving %s", job_arn)
+        return answer
+    try:
+        job = jobs.get(job_arn)
+        if job is not None and job.get("status") == STOPPABLE:
+            _stop(job_arn, jobs)
+    except ClientError as error:
+        raise JobError(job_arn, f"could not stop: {error_message(error)}") from error
+    return answer
+
+
+def is_complete(event: Mapping[str, Any], jobs: EvaluationJobs) -> bool:
+    """Only removal=delete waits: a job can be deleted once it has stopped."""
+    if event.get("RequestType") != "Delete":
+        return True
+    job_arn = str(event.get("PhysicalResourceId", ""))
+    if not JOB_ARN.fullmatch(job_arn) or _removal(event) is not Removal.DELETE:
+        return True
+    try:
+        return _delete_when_stopped(job_arn, jobs)
+    except (ClientError, BotoCoreError) as error:
+        # An exception here fails the resource at once, so a passing fault is "not yet".
+        if is_transient(error):
+            logger.warning("transient error while deleting %s, will look again: %s", job_arn, error)
+            return False
+        message = error_message(error) if isinstance(error, ClientError) else str(error)
+        raise JobError(job_arn, f"could not delete: {message}") from error
+
+
+def _delete_when_stopped(job_arn: str, jobs: EvaluationJobs) -> bool:
+    job = jobs.get(job_arn)
+    if job is None:
+        return True
+    status = job.get("status")
+    if status == STOPPABLE:
+        _stop(job_arn, jobs)
+        return False
+    if status not in TERMINAL:
+        return status == "Deleting"  # Stopping: look again later
+    problems = [e for e in jobs.delete(job_arn) if "NotFound" not in e.get("code", "")]
+    if problems:
+        details = "; ".join(f"{p.get('code')}: {p.get('message')}" for p in problems)
+        raise JobError(str(job.get("jobName", job_arn)), f"BatchDeleteEvaluationJob refused: {details}")
+    logger.info("deleted %s", job_arn)
+    return True
+
+
+def _create(spec: JobSpec, event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> str:
+    token = client_request_token(
+        stack_id=_required(event, "StackId"),
+        logical_id=_required(event, "LogicalResourceId"),
+        request_id=_required(event, "RequestId"),
+    )
+    clock = budget.clock
+    started = clock.monotonic()
+    give_up_at = min(budget.deadline, started + IAM_RETRY_WINDOW_SECONDS)
+    attempt = 0
+    while True:
+        try:
+            job_arn = jobs.create(spec.request, token=token)
+            logger.info("created %s as %s", spec.name, job_arn)
+            return job_arn
+        except ClientError as error:
+            if error_code(error) == "ConflictException":
+                return _adopt(spec, jobs, error)
+            if not is_not_ready(error):
+                raise JobError(spec.name, error_message(error)) from error
+            delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + clock.random() / 2)
+            if clock.monotonic() + delay > give_up_at:
+                waited = clock.monotonic() - started
+                raise JobError(
+                    spec.name, f"{error_message(error)} (still refused after {waited:.0f}s waiting for IAM)"
+                ) from error
+            logger.info("role or permissions not ready (%s); retrying in %.1fs", error_message(error), delay)
+            clock.sleep(delay)
+            attempt += 1
+
+
+def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: ClientError) -> str:
+    """A job of our name exists: an earlier attempt of this resource made it (or a rollback
+    returns to it). Generated names carry the request digest, so such a job is ours; a fixed
+    name is adopted only if the job runs as our role."""
+    job_arn = jobs.find_by_name(spec.name)
+    if job_arn is None:
+        raise JobError(spec.name, error_message(conflict))
+    if not spec.name_is_generated:
+        existing = jobs.get(job_arn) or {}
+        if existing.get("roleArn") != spec.request.get("roleArn"):
+            raise JobError(spec.name, "a job with this fixed name already exists and was not made by this resource")
+    logger.info("adopting existing job %s (%s)", spec.name, job_arn)
+    return job_arn
+
+
+def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
+    try:
+        jobs.stop(job_arn)
+        logger.info("stopping %s", job_arn)
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return
+        # The job may have finished between Get and Stop: that is not a failure.
+        job = jobs.get(job_arn)
+        if job is None or job.get("status") != STOPPABLE:
+            return
+        raise
+
+
+def _spec(event: Mapping[str, Any], properties: Any, jobs: EvaluationJobs) -> JobSpec:
+    if not isinstance(properties, Mapping):
+        raise InvalidProperties("the event has no resource properties")
+    return job_spec(
+        properties,
+        input_shape=jobs.create_input_shape,
+        stack_id=_required(event, "StackId"),
+        logical_id=_required(event, "LogicalResourceId"),
+    )
+
+
+def _removal(event: Mapping[str, Any]) -> Removal:
+    properties = event.get("ResourceProperties")
+    value = properties.get(PROP_REMOVAL) if isinstance(properties, Mapping) else None
+    try:
+        return Removal(value) if value is not None else Removal.STOP
+    except ValueError:
+        logger.warning("unknown %s %r; stopping the job", PROP_REMOVAL, value)
+        return Removal.STOP
+
+
+def _required(event: Mapping[str, Any], key: str) -> str:
+    value = event.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidProperties(f"the event has no {key}")
+    return value
+
+
+def _answer(spec: JobSpec, job_arn: str) -> Response:
+    return {
+        "PhysicalResourceId": job_arn,
+        "Data": {ATTR_JOB_ARN: job_arn, ATTR_JOB_NAME: spec.name, ATTR_OUTPUT_S3_URI: spec.output_s3_uri},
+    }
