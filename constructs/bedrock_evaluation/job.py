@@ -134,8 +134,11 @@ class EvaluationJob(Construct):
                 _contract.PROP_REMOVAL: self.removal.value,
             },
         )
-        # Bedrock must never start a job that lacks its permissions or its data.
-        self.resource.node.add_dependency(self.role)
+        # Bedrock must never start a job that lacks its permissions or its data. The roleArn
+        # reference already orders the role itself; its policy needs an explicit dependency.
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            self.resource.node.add_dependency(policy)
         for upload in self._uploads:
             self.resource.node.add_dependency(upload)
 

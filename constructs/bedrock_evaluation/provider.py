@@ -10,6 +10,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from .handler_asset import handler_code
+from .lint import acknowledge_role_dependencies
 from .permissions import BEDROCK, evaluation_job_arns
 
 # The handler answers before this (it keeps a safety margin); IAM retries fit inside it.
@@ -99,6 +100,7 @@ class EvaluationJobProvider(Construct):
                 self, "FrameworkLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
             ),
         )
+        acknowledge_role_dependencies(self)
 
     @property
     def service_token(self) -> str:

@@ -7,6 +7,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
 from constructs import Construct
 
+from .lint import acknowledge_role_dependencies
 from .datasets import Dataset, DatasetLocation, _LocalFile, _S3Object, content_digest
 
 DATASETS_PREFIX = "datasets/"
@@ -58,6 +59,11 @@ class EvaluationBucket(Construct):
                 prune=False,
                 retain_on_delete=True,
             )
+            # The upload function is a singleton at stack level.
+            stack = Stack.of(self)
+            for child in stack.node.children:
+                if child.node.id.startswith("Custom::CDKBucketDeployment"):
+                    acknowledge_role_dependencies(child)
         key = f"{prefix}{path.name}"
         return DatasetLocation(
             s3_uri=f"s3://{self.bucket.bucket_name}/{key}", bucket=self.bucket, key=key, upload=upload

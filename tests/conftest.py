@@ -1,0 +1,36 @@
+"""Shared fixtures: synthesized stacks and the example app's template."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # app.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # test helpers
+
+
+@pytest.fixture(scope="session")
+def example_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every stack template of the example app, synthesized once for the session."""
+    import app
+
+    outdir = tmp_path_factory.mktemp("example")
+    assembly = app.build_app(str(outdir)).synth()
+    return {stack.stack_name: json.loads(Path(stack.template_full_path).read_text()) for stack in assembly.stacks}
+
+
+@pytest.fixture(scope="session")
+def model_template(example_templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return example_templates["BedrockModelEvaluation"]
+
+
+@pytest.fixture
+def stack() -> cdk.Stack:
+    """A fresh env-agnostic stack for one construct configuration."""
+    return cdk.Stack(cdk.App(), "Eval")
