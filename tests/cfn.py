@@ -42,7 +42,7 @@ def resolve(value: Any, template: dict[str, Any]) -> Any:
 
 
 def _ref(logical: str, resources: dict[str, Any]) -> str:
-    kind = resources[logical]["Type"]
+    kind = resources.get(logical, {}).get("Type")  # None for a parameter
     if kind == "AWS::S3::Bucket":
         return logical.lower()[:40]
     if kind == "AWS::IAM::Role":

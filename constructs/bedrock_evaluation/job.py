@@ -85,7 +85,7 @@ class EvaluationJob(Construct):
         stack = Stack.of(self)
         typed = {"model": model, "tasks": tasks, "evaluator_model": evaluator_model, "description": description}
         self._check_exclusive(request, typed, role=role, output_bucket=output_bucket, output_prefix=output_prefix)
-        self.removal = JobRemoval(removal if removal is not None else JobRemoval.STOP)
+        self.removal = self._removal(removal)
         self.job_name_prefix = self._name_prefix(job_name_prefix)
         self._uploads: list[Construct] = []
         self._typed_dataset_uris: set[str] = set()
@@ -261,6 +261,15 @@ class EvaluationJob(Construct):
             raise self._error("give either role= or request.roleArn, not both")
         if "outputDataConfig" in request and (output_bucket is not None or output_prefix is not None):
             raise self._error("give either output_bucket=/output_prefix= or request.outputDataConfig, not both")
+
+    def _removal(self, given: Any) -> Any:
+        if given is None:
+            return JobRemoval.STOP
+        try:
+            return JobRemoval(given)
+        except ValueError:
+            allowed = ", ".join(f"JobRemoval.{r.name}" for r in JobRemoval)
+            raise self._error(f"removal is {given!r}; expected one of {allowed}") from None
 
     def _name_prefix(self, given: str | None) -> str:
         limit = _contract.NAME_PREFIX_MAX_LENGTH
