@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Print where `cdk synth` wrote each template and what evaluation jobs it holds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+JOB_TYPE = "Custom::BedrockEvaluationJob"
+
+
+def kind(request: dict[str, Any]) -> str:
+    config = request.get("evaluationConfig", {})
+    if "human" in config:
+        return "human"
+    automated = config.get("automated", {})
+    if "ragConfigs" in request.get("inferenceConfig", {}):
+        rag = json.dumps(request["inferenceConfig"]["ragConfigs"])
+        return "rag retrieve-and-generate" if "retrieveAndGenerate" in rag else "rag retrieve-only"
+    return "llm-as-a-judge" if "evaluatorModelConfig" in automated else "automatic"
+
+
+def text(value: Any) -> str:
+    """A short rendering of a value that may still be a CloudFormation intrinsic."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(text(part) for part in value["Fn::Join"][1])
+    if isinstance(value, dict) and "Ref" in value:
+        return "${" + value["Ref"] + "}"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    return json.dumps(value)
+
+
+def summarize(outdir: Path) -> int:
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    total = 0
+    for artifact in manifest["artifacts"].values():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        path = outdir / artifact["properties"]["templateFile"]
+        template = json.loads(path.read_text())
+        jobs = {k: r for k, r in template.get("Resources", {}).items() if r["Type"] == JOB_TYPE}
+        print(f"{path}: {len(template['Resources'])} resources, {len(jobs)} evaluation job(s)")
+        for logical_id, job in jobs.items():
+            properties = job["Properties"]
+            request = properties["Request"]
+            models = [m.get("bedrockModel", {}).get("modelIdentifier") or "precomputed" for m in request.get("inferenceConfig", {}).get("models", [])]
+            configs = next(iter(request.get("evaluationConfig", {}).values()), {}).get("datasetMetricConfigs", [])
+            print(f"  {logical_id}: {kind(request)}, name {properties.get('JobNamePrefix', request.get('jobName'))}-<digest>, removal {properties.get('Removal')}")
+            if models:
+                print(f"    models:  {', '.join(text(m) for m in models)}")
+            for config in configs:
+                dataset = config["dataset"]
+                where = text(dataset["datasetLocation"]["s3Uri"]) if "datasetLocation" in dataset else "built in"
+                print(f"    dataset: {dataset['name']} ({where}) -> {', '.join(config['metricNames'])}")
+            print(f"    results: {text(request['outputDataConfig']['s3Uri'])}<job name>/")
+        total += len(jobs)
+    print(f"{total} evaluation job(s) in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(summarize(Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")))
