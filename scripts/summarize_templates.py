@@ -60,6 +60,12 @@ def summarize(outdir: Path) -> int:
             print(f"    results: {text(request['outputDataConfig']['s3Uri'])}<job name>/")
         total += len(jobs)
     print(f"{total} evaluation job(s) in all")
+    for asset in sorted(outdir.glob("asset.*/lifecycle.py")):
+        files = [f for f in asset.parent.rglob("*") if f.is_file()]
+        model = sum(f.stat().st_size for f in files if "data" in f.relative_to(asset.parent).parts)
+        size = sum(f.stat().st_size for f in files)
+        print(f"handler asset {asset.parent.name}: {len(files)} files, {size / 1024:.0f} KiB unzipped "
+              f"({model / 1024:.0f} KiB of it the bundled Bedrock service model)")
     return 0
 
 
