@@ -19,7 +19,8 @@ if _BUNDLED_MODELS.is_dir():
 
 import boto3  # noqa: E402  (AWS_DATA_PATH must be set first)
 from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
+from botocore.exceptions import ClientError, HTTPClientError  # noqa: E402
+from botocore.exceptions import ConnectionError as BotocoreConnectionError  # noqa: E402
 
 JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:evaluation-job/[a-z0-9]{12}")
 
@@ -35,7 +36,7 @@ CLIENT_CONFIG = Config(
 # Messages that mean "the role or its permissions are not usable yet" (IAM is eventually
 # consistent: a role created seconds ago may not be assumable, its policy not yet attached).
 _NOT_READY = re.compile(
-    r"assume|not authorized to perform: iam:PassRole|does not have permission|access denied|"
+    r"\bassume\b|not authorized to perform: iam:PassRole|does not have permission|access denied|"
     r"not valid for authorization|trust",
     re.IGNORECASE,
 )
@@ -67,8 +68,8 @@ def is_transient(error: Exception) -> bool:
     if isinstance(error, ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error_code(error) in _TRANSIENT_CODES or status >= 500
-    # botocore's connection and read-timeout errors
-    return type(error).__module__.startswith(("botocore.exceptions", "urllib3"))
+    # Connection failures and read timeouts; not lasting ones such as missing credentials.
+    return isinstance(error, BotocoreConnectionError | HTTPClientError)
 
 
 class EvaluationJobs:

@@ -87,12 +87,30 @@ def on_update(event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) ->
         logger.info("request unchanged; keeping %s", current)
         return _answer(new, current)
     if old is not None and old.name == new.name:
+        # A fixed jobName. Rolling back a refused change sends the request the job already runs.
+        if JOB_ARN.fullmatch(current) and _runs(current, new, jobs):
+            logger.info("%s already runs this request; keeping it", current)
+            return _answer(new, current)
         raise JobError(
             new.name,
             "the request changed but its jobName is fixed, and a job cannot be changed or share a name; "
             "leave jobName out (the construct then names each version) or give it a new value",
         )
     return _answer(new, _create(new, event, jobs, budget))
+
+
+# The request fields GetEvaluationJob gives back, to tell which request a job was made from.
+_COMPARED_FIELDS = ("roleArn", "evaluationConfig", "inferenceConfig", "outputDataConfig", "jobDescription")
+
+
+def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs) -> bool:
+    try:
+        job = jobs.get(job_arn)
+    except ClientError as error:
+        raise JobError(spec.name, f"could not read {job_arn}: {error_message(error)}") from error
+    if job is None:
+        return False
+    return all(job.get(key) == spec.request.get(key) for key in _COMPARED_FIELDS)
 
 
 def on_delete(event: Mapping[str, Any], jobs: EvaluationJobs) -> Response:
