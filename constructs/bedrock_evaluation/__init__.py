@@ -4,6 +4,7 @@ from .datasets import Dataset, DatasetFormat
 from .errors import EvaluationJobConfigError
 from .job import EvaluationJob, JobRemoval
 from .models import Latency, Model
+from .permissions import EvaluationServiceRole
 from .provider import EvaluationJobProvider
 from .storage import EvaluationBucket
 from .tasks import EvaluationTask, Metric, TaskType
@@ -15,6 +16,7 @@ __all__ = [
     "EvaluationJob",
     "EvaluationJobConfigError",
     "EvaluationJobProvider",
+    "EvaluationServiceRole",
     "EvaluationTask",
     "JobRemoval",
     "Latency",

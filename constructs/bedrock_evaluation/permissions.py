@@ -27,16 +27,31 @@ def evaluation_job_arns(stack: Stack) -> str:
     return stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
 
 
+class EvaluationServiceRole(iam.Role):
+    """A role only Bedrock evaluation jobs of this account and region can assume.
+
+    Each EvaluationJob creates one unless given ``role=``; pass one of these to several jobs to
+    share it (each job adds its own grants), which keeps large suites within IAM's policy limits.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, description: str | None = None) -> None:
+        stack = Stack.of(scope)
+        principal = iam.ServicePrincipal(BEDROCK).with_conditions(
+            {
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnEquals": {"aws:SourceArn": evaluation_job_arns(stack)},
+            }
+        )
+        super().__init__(
+            scope,
+            construct_id,
+            assumed_by=principal,
+            description=description or "Service role of Bedrock evaluation jobs",
+        )
+
+
 def create_service_role(scope: Construct, construct_id: str) -> iam.Role:
-    """A role only Bedrock evaluation jobs of this account and region can assume."""
-    stack = Stack.of(scope)
-    principal = iam.ServicePrincipal(BEDROCK).with_conditions(
-        {
-            "StringEquals": {"aws:SourceAccount": stack.account},
-            "ArnEquals": {"aws:SourceArn": evaluation_job_arns(stack)},
-        }
-    )
-    return iam.Role(scope, construct_id, assumed_by=principal, description="Service role of a Bedrock evaluation job")
+    return EvaluationServiceRole(scope, construct_id, description="Service role of a Bedrock evaluation job")
 
 
 def grant_dataset_read(role: iam.IRole, *, bucket_arn: str, object_arn: str) -> None:
