@@ -385,13 +385,13 @@ def test_task_type_outside_botocores_list_is_a_warning_not_an_error(stack):
 # --- refused at synth -------------------------------------------------------------------------
 
 INVALID: list[tuple[str, dict[str, Any], str]] = [
-    ("no model", {"model": None}, "model is required"),
-    ("no tasks", {"tasks": []}, "tasks is required"),
+    ("no model", {"model": None}, "give exactly one of model, models or rag (got none of them)"),
+    ("no tasks", {"tasks": []}, "tasks has 0 items; a job takes 1 to 5"),
     ("six tasks", {"tasks": [boolq_task()] * 6}, "tasks has 6 items"),
     ("judge metric on an automatic job", {"tasks": [boolq_task(Metric.CORRECTNESS)]}, "'Builtin.Correctness' is not a metric of automatic jobs"),
     ("automatic metric on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [file_task(Metric.ACCURACY)]}, "'Builtin.Accuracy' is not a metric of LLM-as-a-judge jobs"),
     ("metric named twice", {"tasks": [boolq_task(Metric.ACCURACY, Metric.ACCURACY)]}, "names a metric twice"),
-    ("built-in dataset on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [boolq_task(Metric.CORRECTNESS)]}, "need a custom prompt dataset"),
+    ("built-in dataset on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [boolq_task(Metric.CORRECTNESS)]}, "LLM-as-a-judge jobs need a custom prompt dataset"),
     ("built-in dataset of another task type", {"tasks": [EvaluationTask(task_type=TaskType.SUMMARIZATION, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])]}, "does not fit taskType 'Summarization'"),
     ("description too long", {"description": "x" * 201}, "description is 201 characters long"),
     ("bad name prefix", {"job_name_prefix": "Nightly_Eval"}, "job_name_prefix 'Nightly_Eval' must match"),

@@ -1,15 +1,32 @@
 """Amazon Bedrock evaluation jobs as AWS CDK constructs."""
 
+from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow, Rating, RatingMethod
 from .datasets import Dataset, DatasetFormat
 from .errors import EvaluationJobConfigError
 from .job import EvaluationJob, JobRemoval
 from .models import Latency, Model
 from .permissions import EvaluationServiceRole
 from .provider import EvaluationJobProvider
+from .rag import (
+    AttributeType,
+    ExternalSource,
+    Filter,
+    Generation,
+    Guardrail,
+    ImplicitFilter,
+    MetadataAttribute,
+    RagKind,
+    RagSource,
+    Reranking,
+    SearchType,
+    VectorSearch,
+)
 from .storage import EvaluationBucket
-from .tasks import EvaluationTask, Metric, TaskType
+from .tasks import EvaluationTask, Metric, RagMetric, TaskType
 
 __all__ = [
+    "AttributeType",
+    "CustomMetric",
     "Dataset",
     "DatasetFormat",
     "EvaluationBucket",
@@ -18,9 +35,25 @@ __all__ = [
     "EvaluationJobProvider",
     "EvaluationServiceRole",
     "EvaluationTask",
+    "ExternalSource",
+    "Filter",
+    "Generation",
+    "Guardrail",
+    "HumanMetric",
+    "HumanWorkflow",
+    "ImplicitFilter",
     "JobRemoval",
     "Latency",
+    "MetadataAttribute",
     "Metric",
     "Model",
+    "RagKind",
+    "RagMetric",
+    "RagSource",
+    "Rating",
+    "RatingMethod",
+    "Reranking",
+    "SearchType",
     "TaskType",
+    "VectorSearch",
 ]

@@ -113,8 +113,9 @@ class Dataset:
     def is_builtin(self) -> bool:
         return isinstance(self.source, _Builtin)
 
-    def check_records(self, expected: DatasetFormat) -> None:
-        """For a local file: every line is a JSON object with the key its job kind needs."""
+    def check_records(self, rules: RecordRules) -> None:
+        """For a local file: every line is a JSON object holding what its job kind needs.
+        Errors name file:line and the key."""
         if not isinstance(self.source, _LocalFile):
             return
         path = self.source.path
@@ -127,12 +128,73 @@ class Dataset:
                 record = json.loads(line)
             except json.JSONDecodeError as error:
                 raise EvaluationJobConfigError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            if not isinstance(record, dict) or expected.value not in record:
-                raise EvaluationJobConfigError(f"{path}:{number}: the record has no {expected.value!r} key")
+            problem = rules.problem(record)
+            if problem:
+                raise EvaluationJobConfigError(f"{path}:{number}: {problem}")
         if count == 0:
             raise EvaluationJobConfigError(f"{path}: the dataset has no records")
         if count > MAX_PROMPTS:
             raise EvaluationJobConfigError(f"{path}: {count} records; a dataset holds at most {MAX_PROMPTS}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordRules:
+    """What each record of a dataset must hold for one kind of job."""
+
+    key: DatasetFormat
+    max_turns: int | None = None
+    """Knowledge-base jobs: retrieve-only takes 1 conversation turn, retrieve-and-generate up to 5."""
+    response_identifiers: frozenset[str] | None = None
+    """Bring-your-own responses: each record has one modelResponses entry per identifier."""
+    output_identifier: str | None = None
+    """Bring-your-own RAG responses: each record's output names this knowledgeBaseIdentifier."""
+
+    def problem(self, record: object) -> str | None:
+        if not isinstance(record, dict) or self.key.value not in record:
+            return f"the record has no {self.key.value!r} key"
+        if self.key is DatasetFormat.CONVERSATIONS:
+            problem = self._turns(record["conversationTurns"])
+            if problem:
+                return problem
+        if self.response_identifiers is not None:
+            problem = self._responses(record.get("modelResponses"))
+            if problem:
+                return problem
+        if self.output_identifier is not None:
+            output = record.get("output")
+            if not isinstance(output, dict):
+                return "the record has no 'output' object (bring-your-own RAG responses)"
+            if output.get("knowledgeBaseIdentifier") != self.output_identifier:
+                return (
+                    f"output.knowledgeBaseIdentifier is {output.get('knowledgeBaseIdentifier')!r}; "
+                    f"it must equal the ragSourceIdentifier {self.output_identifier!r}"
+                )
+        return None
+
+    def _turns(self, turns: object) -> str | None:
+        if not isinstance(turns, list) or not turns:
+            return "'conversationTurns' must be a non-empty list"
+        if self.max_turns is not None and len(turns) > self.max_turns:
+            return f"'conversationTurns' has {len(turns)} turns; this job kind takes at most {self.max_turns}"
+        for index, turn in enumerate(turns):
+            content = turn.get("prompt", {}).get("content") if isinstance(turn, dict) else None
+            if not isinstance(content, list) or not content or "text" not in content[0]:
+                return f"conversationTurns[{index}].prompt.content[0].text is missing"
+        return None
+
+    def _responses(self, responses: object) -> str | None:
+        expected = self.response_identifiers or frozenset()
+        if not isinstance(responses, list):
+            return "the record has no 'modelResponses' list (bring-your-own responses)"
+        identifiers = [r.get("modelIdentifier") if isinstance(r, dict) else None for r in responses]
+        if sorted(map(str, identifiers)) != sorted(expected) or any(
+            not isinstance(r, dict) or "response" not in r for r in responses
+        ):
+            return (
+                f"modelResponses names {identifiers}; each record needs one response for each of "
+                f"{sorted(expected)} (the inferenceSourceIdentifier values)"
+            )
+        return None
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,29 @@ from typing import Any
 
 from aws_cdk import Annotations, CustomResource, Stack, Token
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import service_model
-from .datasets import DatasetFormat
+from .configuration import BoundDataset, JobConfiguration, Rejected
+from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
+from .datasets import Dataset
 from .errors import EvaluationJobConfigError
 from .handler_asset import contract
 from .models import Model, model_access
-from .permissions import create_service_role, grant_dataset_read, grant_model_use, grant_output_write
+from .permissions import (
+    create_service_role,
+    grant_dataset_read,
+    grant_encryption_key,
+    grant_model_use,
+    grant_output_write,
+)
 from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
+from .rag import RagSource
 from .references import literal_s3_location, references, resource_arn
 from .storage import RESULTS_PREFIX, EvaluationBucket, dataset_location
-from .tasks import AUTOMATIC_METRICS, BUILTIN_DATASETS_BY_TASK, JUDGE_METRICS, EvaluationTask, TaskType
+from .tasks import EvaluationTask
 
 _contract = contract()
 JobRemoval = _contract.Removal
@@ -30,9 +40,6 @@ JobRemoval = _contract.Removal
 
 _NAME_PREFIX = re.compile(r"[a-z0-9](-*[a-z0-9])*")
 _PREFIX_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
-MAX_TASKS = 5
-MAX_METRICS = 25
-MAX_DESCRIPTION = 200
 _WARNING_ID = "bedrock-evaluation"
 
 
@@ -51,9 +58,18 @@ class EvaluationJob(Construct):
         construct_id: str,
         *,
         model: Model | None = None,
+        models: Sequence[Model] | None = None,
+        rag: RagSource | None = None,
         tasks: Sequence[EvaluationTask] | None = None,
         evaluator_model: Model | None = None,
+        custom_metrics: Sequence[CustomMetric] | None = None,
+        custom_metrics_evaluator_model: Model | None = None,
+        human_workflow: HumanWorkflow | None = None,
+        human_metrics: Sequence[HumanMetric] | None = None,
         description: str | None = None,
+        job_name: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        tags: Mapping[str, str] | None = None,
         request: Mapping[str, Any] | None = None,
         role: iam.IRole | None = None,
         output_bucket: s3.IBucket | None = None,
@@ -62,12 +78,27 @@ class EvaluationJob(Construct):
         removal: Any = None,
     ) -> None:
         """
-        :param model: the model evaluated (typed props). Required unless ``request`` is given.
-        :param tasks: 1 to 5 datasets with their task type and metrics (typed props).
-            Required unless ``request`` is given.
-        :param evaluator_model: the judge model; makes this an LLM-as-a-judge job, whose metrics
-            are the judge metrics. @default - an automatic job with algorithmic metrics
+        Give exactly one of ``model``, ``models`` or ``rag`` (or a ``request``).
+
+        :param model: the model evaluated: ``Model.bedrock(...)`` or ``Model.precomputed_responses(...)``.
+        :param models: one or two models, for human jobs that compare them.
+        :param rag: a knowledge-base evaluation: ``RagSource.retrieve(...)``,
+            ``RagSource.retrieve_and_generate(...)``, ``RagSource.external_sources(...)`` or
+            ``RagSource.precomputed(...)``. Needs ``evaluator_model``.
+        :param tasks: 1 to 5 datasets with their task type and metrics. Required unless ``request`` is given.
+        :param evaluator_model: the judge model; makes a model evaluation LLM-as-a-judge, whose
+            metrics are the judge metrics. @default - an automatic job with algorithmic metrics
+        :param custom_metrics: up to 10 metrics a judge scores from your instructions; each name
+            must also be in some task's metrics. @default - none
+        :param custom_metrics_evaluator_model: the judge of the custom metrics. @default - evaluator_model
+        :param human_workflow: makes this a human evaluation, routed through this flow definition.
+        :param human_metrics: what human workers rate (1 to 10); the tasks' metrics name them.
         :param description: jobDescription, at most 200 characters. @default - none
+        :param job_name: a fixed job name instead of prefix + digest. A changed request then cannot
+            replace the job (names are unique and jobs immutable). @default - generated
+        :param encryption_key: a customer managed KMS key for the job's data (customerEncryptionKeyId);
+            the role, the handler and Bedrock get the uses they need. @default - an AWS owned key
+        :param tags: jobTags. @default - none
         :param request: a complete CreateEvaluationJob request instead of the typed props.
             ``roleArn``, ``outputDataConfig`` and ``jobName`` may be left out: they are then filled
             as for typed props. ``clientRequestToken`` must be left out. @default - built from typed props
@@ -83,7 +114,22 @@ class EvaluationJob(Construct):
         """
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        typed = {"model": model, "tasks": tasks, "evaluator_model": evaluator_model, "description": description}
+        configuration = JobConfiguration(
+            model=model,
+            models=models,
+            rag=rag,
+            tasks=tasks,
+            evaluator_model=evaluator_model,
+            custom_metrics=custom_metrics,
+            custom_metrics_evaluator_model=custom_metrics_evaluator_model,
+            human_workflow=human_workflow,
+            human_metrics=human_metrics,
+            description=description,
+            job_name=job_name,
+            encryption_key_arn=encryption_key.key_arn if encryption_key is not None else None,
+            tags=tags,
+        )
+        typed = {name: value for name, value in vars(configuration).items() if value is not None}
         self._check_exclusive(request, typed, role=role, output_bucket=output_bucket, output_prefix=output_prefix)
         self.removal = self._removal(removal)
         self.job_name_prefix = self._name_prefix(job_name_prefix)
@@ -99,7 +145,11 @@ class EvaluationJob(Construct):
             # request.roleArn: a role managed elsewhere, with its own policies.
             self.role = iam.Role.from_role_arn(self, "ImportedServiceRole", raw["roleArn"], mutable=False)
 
-        body = self._typed_request(model, tasks, evaluator_model, description) if raw is None else raw
+        body = self._typed_request(configuration) if raw is None else raw
+        for source in rag.external_sources if rag is not None else ():
+            if source.bucket is not None and source.key is not None:
+                grant_dataset_read(self.role, bucket_arn=source.bucket.bucket_arn, object_arn=source.bucket.arn_for_objects(source.key))
+                self._typed_dataset_uris.add(source.rendered["s3Location"]["uri"])
         if "clientRequestToken" in body:
             raise self._error(
                 "request.clientRequestToken must be left out: the handler derives it from the CloudFormation "
@@ -120,6 +170,8 @@ class EvaluationJob(Construct):
 
         provider = EvaluationJobProvider.of(self)
         provider.allow_pass(self.role)
+        if encryption_key is not None:
+            grant_encryption_key(encryption_key, service_role=self.role if self._grants_to_role else None, caller=provider.role)
         provider.allow_create_with(model_access(stack, references(body).models).models)
         self.request = body
         self.resource = CustomResource(
@@ -173,71 +225,25 @@ class EvaluationJob(Construct):
 
     # --- building the request ---------------------------------------------------------------
 
-    def _typed_request(
-        self,
-        model: Model | None,
-        tasks: Sequence[EvaluationTask] | None,
-        evaluator_model: Model | None,
-        description: str | None,
-    ) -> dict[str, Any]:
-        if model is None:
-            raise self._error("model is required (or give a complete request=)")
-        if not tasks:
-            raise self._error("tasks is required: 1 to 5 EvaluationTask (or give a complete request=)")
-        if len(tasks) > MAX_TASKS:
-            raise self._error(f"tasks has {len(tasks)} items; a job takes 1 to {MAX_TASKS}")
-        judged = evaluator_model is not None
-        automated: dict[str, Any] = {
-            "datasetMetricConfigs": [self._task(index, task, judged=judged) for index, task in enumerate(tasks)]
-        }
-        if evaluator_model is not None:
-            automated["evaluatorModelConfig"] = {"bedrockEvaluatorModels": [{"modelIdentifier": evaluator_model.identifier}]}
-        body: dict[str, Any] = {
-            "applicationType": "ModelEvaluation",
-            "evaluationConfig": {"automated": automated},
-            "inferenceConfig": {"models": [{"bedrockModel": model.bedrock_model()}]},
-        }
-        if description is not None:
-            if not Token.is_unresolved(description) and not 1 <= len(description) <= MAX_DESCRIPTION:
-                raise self._error(f"description is {len(description)} characters long; it must be 1 to {MAX_DESCRIPTION}")
-            body["jobDescription"] = description
-        return body
+    def _typed_request(self, configuration: JobConfiguration) -> dict[str, Any]:
+        def warn(message: str) -> None:
+            Annotations.of(self).add_warning_v2(f"{_WARNING_ID}:typed-props", message)
 
-    def _task(self, index: int, task: EvaluationTask, *, judged: bool) -> dict[str, Any]:
-        field = f"tasks[{index}]"
-        kind, allowed = ("LLM-as-a-judge", JUDGE_METRICS) if judged else ("automatic", AUTOMATIC_METRICS)
-        metrics = list(task.metrics)
-        if not 1 <= len(metrics) <= MAX_METRICS:
-            raise self._error(f"{field}.metrics has {len(metrics)} names; a task takes 1 to {MAX_METRICS}")
-        if len(set(metrics)) != len(metrics):
-            raise self._error(f"{field}.metrics {metrics} names a metric twice")
-        for metric in metrics:
-            if metric not in allowed:
-                raise self._error(f"{field}.metrics: {metric!r} is not a metric of {kind} jobs; expected one of {', '.join(sorted(allowed))}")
-        task_type = str(task.task_type)
-        dataset = task.dataset
-        if dataset.is_builtin:
-            if judged:
-                raise self._error(f"{field}.dataset: {dataset.name} is built in, and LLM-as-a-judge jobs need a custom prompt dataset (Dataset.from_file or Dataset.from_s3)")
-            fitting = BUILTIN_DATASETS_BY_TASK.get(task_type)
-            if fitting is None or dataset.name not in fitting:
-                fits = sorted(t for t, names in BUILTIN_DATASETS_BY_TASK.items() if dataset.name in names)
-                raise self._error(f"{field}.dataset: {dataset.name} does not fit taskType {task_type!r}; it is a dataset for {', '.join(fits)}")
-        else:
-            dataset.check_records(DatasetFormat.PROMPTS)
-        if task_type not in set(TaskType):
-            Annotations.of(self).add_warning_v2(
-                f"{_WARNING_ID}:task-type", f"{field}.task_type {task_type!r} is not in botocore's list ({', '.join(TaskType)}); the service may still accept it"
-            )
-        rendered_dataset: dict[str, Any] = {"name": dataset.name}
+        try:
+            return configuration.request(self._bind_dataset, warn)
+        except Rejected as rejected:
+            raise self._error(str(rejected)) from None
+
+    def _bind_dataset(self, dataset: Dataset) -> BoundDataset:
+        """Upload a local dataset, and let the role read the object."""
         location = dataset_location(self, dataset)
-        if location is not None:
-            rendered_dataset["datasetLocation"] = {"s3Uri": location.s3_uri}
-            grant_dataset_read(self.role, bucket_arn=location.bucket.bucket_arn, object_arn=location.bucket.arn_for_objects(location.key))
-            self._typed_dataset_uris.add(location.s3_uri)
-            if location.upload is not None:
-                self._uploads.append(location.upload)
-        return {"taskType": task_type, "dataset": rendered_dataset, "metricNames": metrics}
+        if location is None:
+            return BoundDataset(s3_uri=None)
+        grant_dataset_read(self.role, bucket_arn=location.bucket.bucket_arn, object_arn=location.bucket.arn_for_objects(location.key))
+        self._typed_dataset_uris.add(location.s3_uri)
+        if location.upload is not None:
+            self._uploads.append(location.upload)
+        return BoundDataset(s3_uri=location.s3_uri)
 
     # --- checks -----------------------------------------------------------------------------
 
@@ -254,7 +260,7 @@ class EvaluationJob(Construct):
             return
         if not isinstance(request, Mapping):
             raise self._error(f"request must be a mapping in the shape of create_evaluation_job(**request), got {type(request).__name__}")
-        both = [name for name, value in typed.items() if value is not None]
+        both = sorted(typed)
         if both:
             raise self._error(f"give either request= or typed props, not both: request= was given with {', '.join(both)}")
         if "roleArn" in request and role is not None:

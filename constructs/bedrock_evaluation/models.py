@@ -36,6 +36,8 @@ class Model:
     inference_params: str | None = None
     """JSON string sent as inferenceParams; None leaves the model's defaults."""
     latency: Latency | None = None
+    precomputed: bool = False
+    """True for responses you bring in the dataset (precomputedInferenceSource)."""
 
     @classmethod
     def bedrock(
@@ -66,6 +68,18 @@ class Model:
                     f"Model {identifier}: inference_params {params!r} is not valid JSON ({error.msg})"
                 ) from None
         return cls(identifier=identifier, inference_params=params, latency=Latency(latency) if latency else None)
+
+    @classmethod
+    def precomputed_responses(cls, source_identifier: str) -> Model:
+        """Responses your own system produced, carried in the dataset's ``modelResponses``
+        under this ``modelIdentifier`` (bring your own inference)."""
+        return cls(identifier=source_identifier, precomputed=True)
+
+    def render(self) -> dict[str, Any]:
+        """One item of inferenceConfig.models."""
+        if self.precomputed:
+            return {"precomputedInferenceSource": {"inferenceSourceIdentifier": self.identifier}}
+        return {"bedrockModel": self.bedrock_model()}
 
     def bedrock_model(self) -> dict[str, Any]:
         """The request's bedrockModel object."""
@@ -132,6 +146,31 @@ def _profile_model(profile_id: str) -> str:
 
 def _foundation_model(stack: Stack, model_id: str, region: str) -> str:
     return f"arn:{stack.partition}:bedrock:{region}::foundation-model/{model_id}"
+
+
+# Judge models the user guide lists for evaluation jobs; others may work (the list grows).
+KNOWN_JUDGE_MODELS = frozenset(
+    {
+        "amazon.nova-pro-v1:0",
+        "amazon.nova-premier-v1:0",
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        "anthropic.claude-3-5-sonnet-20241022-v2:0",
+        "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "anthropic.claude-sonnet-4-20250514-v1:0",
+        "meta.llama3-1-70b-instruct-v1:0",
+        "meta.llama3-3-70b-instruct-v1:0",
+        "mistral.mistral-large-2402-v1:0",
+    }
+)
+
+
+def is_known_judge(identifier: str) -> bool:
+    if Token.is_unresolved(identifier):
+        return True
+    model_id = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
+    return _profile_model(model_id) in KNOWN_JUDGE_MODELS
 
 
 def is_model_identifier(identifier: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .models import ModelAccess
@@ -76,3 +77,45 @@ def grant_model_use(role: iam.IRole, access: ModelAccess) -> None:
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=access.sagemaker_endpoints)
         )
+
+
+def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, caller: iam.IRole) -> None:
+    """The uses of a customer managed key an evaluation job needs.
+
+    Bedrock itself (key policy, only for evaluation jobs of this account, with the job in the
+    encryption context), the service role through S3 only, and the handler that creates the job.
+    """
+    stack = Stack.of(key)
+    jobs = evaluation_job_arns(stack)
+    source = {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": jobs}}
+    # In a key policy, "*" as the resource means this key.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="BedrockEvaluationJobsUseKey",
+            principals=[iam.ServicePrincipal(BEDROCK)],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],
+            conditions={**source, "ArnLike": {"aws:SourceArn": jobs, "kms:EncryptionContext:evaluationJobArn": jobs}},
+        )
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="BedrockEvaluationJobsDescribeKey",
+            principals=[iam.ServicePrincipal(BEDROCK)],
+            actions=["kms:DescribeKey"],
+            resources=["*"],
+            conditions=source,
+        )
+    )
+    if service_role is not None:
+        service_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}},
+            )
+        )
+        service_role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[key.key_arn]))
+    caller.add_to_principal_policy(
+        iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], resources=[key.key_arn])
+    )

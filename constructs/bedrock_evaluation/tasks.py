@@ -58,6 +58,41 @@ JUDGE_METRICS = frozenset(
     }
 )
 
+class RagMetric:
+    """Built-in metric names of knowledge-base evaluations."""
+
+    # Retrieve only
+    CONTEXT_RELEVANCE = "Builtin.ContextRelevance"
+    CONTEXT_COVERAGE = "Builtin.ContextCoverage"
+    # Retrieve and generate
+    CORRECTNESS = "Builtin.Correctness"
+    COMPLETENESS = "Builtin.Completeness"
+    HELPFULNESS = "Builtin.Helpfulness"
+    LOGICAL_COHERENCE = "Builtin.LogicalCoherence"
+    FAITHFULNESS = "Builtin.Faithfulness"
+    CITATION_PRECISION = "Builtin.CitationPrecision"
+    CITATION_COVERAGE = "Builtin.CitationCoverage"
+    HARMFULNESS = "Builtin.Harmfulness"
+    STEREOTYPING = "Builtin.Stereotyping"
+    REFUSAL = "Builtin.Refusal"
+
+
+RETRIEVE_METRICS = frozenset({RagMetric.CONTEXT_RELEVANCE, RagMetric.CONTEXT_COVERAGE})
+RETRIEVE_AND_GENERATE_METRICS = frozenset(
+    {
+        RagMetric.CORRECTNESS,
+        RagMetric.COMPLETENESS,
+        RagMetric.HELPFULNESS,
+        RagMetric.LOGICAL_COHERENCE,
+        RagMetric.FAITHFULNESS,
+        RagMetric.CITATION_PRECISION,
+        RagMetric.CITATION_COVERAGE,
+        RagMetric.HARMFULNESS,
+        RagMetric.STEREOTYPING,
+        RagMetric.REFUSAL,
+    }
+)
+
 # Built-in datasets each task type accepts (any metric), from the Bedrock user guide.
 BUILTIN_DATASETS_BY_TASK: dict[str, frozenset[str]] = {
     TaskType.GENERATION: frozenset(
@@ -73,6 +108,7 @@ BUILTIN_DATASETS_BY_TASK: dict[str, frozenset[str]] = {
 class EvaluationTask:
     """One dataset, its task type, and the metrics computed on it (a datasetMetricConfig)."""
 
-    task_type: TaskType | str
     dataset: Dataset
     metrics: Sequence[str]
+    task_type: TaskType | str | None = None
+    """Required for model evaluation; knowledge-base jobs ignore it. @default - "General" for knowledge-base jobs"""

@@ -1,0 +1,93 @@
+"""Metrics you define: judged by a model (customMetricConfig) or rated by people (human jobs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rating:
+    """One step of a custom metric's rating scale. Use `Rating.number` or `Rating.text`."""
+
+    definition: str
+    value: dict[str, Any]
+
+    @classmethod
+    def number(cls, definition: str, value: float) -> Rating:
+        return cls(definition, {"floatValue": value})
+
+    @classmethod
+    def text(cls, definition: str, value: str) -> Rating:
+        return cls(definition, {"stringValue": value})
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomMetric:
+    """A metric a judge model scores from your instructions.
+
+    :param instructions: the judge's prompt; it must use the variables of its job kind:
+        {{prediction}} for model and retrieve-and-generate evaluations, {{context}} for
+        retrieve-only ones; {{prompt}}, {{ground_truth}} and {{reference_contexts}} are optional.
+    :param rating_scale: 1 to 10 ratings, all numbers or all text. @default - the judge answers freely
+    """
+
+    name: str
+    instructions: str
+    rating_scale: Sequence[Rating] | None = None
+
+    def render(self) -> dict[str, Any]:
+        definition: dict[str, Any] = {"name": self.name, "instructions": self.instructions}
+        if self.rating_scale is not None:
+            definition["ratingScale"] = [{"definition": r.definition, "value": dict(r.value)} for r in self.rating_scale]
+        return {"customMetricDefinition": definition}
+
+
+class RatingMethod(StrEnum):
+    """How human workers rate: one response at a time, or two side by side."""
+
+    THUMBS_UP_DOWN = "ThumbsUpDown"
+    INDIVIDUAL_LIKERT_SCALE = "IndividualLikertScale"
+    COMPARISON_LIKERT_SCALE = "ComparisonLikertScale"
+    COMPARISON_CHOICE = "ComparisonChoice"
+    COMPARISON_RANK = "ComparisonRank"
+
+
+COMPARISON_METHODS = frozenset(
+    {RatingMethod.COMPARISON_LIKERT_SCALE, RatingMethod.COMPARISON_CHOICE, RatingMethod.COMPARISON_RANK}
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanMetric:
+    """A metric human workers rate."""
+
+    name: str
+    rating_method: RatingMethod | str
+    description: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = {"name": self.name, "ratingMethod": str(self.rating_method)}
+        if self.description is not None:
+            rendered["description"] = self.description
+        return rendered
+
+
+@dataclass(frozen=True, kw_only=True)
+class HumanWorkflow:
+    """The SageMaker flow definition (work team and task UI) that routes prompts to workers.
+
+    CloudFormation cannot create flow definitions: create it once (console or API) with the
+    human loop request source "AWS/Bedrock/Evaluation" and pass its ARN.
+    """
+
+    flow_definition_arn: str
+    instructions: str | None = None
+
+    def render(self) -> dict[str, Any]:
+        rendered: dict[str, Any] = {"flowDefinitionArn": self.flow_definition_arn}
+        if self.instructions is not None:
+            rendered["instructions"] = self.instructions
+        return rendered

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""One benchmark synth, run in a fresh process by scripts/bench.py (and by the smoke test).
+
+    python scripts/bench_app.py <variant> <N> <outdir>
+
+variant:
+  empty        an empty stack: the floor (interpreter, aws-cdk-lib import, jsii start-up, synth)
+  ours         N EvaluationJob constructs, each with the service role it creates for itself
+  ours-shared  N EvaluationJob constructs sharing one EvaluationServiceRole (role=)
+  acr          N equivalent jobs written without this library: one AwsCustomResource per job
+               calling bedrock:createEvaluationJob, each with its own service role, one bucket
+
+Every variant automatically evaluates a model on Builtin.BoolQ; job i uses model
+MODELS[i % len(MODELS)] and metric set METRIC_SETS[(i // len(MODELS)) % len(METRIC_SETS)],
+so the first len(MODELS) * len(METRIC_SETS) requests all differ. The stack is env-agnostic and
+synthesized with the feature flags of this project's cdk.json, as `cdk synth` would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STACK_NAME = "EvaluationBench"
+VARIANTS = ("empty", "ours", "ours-shared", "acr")
+
+# Bedrock foundation models an automatic BoolQ evaluation could target.
+MODELS = (
+    "amazon.nova-lite-v1:0",
+    "amazon.nova-micro-v1:0",
+    "amazon.nova-pro-v1:0",
+    "amazon.titan-text-express-v1",
+    "amazon.titan-text-lite-v1",
+    "amazon.titan-text-premier-v1:0",
+    "anthropic.claude-3-haiku-20240307-v1:0",
+    "anthropic.claude-3-sonnet-20240229-v1:0",
+    "anthropic.claude-3-5-sonnet-20240620-v1:0",
+    "anthropic.claude-instant-v1",
+    "anthropic.claude-v2:1",
+    "meta.llama3-8b-instruct-v1:0",
+    "meta.llama3-70b-instruct-v1:0",
+    "meta.llama3-1-8b-instruct-v1:0",
+    "meta.llama3-1-70b-instruct-v1:0",
+    "mistral.mistral-7b-instruct-v0:2",
+    "mistral.mixtral-8x7b-instruct-v0:1",
+    "mistral.mistral-large-2402-v1:0",
+    "mistral.mistral-small-2402-v1:0",
+    "cohere.command-r-v1:0",
+    "cohere.command-r-plus-v1:0",
+    "ai21.jamba-1-5-mini-v1:0",
+    "ai21.jamba-1-5-large-v1:0",
+)
+AUTOMATIC_METRICS = ("Builtin.Accuracy", "Builtin.Robustness", "Builtin.Toxicity")
+# Every non-empty subset of the automatic metrics, in a fixed order.
+METRIC_SETS = tuple(
+    list(combo) for size in (1, 2, 3) for combo in itertools.combinations(AUTOMATIC_METRICS, size)
+)
+DATASET = "Builtin.BoolQ"
+TASK_TYPE = "QuestionAndAnswer"
+# What one job's resource in the template is, per variant (the smoke test counts these).
+JOB_RESOURCE_TYPE = {"ours": "Custom::BedrockEvaluationJob", "ours-shared": "Custom::BedrockEvaluationJob", "acr": "Custom::AWS"}
+
+
+def job_spec(i: int) -> tuple[str, list[str]]:
+    """The model and metric set of job i."""
+    return MODELS[i % len(MODELS)], METRIC_SETS[(i // len(MODELS)) % len(METRIC_SETS)]
+
+
+def cdk_context() -> dict[str, Any]:
+    """The feature flags `cdk synth` would pass for this project."""
+    return json.loads((ROOT / "cdk.json").read_text()).get("context", {})
+
+
+def add_ours(stack: Any, n: int, *, shared_role: bool) -> None:
+    from bedrock_evaluation import Dataset, EvaluationJob, EvaluationServiceRole, EvaluationTask, Model, TaskType
+
+    role = EvaluationServiceRole(stack, "SharedServiceRole") if shared_role else None
+    for i in range(n):
+        model, metrics = job_spec(i)
+        EvaluationJob(
+            stack,
+            f"Job{i:03d}",
+            model=Model.bedrock(model),
+            tasks=[EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin(DATASET), metrics=metrics)],
+            role=role,
+        )
+
+
+def add_acr(stack: Any, n: int) -> None:
+    """What a careful user writes without this library."""
+    from aws_cdk import Duration, RemovalPolicy
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk import custom_resources as cr
+
+    bucket = s3.Bucket(
+        stack,
+        "Results",
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        removal_policy=RemovalPolicy.RETAIN,
+        lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
+    )
+    # CreateEvaluationJob authorizes on the job and on the models; StopEvaluationJob on the job.
+    jobs_arn = stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
+    for i in range(n):
+        model, metrics = job_spec(i)
+        name = f"job{i:03d}"
+        model_arn = stack.format_arn(service="bedrock", account="", resource="foundation-model", resource_name=model)
+        role = iam.Role(stack, f"Job{i:03d}Role", assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com"))
+        role.add_to_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[model_arn]))
+        prefix = f"results/{name}/"
+        bucket.grant_read_write(role, f"{prefix}*")
+        request = {
+            "jobName": f"bench-{name}",
+            "roleArn": role.role_arn,
+            "applicationType": "ModelEvaluation",
+            "evaluationConfig": {
+                "automated": {
+                    "datasetMetricConfigs": [{"taskType": TASK_TYPE, "dataset": {"name": DATASET}, "metricNames": metrics}]
+                }
+            },
+            "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": model}}]},
+            "outputDataConfig": {"s3Uri": f"s3://{bucket.bucket_name}/{prefix}"},
+        }
+        job = cr.AwsCustomResource(
+            stack,
+            f"Job{i:03d}",
+            on_create=cr.AwsSdkCall(
+                service="bedrock",
+                action="createEvaluationJob",
+                parameters=request,
+                physical_resource_id=cr.PhysicalResourceId.from_response("jobArn"),
+            ),
+            on_delete=cr.AwsSdkCall(
+                service="bedrock",
+                action="stopEvaluationJob",
+                parameters={"jobIdentifier": cr.PhysicalResourceIdReference()},
+            ),
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["bedrock:CreateEvaluationJob", "bedrock:StopEvaluationJob"], resources=[jobs_arn]
+                    ),
+                    iam.PolicyStatement(actions=["bedrock:CreateEvaluationJob"], resources=[model_arn]),
+                    iam.PolicyStatement(actions=["iam:PassRole"], resources=[role.role_arn]),
+                ]
+            ),
+        )
+        # The job must not start before its role can read and write: wait for the role's policy.
+        job.node.add_dependency(role)
+
+
+def synth(variant: str, n: int, outdir: str) -> Path:
+    """Synthesize one variant into outdir; returns the template's path."""
+    if variant not in VARIANTS:
+        raise SystemExit(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    import aws_cdk as cdk
+
+    app = cdk.App(outdir=outdir, context=cdk_context())
+    stack = cdk.Stack(app, STACK_NAME)
+    if variant in ("ours", "ours-shared"):
+        add_ours(stack, n, shared_role=variant == "ours-shared")
+    elif variant == "acr":
+        add_acr(stack, n)
+    assembly = app.synth()
+    return Path(assembly.get_stack_by_name(STACK_NAME).template_full_path)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    _, variant, n, outdir = argv
+    print(synth(variant, int(n), outdir))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
