@@ -16,6 +16,7 @@ from aws_cdk import Token
 
 from .custom_metrics import COMPARISON_METHODS, CustomMetric, HumanMetric, HumanWorkflow
 from .datasets import Dataset, DatasetFormat, RecordRules
+from .errors import EvaluationJobConfigError
 from .models import Model, is_known_judge
 from .rag import RagKind, RagSource
 from .tasks import (
@@ -224,7 +225,10 @@ class JobConfiguration:
                     fits = sorted(t for t, names in BUILTIN_DATASETS_BY_TASK.items() if dataset.name in names)
                     raise Rejected(f"{field}.dataset: {dataset.name} does not fit taskType {task_type!r}; it is a dataset for {', '.join(fits)}")
             else:
-                dataset.check_records(rules)
+                try:
+                    dataset.check_records(rules)
+                except EvaluationJobConfigError as error:
+                    raise Rejected(f"{field}.dataset: {error}") from None
             if task_type not in set(TaskType) and not Token.is_unresolved(task_type) and kind not in (JobKind.RETRIEVE, JobKind.RETRIEVE_AND_GENERATE):
                 warn(f"{field}.task_type {task_type!r} is not in botocore's list ({', '.join(TaskType)}); the service may still accept it")
             rendered_dataset: dict[str, Any] = {"name": dataset.name}

@@ -146,7 +146,7 @@ class EvaluationJob(Construct):
             self.role = iam.Role.from_role_arn(self, "ImportedServiceRole", raw["roleArn"], mutable=False)
 
         body = self._typed_request(configuration) if raw is None else raw
-        for source in rag.external_sources if rag is not None else ():
+        for source in rag.sources if rag is not None else ():
             if source.bucket is not None and source.key is not None:
                 grant_dataset_read(self.role, bucket_arn=source.bucket.bucket_arn, object_arn=source.bucket.arn_for_objects(source.key))
                 self._typed_dataset_uris.add(source.rendered["s3Location"]["uri"])

@@ -260,7 +260,8 @@ class RagSource:
     kind: RagKind
     rendered: dict[str, Any]
     precomputed_identifier: str | None = None
-    external_sources: tuple[ExternalSource, ...] = field(default=())
+    sources: tuple[ExternalSource, ...] = field(default=())
+    """The external sources a retrieve-and-generate configuration reads, if any."""
 
     @classmethod
     def retrieve(cls, knowledge_base: str | bedrock.CfnKnowledgeBase, *, search: VectorSearch | None = None) -> RagSource:
@@ -315,7 +316,7 @@ class RagSource:
         return cls(
             RagKind.RETRIEVE_AND_GENERATE,
             {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": {"type": "EXTERNAL_SOURCES", "externalSourcesConfiguration": configuration}}},
-            external_sources=(source,),
+            sources=(source,),
         )
 
     @classmethod

@@ -1,0 +1,44 @@
+"""A stateful emulator of Amazon Bedrock's evaluation-job API, for tests.
+
+`BedrockEmulator` serves the five evaluation-job operations over real HTTP on 127.0.0.1 in the
+REST-JSON protocol of the botocore service model, so that the handler's unmodified boto3 client
+(real serialization, real error parsing, botocore's real retries) talks to it through
+`endpoint_url`. It validates requests against the model, keeps jobs over time, and injects
+faults on demand. `fast_retries` keeps botocore's retry decisions but not its waiting.
+"""
+
+from .faults import FaultPlan
+from .retries import fast_retries
+from .server import NOT_ASSUMABLE, PASS_ROLE_DENIED, ROUTES, BedrockEmulator, Received
+from .service import (
+    ACCOUNT,
+    ARN_PREFIX,
+    GONE,
+    OPERATIONS,
+    REGION,
+    EvaluationService,
+    Job,
+    ServiceError,
+    canonical,
+    http_status_of,
+)
+
+__all__ = [
+    "ACCOUNT",
+    "ARN_PREFIX",
+    "GONE",
+    "NOT_ASSUMABLE",
+    "OPERATIONS",
+    "PASS_ROLE_DENIED",
+    "REGION",
+    "ROUTES",
+    "BedrockEmulator",
+    "EvaluationService",
+    "FaultPlan",
+    "Job",
+    "Received",
+    "ServiceError",
+    "canonical",
+    "fast_retries",
+    "http_status_of",
+]

@@ -1,0 +1,466 @@
+"""What Amazon Bedrock does with evaluation jobs, without HTTP: validation, state over time,
+name uniqueness, idempotency tokens. `server.py` puts the REST-JSON protocol in front of it.
+
+Everything the wire format depends on (operation names, member shapes, error status codes) is
+read from the botocore service model, never written down here. What the model cannot say is an
+assumption of this emulator, each one named where it is made:
+
+- Stop of a job that is not InProgress is refused with a ValidationException.
+- BatchDeleteEvaluationJob reports a job that is not Completed, Failed or Stopped (including one
+  already Deleting) as a per-job error with code "ValidationException", and an unknown job with
+  code "ResourceNotFoundException" (the model documents `code` only as "A HTTP status code").
+- A clientRequestToken seen before with other parameters is refused with a ConflictException.
+- A name stays taken until its job is gone (while Deleting too).
+- Patterns are matched against the whole value, as the construct's synth-time validation does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import botocore.session
+from botocore.validate import ParamValidator
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+ARN_PREFIX = f"arn:aws:bedrock:{REGION}:{ACCOUNT}:evaluation-job/"
+
+OPERATIONS = (
+    "CreateEvaluationJob",
+    "GetEvaluationJob",
+    "ListEvaluationJobs",
+    "StopEvaluationJob",
+    "BatchDeleteEvaluationJob",
+)
+IN_PROGRESS, COMPLETED, FAILED = "InProgress", "Completed", "Failed"
+STOPPING, STOPPED, DELETING = "Stopping", "Stopped", "Deleting"
+DELETABLE = frozenset({COMPLETED, FAILED, STOPPED})
+GONE = "(gone)"
+"""Not a service status: the job no longer exists. Appears only in a job's history."""
+
+SERVICE_MODEL = botocore.session.get_session().get_service_model("bedrock")
+
+# Errors the service sends that the model does not list (a load balancer's 503, for one).
+_UNMODELED_STATUS = {"ServiceUnavailableException": 503}
+
+
+def http_status_of(code: str) -> int:
+    """The HTTP status an error code travels with, from its shape in the service model."""
+    if code in _UNMODELED_STATUS:
+        return _UNMODELED_STATUS[code]
+    shape = SERVICE_MODEL.shape_for(code)
+    return int(shape.metadata["error"]["httpStatusCode"])
+
+
+class ServiceError(Exception):
+    """An error answer: its code (an exception shape name) and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def status(self) -> int:
+        return http_status_of(self.code)
+
+
+@dataclass
+class _Transition:
+    """A change of status that happens when the `gets_left`-th GetEvaluationJob is answered."""
+
+    to: str
+    gets_left: int
+
+
+@dataclass
+class Job:
+    """One evaluation job as the service holds it."""
+
+    arn: str
+    name: str
+    request: dict[str, Any]
+    """The CreateEvaluationJob parameters, without clientRequestToken."""
+    token: str | None
+    created: datetime
+    sequence: int
+    status: str = IN_PROGRESS
+    history: list[str] = field(default_factory=lambda: [IN_PROGRESS])
+    pending: _Transition | None = None
+    failure_messages: list[str] = field(default_factory=list)
+    modified: datetime | None = None
+    seeded: bool = False
+    """Put there by a test (someone else's job), not made through the API."""
+
+    @property
+    def gone(self) -> bool:
+        return self.history[-1] == GONE
+
+    def move_to(self, status: str, when: datetime) -> None:
+        self.status = status
+        self.history.append(status)
+        self.modified = when
+
+
+class EvaluationService:
+    """The five evaluation-job operations over in-memory state. Thread-safe.
+
+    Jobs start InProgress. A job completes when `finish` is called, or on the
+    `complete_after_gets`-th GetEvaluationJob if that is set. A stopped job is Stopping until
+    the `stop_after_gets`-th GetEvaluationJob after the stop (or `settle`), then Stopped. A
+    deleted job is Deleting until the `gone_after_gets`-th GetEvaluationJob (or `settle`), which
+    already finds nothing.
+    """
+
+    def __init__(
+        self,
+        *,
+        complete_after_gets: int | None = None,
+        stop_after_gets: int = 2,
+        gone_after_gets: int = 2,
+        list_page_size: int = 10,
+        seed: int = 0,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        for name, value in (("stop_after_gets", stop_after_gets), ("gone_after_gets", gone_after_gets)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1")
+        self.complete_after_gets = complete_after_gets
+        self.stop_after_gets = stop_after_gets
+        self.gone_after_gets = gone_after_gets
+        self.list_page_size = list_page_size
+        self._random = random.Random(seed)
+        self._now = now
+        self._lock = threading.RLock()
+        self._jobs: dict[str, Job] = {}
+        self._tokens: dict[str, tuple[dict[str, Any], str]] = {}
+        self.created: list[Job] = []
+        """Every job ever made, in order, including those since deleted."""
+        self.calls: Counter[str] = Counter()
+        """Requests that reached the service, per operation (not those a fault answered first)."""
+        self.token_replays = 0
+        """Creates answered with an existing job because their clientRequestToken was seen before."""
+
+    # --- the API --------------------------------------------------------------------------------
+
+    def create_evaluation_job(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls["CreateEvaluationJob"] += 1
+            _validate("CreateEvaluationJob", params)
+            request = {k: copy.deepcopy(v) for k, v in params.items() if k != "clientRequestToken"}
+            token = params.get("clientRequestToken")
+            if token is not None and token in self._tokens:
+                first_request, job_arn = self._tokens[token]
+                if first_request != request:
+                    raise ServiceError(
+                        "ConflictException",
+                        "The clientRequestToken was already used for a request with different parameters.",
+                    )
+                self.token_replays += 1
+                return {"jobArn": job_arn}
+            name = request["jobName"]
+            if any(job.name == name for job in self._jobs.values()):
+                raise ServiceError("ConflictException", f"An evaluation job named {name} already exists.")
+            job = self._new_job(name, request, token)
+            if token is not None:
+                self._tokens[token] = (request, job.arn)
+            return {"jobArn": job.arn}
+
+    def get_evaluation_job(self, job_identifier: str) -> dict[str, Any]:
+        with self._lock:
+            self.calls["GetEvaluationJob"] += 1
+            job = self._existing(job_identifier)
+            if job.pending is not None:
+                job.pending.gets_left -= 1
+                if job.pending.gets_left <= 0:
+                    self._apply(job)
+                    if job.gone:
+                        raise _not_found(job_identifier)
+            return self._description(job)
+
+    def list_evaluation_jobs(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls["ListEvaluationJobs"] += 1
+            _validate("ListEvaluationJobs", params)
+            jobs = [job for job in self._jobs.values() if _listed(job, params)]
+            descending = params.get("sortOrder", "Descending") == "Descending"
+            jobs.sort(key=lambda job: (job.created, job.sequence), reverse=descending)
+            start = _page_start(params.get("nextToken"))
+            size = int(params.get("maxResults", self.list_page_size))
+            page = jobs[start : start + size]
+            answer: dict[str, Any] = {"jobSummaries": [self._summary(job) for job in page]}
+            if start + size < len(jobs):
+                answer["nextToken"] = f"page-{start + size}"
+            return answer
+
+    def stop_evaluation_job(self, job_identifier: str) -> dict[str, Any]:
+        with self._lock:
+            self.calls["StopEvaluationJob"] += 1
+            job = self._existing(job_identifier)
+            if job.status != IN_PROGRESS:
+                raise ServiceError(
+                    "ValidationException",
+                    f"Evaluation job {job.name} is {job.status}; only an InProgress job can be stopped.",
+                )
+            job.move_to(STOPPING, self._now())
+            job.pending = _Transition(STOPPED, self.stop_after_gets)
+            return {}
+
+    def batch_delete_evaluation_job(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls["BatchDeleteEvaluationJob"] += 1
+            _validate("BatchDeleteEvaluationJob", params)
+            errors: list[dict[str, str]] = []
+            deleted: list[dict[str, str]] = []
+            for identifier in params["jobIdentifiers"]:
+                job = self._jobs.get(identifier)
+                if not _JOB_IDENTIFIER.fullmatch(identifier):
+                    errors.append(_item_error(identifier, "ValidationException", "Not an evaluation job ARN."))
+                elif job is None:
+                    errors.append(_item_error(identifier, "ResourceNotFoundException", "Evaluation job not found."))
+                elif job.status not in DELETABLE:
+                    message = f"Evaluation job {job.name} is {job.status}; only Completed, Failed or Stopped jobs can be deleted."
+                    errors.append(_item_error(identifier, "ValidationException", message))
+                else:
+                    job.move_to(DELETING, self._now())
+                    job.pending = _Transition(GONE, self.gone_after_gets)
+                    deleted.append({"jobIdentifier": identifier, "jobStatus": DELETING})
+            return {"errors": errors, "evaluationJobs": deleted}
+
+    # --- control, for tests -----------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        """The jobs the service holds now (Deleting ones included), oldest first."""
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda job: job.sequence)
+
+    def job(self, job_arn: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_arn)
+
+    def ever(self, job_arn: str) -> Job:
+        """A job made at some point, even if it is gone since."""
+        with self._lock:
+            return next(job for job in self.created if job.arn == job_arn)
+
+    def finish(self, job_arn: str, status: str = COMPLETED, message: str | None = None) -> None:
+        """The evaluation ends now, as Completed or Failed."""
+        if status not in (COMPLETED, FAILED):
+            raise ValueError(f"a job finishes as {COMPLETED} or {FAILED}, not {status}")
+        with self._lock:
+            job = self._jobs[job_arn]
+            if job.status != IN_PROGRESS:
+                raise ValueError(f"{job.name} is {job.status}, not {IN_PROGRESS}")
+            job.pending = None
+            job.move_to(status, self._now())
+            if status == FAILED:
+                job.failure_messages.append(message or "The evaluation failed.")
+
+    def settle(self) -> None:
+        """Let time pass: every Stopping job is Stopped, every Deleting job is gone."""
+        with self._lock:
+            for job in list(self._jobs.values()):
+                if job.pending is not None and job.pending.to in (STOPPED, GONE):
+                    self._apply(job)
+
+    def seed_job(self, request: Mapping[str, Any], status: str = IN_PROGRESS) -> Job:
+        """A job that someone else made (another stack, the console)."""
+        with self._lock:
+            job = self._new_job(str(request["jobName"]), copy.deepcopy(dict(request)), None)
+            job.seeded = True
+            if status != IN_PROGRESS:
+                job.pending = None
+                job.move_to(status, self._now())
+            return job
+
+    # --- inside -----------------------------------------------------------------------------------
+
+    def _new_job(self, name: str, request: dict[str, Any], token: str | None) -> Job:
+        while True:
+            job_id = "".join(self._random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
+            if all(job.arn != ARN_PREFIX + job_id for job in self.created):
+                break
+        job = Job(
+            arn=ARN_PREFIX + job_id,
+            name=name,
+            request=request,
+            token=token,
+            created=self._now(),
+            sequence=len(self.created),
+        )
+        if self.complete_after_gets is not None:
+            job.pending = _Transition(COMPLETED, self.complete_after_gets)
+        self._jobs[job.arn] = job
+        self.created.append(job)
+        return job
+
+    def _apply(self, job: Job) -> None:
+        assert job.pending is not None
+        target, job.pending = job.pending.to, None
+        job.move_to(target, self._now())
+        if target == GONE:
+            del self._jobs[job.arn]
+
+    def _existing(self, job_identifier: str) -> Job:
+        if not _JOB_IDENTIFIER.fullmatch(job_identifier):
+            raise ServiceError(
+                "ValidationException",
+                f"1 validation error detected: Value '{job_identifier}' at 'jobIdentifier' failed to satisfy "
+                f"constraint: Member must satisfy regular expression pattern: {_JOB_IDENTIFIER.pattern}",
+            )
+        job = self._jobs.get(job_identifier)
+        if job is None:
+            raise _not_found(job_identifier)
+        return job
+
+    def _description(self, job: Job) -> dict[str, Any]:
+        request = job.request
+        answer: dict[str, Any] = {
+            "jobName": job.name,
+            "status": job.status,
+            "jobArn": job.arn,
+            "roleArn": request["roleArn"],
+            "jobType": _job_type(request),
+            "applicationType": request.get("applicationType", "ModelEvaluation"),
+            "evaluationConfig": copy.deepcopy(request["evaluationConfig"]),
+            "inferenceConfig": copy.deepcopy(request["inferenceConfig"]),
+            "outputDataConfig": copy.deepcopy(request["outputDataConfig"]),
+            "creationTime": job.created,
+        }
+        for key in ("jobDescription", "customerEncryptionKeyId"):
+            if key in request:
+                answer[key] = request[key]
+        if job.modified is not None:
+            answer["lastModifiedTime"] = job.modified
+        if job.failure_messages:
+            answer["failureMessages"] = list(job.failure_messages)
+        return answer
+
+    def _summary(self, job: Job) -> dict[str, Any]:
+        request = job.request
+        automated = request["evaluationConfig"].get("automated") or request["evaluationConfig"].get("human") or {}
+        task_types = [c["taskType"] for c in automated.get("datasetMetricConfigs", [])] or ["General"]
+        models = [
+            m["bedrockModel"]["modelIdentifier"]
+            for m in request["inferenceConfig"].get("models", [])
+            if "bedrockModel" in m
+        ]
+        judges = [
+            m["modelIdentifier"]
+            for m in automated.get("evaluatorModelConfig", {}).get("bedrockEvaluatorModels", [])
+        ]
+        summary: dict[str, Any] = {
+            "jobArn": job.arn,
+            "jobName": job.name,
+            "status": job.status,
+            "creationTime": job.created,
+            "jobType": _job_type(request),
+            "evaluationTaskTypes": task_types,
+            "applicationType": request.get("applicationType", "ModelEvaluation"),
+        }
+        if models:
+            summary["modelIdentifiers"] = models
+        if judges:
+            summary["evaluatorModelIdentifiers"] = judges
+        return summary
+
+
+# --- validation against the service model ---------------------------------------------------------
+
+_JOB_IDENTIFIER = re.compile(
+    SERVICE_MODEL.operation_model("GetEvaluationJob").input_shape.members["jobIdentifier"].metadata["pattern"]
+)
+
+
+def _validate(operation: str, params: Mapping[str, Any]) -> None:
+    """What botocore checks (required members, types, unions, minimums, unknown members) and what it
+    leaves to the service (maximums, patterns); the first problems become a ValidationException."""
+    shape = SERVICE_MODEL.operation_model(operation).input_shape
+    problems: list[str] = []
+    report = ParamValidator().validate(dict(params), shape)
+    if report.has_errors():
+        problems.append(report.generate_report())
+    problems.extend(_constraints(params, shape, "params"))
+    if problems:
+        count = len(problems)
+        raise ServiceError(
+            "ValidationException", f"{count} validation error{'s' if count > 1 else ''} detected: " + "; ".join(problems)
+        )
+
+
+def _constraints(value: Any, shape: Any, path: str) -> list[str]:
+    if shape is None:
+        return []
+    meta = shape.metadata
+    if shape.type_name == "structure" and isinstance(value, Mapping) and not meta.get("document"):
+        found: list[str] = []
+        for key, item in value.items():
+            found.extend(_constraints(item, shape.members.get(key), f"{path}.{key}"))
+        return found
+    if shape.type_name == "list" and isinstance(value, list):
+        found = [f"{path} has {len(value)} items; at most {meta['max']} are allowed"] if len(value) > meta.get("max", len(value)) else []
+        for index, item in enumerate(value):
+            found.extend(_constraints(item, shape.member, f"{path}[{index}]"))
+        return found
+    if shape.type_name == "map" and isinstance(value, Mapping):
+        return [p for key, item in value.items() for p in _constraints(item, shape.value, f"{path}.{key}")]
+    if shape.type_name == "string" and isinstance(value, str):
+        found = []
+        if "max" in meta and len(value) > meta["max"]:
+            found.append(f"{path} is {len(value)} characters long; at most {meta['max']} are allowed")
+        if "pattern" in meta and re.fullmatch(meta["pattern"], value) is None:
+            found.append(f"{path} is {value!r}, which does not match the pattern {meta['pattern']}")
+        return found
+    if shape.type_name in ("integer", "long", "float", "double") and isinstance(value, int | float):
+        if "max" in meta and value > meta["max"]:
+            return [f"{path} is {value}; at most {meta['max']} is allowed"]
+    return []
+
+
+def _listed(job: Job, params: Mapping[str, Any]) -> bool:
+    if "statusEquals" in params and job.status != params["statusEquals"]:
+        return False
+    if "applicationTypeEquals" in params and job.request.get("applicationType", "ModelEvaluation") != params[
+        "applicationTypeEquals"
+    ]:
+        return False
+    if "nameContains" in params and params["nameContains"] not in job.name:
+        return False
+    if "creationTimeAfter" in params and not job.created > params["creationTimeAfter"]:
+        return False
+    return not ("creationTimeBefore" in params and not job.created < params["creationTimeBefore"])
+
+
+def _page_start(token: str | None) -> int:
+    if token is None:
+        return 0
+    match = re.fullmatch(r"page-(\d+)", token)
+    if match is None:
+        raise ServiceError("ValidationException", f"Invalid nextToken {token!r}.")
+    return int(match.group(1))
+
+
+def _job_type(request: Mapping[str, Any]) -> str:
+    return "Human" if "human" in request["evaluationConfig"] else "Automated"
+
+
+def _item_error(identifier: str, code: str, message: str) -> dict[str, str]:
+    return {"jobIdentifier": identifier, "code": code, "message": message}
+
+
+def _not_found(job_identifier: str) -> ServiceError:
+    return ServiceError("ResourceNotFoundException", f"Evaluation job {job_identifier} not found.")
+
+
+def canonical(request: Mapping[str, Any]) -> str:
+    """The request with its name left out: two jobs with the same canonical request evaluate the same thing."""
+    return json.dumps({k: v for k, v in request.items() if k != "jobName"}, sort_keys=True, default=str)
