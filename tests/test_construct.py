@@ -502,3 +502,18 @@ def test_jobs_can_share_one_service_role(stack):
         assert "bedrock:InvokeModel" in actions_on(statements, f"arn:aws:bedrock:us-east-1::foundation-model/{model}")
     passes = [s for s in service_role_statements(template, "BedrockEvaluationJobProviderHandlerRole") if s["Action"] == "iam:PassRole"]
     assert len(passes) == 1 and isinstance(passes[0]["Resource"], str), "one role, one PassRole"
+
+
+def test_cdk_tags_flow_into_job_tags_and_explicit_tags_win(stack):
+    automatic(stack, tags={"team": "search"})
+    cdk.Tags.of(stack).add("team", "platform")
+    cdk.Tags.of(stack).add("cost-center", "ml-42")
+    request = job_properties(template_of(stack))["Request"]
+    assert request["jobTags"] == [{"key": "cost-center", "value": "ml-42"}, {"key": "team", "value": "search"}]
+
+
+def test_fails_when_cdk_tags_break_the_job_tag_rules(stack):
+    automatic(stack)
+    cdk.Tags.of(stack).add("k" * 129, "v")
+    with pytest.raises(Exception, match=r"CDK tags make jobTags invalid: request.jobTags\[0\].key is 129 characters long"):
+        template_of(stack)

@@ -8,11 +8,23 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Annotations, CustomResource, Stack, Token
+import jsii
+from aws_cdk import (
+    Annotations,
+    AspectPriority,
+    Aspects,
+    CustomResource,
+    IAspect,
+    ITaggable,
+    Stack,
+    TagManager,
+    TagType,
+    Token,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from . import service_model
 from .configuration import BoundDataset, JobConfiguration, Rejected
@@ -43,6 +55,7 @@ _PREFIX_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
 _WARNING_ID = "bedrock-evaluation"
 
 
+@jsii.implements(ITaggable)
 class EvaluationJob(Construct):
     """An Amazon Bedrock evaluation job, created by a custom resource when the stack deploys.
 
@@ -186,6 +199,8 @@ class EvaluationJob(Construct):
                 _contract.PROP_REMOVAL: self.removal.value,
             },
         )
+        self._tag_manager = TagManager(TagType.KEY_VALUE, _contract.RESOURCE_TYPE)
+        Aspects.of(self).add(_RenderTags(self), priority=AspectPriority.DEFAULT)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy needs an explicit dependency.
         policy = self.role.node.try_find_child("DefaultPolicy")
@@ -193,6 +208,25 @@ class EvaluationJob(Construct):
             self.resource.node.add_dependency(policy)
         for upload in self._uploads:
             self.resource.node.add_dependency(upload)
+
+    @property
+    def tags(self) -> TagManager:
+        """CDK tags (``Tags.of(scope).add(...)``) become jobTags; tags= and request jobTags win."""
+        return self._tag_manager
+
+    def _render_cdk_tags(self) -> None:
+        cdk_tags = {t["Key"]: t["Value"] for t in self._tag_manager.render_tags() or []}
+        if not cdk_tags:
+            return
+        explicit = {t["key"]: t["value"] for t in self.request.get("jobTags", [])}
+        merged = {**cdk_tags, **explicit}
+        rendered = [{"key": k, "value": v} for k, v in sorted(merged.items())]
+        errors, _ = service_model.constraint_errors({"jobTags": rendered})
+        if errors:
+            raise self._error("CDK tags make jobTags invalid: " + "; ".join(errors))
+        child = self.resource.node.default_child
+        assert child is not None
+        child.add_property_override(f"{_contract.PROP_REQUEST}.jobTags", rendered)  # type: ignore[attr-defined]
 
     # --- attributes -------------------------------------------------------------------------
 
@@ -345,6 +379,18 @@ class EvaluationJob(Construct):
 
     def _error(self, message: str) -> EvaluationJobConfigError:
         return EvaluationJobConfigError(f"{self.node.path}: {message}")
+
+
+@jsii.implements(IAspect)
+class _RenderTags:
+    """Runs after the Tags aspect, so every tag applied to the job's scope is in its request."""
+
+    def __init__(self, job: EvaluationJob) -> None:
+        self._job = job
+
+    def visit(self, node: IConstruct) -> None:
+        if node is self._job:
+            self._job._render_cdk_tags()
 
 
 def default_name_prefix(path: str, limit: int) -> str:
