@@ -517,3 +517,37 @@ def test_fails_when_cdk_tags_break_the_job_tag_rules(stack):
     cdk.Tags.of(stack).add("k" * 129, "v")
     with pytest.raises(Exception, match=r"CDK tags make jobTags invalid: request.jobTags\[0\].key is 129 characters long"):
         template_of(stack)
+
+
+def test_human_job_role_may_run_human_loops_of_its_flow_definition(stack):
+    from bedrock_evaluation import HumanMetric, HumanWorkflow, RatingMethod
+
+    flow = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/eval-flow"
+    EvaluationJob(
+        stack,
+        "Job",
+        model=Model.bedrock(NOVA),
+        human_workflow=HumanWorkflow(flow_definition_arn=flow),
+        human_metrics=[HumanMetric(name="Helpful", rating_method=RatingMethod.THUMBS_UP_DOWN)],
+        tasks=[file_task("Helpful")],
+    )
+    statements = service_role_statements(template_of(stack))
+    assert actions_on(statements, flow) == {"sagemaker:DescribeFlowDefinition", "sagemaker:StartHumanLoop"}
+    loops = "arn:aws:sagemaker:us-east-1:123456789012:human-loop/*"
+    assert actions_on(statements, loops) == {"sagemaker:DescribeHumanLoop", "sagemaker:StopHumanLoop", "sagemaker:DeleteHumanLoop"}
+
+
+def test_encryption_key_is_named_in_the_request_and_granted_to_bedrock_role_and_handler(stack):
+    from aws_cdk import aws_kms as kms
+
+    key = kms.Key(stack, "Key")
+    automatic(stack, encryption_key=key)
+    template = template_of(stack)
+    request = job_properties(template)["Request"]
+    assert request["customerEncryptionKeyId"].startswith("Key")  # the key's Arn attribute
+    key_policy = json.dumps(resources_of_type(template, "AWS::KMS::Key"))
+    assert "bedrock.amazonaws.com" in key_policy and "kms:EncryptionContext:evaluationJobArn" in key_policy
+    role_actions = {a for s in service_role_statements(template) for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= role_actions
+    handler = {a for s in service_role_statements(template, "BedrockEvaluationJobProviderHandlerRole") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= handler

@@ -37,6 +37,7 @@ from .permissions import (
     create_service_role,
     grant_dataset_read,
     grant_encryption_key,
+    grant_human_workflow,
     grant_model_use,
     grant_output_write,
 )
@@ -361,6 +362,9 @@ class EvaluationJob(Construct):
         guardrails = [resource_arn(stack, "guardrail", g) for g in found.guardrails]
         if guardrails:
             role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"], resources=guardrails))
+        human = body.get("evaluationConfig", {}).get("human")
+        if isinstance(human, Mapping) and isinstance(human.get("humanWorkflowConfig"), Mapping):
+            grant_human_workflow(role, stack, human["humanWorkflowConfig"].get("flowDefinitionArn", ""))
         if self.output_bucket is not None and self.output_prefix is not None:
             grant_output_write(role, bucket_arn=self.output_bucket.bucket_arn, objects_arn=self.output_bucket.arn_for_objects(f"{self.output_prefix}*"))
         else:

@@ -119,3 +119,17 @@ def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, calle
     caller.add_to_principal_policy(
         iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], resources=[key.key_arn])
     )
+
+
+def grant_human_workflow(role: iam.IRole, stack: Stack, flow_definition_arn: str) -> None:
+    """A human job starts and manages SageMaker human loops through its flow definition."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["sagemaker:DescribeFlowDefinition", "sagemaker:StartHumanLoop"], resources=[flow_definition_arn])
+    )
+    # Human loops are named by the service when the job runs: only a wildcard can name them.
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribeHumanLoop", "sagemaker:StopHumanLoop", "sagemaker:DeleteHumanLoop"],
+            resources=[stack.format_arn(service="sagemaker", resource="human-loop", resource_name="*")],
+        )
+    )
