@@ -551,3 +551,26 @@ def test_encryption_key_is_named_in_the_request_and_granted_to_bedrock_role_and_
     assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= role_actions
     handler = {a for s in service_role_statements(template, "BedrockEvaluationJobProviderHandlerRole") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= handler
+
+
+def test_output_bucket_gets_the_minimal_cors_rule_only_with_a_human_job():
+    from bedrock_evaluation import HumanMetric, HumanWorkflow, RatingMethod
+
+    plain = cdk.Stack(cdk.App(), "Plain")
+    automatic(plain)
+    assert "CorsConfiguration" not in json.dumps(template_of(plain))
+
+    human = cdk.Stack(cdk.App(), "Human")
+    for name in ("A", "B"):
+        EvaluationJob(
+            human,
+            name,
+            model=Model.bedrock(NOVA),
+            human_workflow=HumanWorkflow(flow_definition_arn="arn:aws:sagemaker:us-east-1:123456789012:flow-definition/f"),
+            human_metrics=[HumanMetric(name="Helpful", rating_method=RatingMethod.THUMBS_UP_DOWN)],
+            tasks=[file_task("Helpful")],
+        )
+    (bucket,) = resources_of_type(template_of(human), "AWS::S3::Bucket").values()
+    assert bucket["Properties"]["CorsConfiguration"] == {
+        "CorsRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["https://mturk-console-template-preview-hooks.s3.amazonaws.com"]}]
+    }

@@ -176,6 +176,8 @@ class EvaluationJob(Construct):
             self.output_prefix: str | None = None
         else:
             self.output_bucket = output_bucket or EvaluationBucket.of(self).bucket
+            if output_bucket is None and (human_workflow is not None or human_metrics is not None):
+                EvaluationBucket.of(self).allow_human_review()
             self.output_prefix = self._checked_output_prefix(output_prefix)
             body["outputDataConfig"] = {"s3Uri": f"s3://{self.output_bucket.bucket_name}/{self.output_prefix}"}
 

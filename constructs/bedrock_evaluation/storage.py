@@ -10,6 +10,8 @@ from constructs import Construct
 from .lint import acknowledge_role_dependencies
 from .datasets import Dataset, DatasetLocation, _LocalFile, _S3Object, content_digest
 
+# The console's human-review task UI reads results from this origin, with GET only.
+HUMAN_REVIEW_ORIGIN = "https://mturk-console-template-preview-hooks.s3.amazonaws.com"
 DATASETS_PREFIX = "datasets/"
 RESULTS_PREFIX = "results/"
 
@@ -39,6 +41,12 @@ class EvaluationBucket(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7))],
         )
+
+    def allow_human_review(self) -> None:
+        """The documented minimal CORS rule, added once, only when a human job writes here."""
+        if not getattr(self, "_human_review", False):
+            self.bucket.add_cors_rule(allowed_methods=[s3.HttpMethods.GET], allowed_origins=[HUMAN_REVIEW_ORIGIN])
+            self._human_review = True
 
     def upload(self, dataset: Dataset) -> DatasetLocation:
         """Upload a local dataset once, under a key that changes when its content does."""
