@@ -1,18 +1,48 @@
 #!/usr/bin/env python3
-"""Example app: three model evaluations in one env-agnostic stack (no AWS account needed to synth)."""
+"""Example app, env-agnostic (no AWS account needed to synth):
+
+- BedrockModelEvaluation: three model evaluations (automatic on a built-in dataset, automatic
+  on a shipped dataset, LLM-as-a-judge);
+- BedrockRagEvaluation: a knowledge base on S3 Vectors built from the documents in knowledge/,
+  indexed before its two evaluations (retrieve-only, retrieve-and-generate) run.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3_deployment
+from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
-from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, Metric, Model, TaskType
+from bedrock_evaluation import (
+    Dataset,
+    EvaluationJob,
+    EvaluationTask,
+    Generation,
+    KnowledgeBaseIngestion,
+    Metric,
+    Model,
+    RagMetric,
+    RagSource,
+    TaskType,
+    VectorSearch,
+    documents_hash,
+)
 
 HERE = Path(__file__).resolve().parent
 EVALUATED_MODEL = "amazon.nova-lite-v1:0"
 JUDGE_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+RAG_JUDGE_MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+GENERATOR_MODEL = "us.amazon.nova-pro-v1:0"
+EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
+EMBEDDING_DIMENSIONS = 1024
+DOCUMENTS = HERE / "knowledge"
+DOCUMENTS_PREFIX = "documents/"
 
 
 class ModelEvaluationStack(cdk.Stack):
@@ -65,20 +95,171 @@ class ModelEvaluationStack(cdk.Stack):
                 ],
             ),
         }
-        for name, job in jobs.items():
-            cdk.CfnOutput(self, f"{name}Arn", value=job.job_arn, description=f"{name}: evaluation job ARN")
-            cdk.CfnOutput(self, f"{name}Results", value=job.output_s3_uri, description=f"{name}: results location")
-            cdk.CfnOutput(
-                self,
-                f"{name}Console",
-                value=f"https://{self.region}.console.aws.amazon.com/bedrock/home?region={self.region}#/evaluations",
-                description=f"{name}: the Bedrock console's evaluations page (find the job by the name in its ARN output)",
+        add_job_outputs(self, jobs)
+
+
+class RagEvaluationStack(cdk.Stack):
+    """A knowledge base and its evaluations, deployed together and in order."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        documents = s3.Bucket(
+            self,
+            "Documents",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=False,
+        )
+        upload = s3_deployment.BucketDeployment(
+            self,
+            "UploadDocuments",
+            sources=[s3_deployment.Source.asset(str(DOCUMENTS))],
+            destination_bucket=documents,
+            destination_key_prefix=DOCUMENTS_PREFIX,
+        )
+        vectors = s3vectors.CfnVectorBucket(self, "Vectors")
+        index = s3vectors.CfnIndex(
+            self,
+            "VectorIndex",
+            vector_bucket_arn=vectors.attr_vector_bucket_arn,
+            data_type="float32",
+            dimension=EMBEDDING_DIMENSIONS,
+            distance_metric="cosine",
+            # Bedrock stores the chunk text and its metadata with each vector; they are read back,
+            # never filtered on, and would exceed the filterable-metadata size.
+            metadata_configuration=s3vectors.CfnIndex.MetadataConfigurationProperty(
+                non_filterable_metadata_keys=["AMAZON_BEDROCK_TEXT", "AMAZON_BEDROCK_METADATA"]
+            ),
+        )
+        embedding_model = f"arn:{self.partition}:bedrock:{self.region}::foundation-model/{EMBEDDING_MODEL}"
+        role = iam.Role(
+            self,
+            "KnowledgeBaseRole",
+            assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {"aws:SourceArn": self.format_arn(service="bedrock", resource="knowledge-base", resource_name="*")},
+                }
+            ),
+            description="Knowledge base: embeds the documents into the vector index",
+        )
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[embedding_model]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[documents.bucket_arn]))
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[documents.arn_for_objects(f"{DOCUMENTS_PREFIX}*")])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3vectors:PutVectors", "s3vectors:GetVectors", "s3vectors:DeleteVectors", "s3vectors:QueryVectors", "s3vectors:GetIndex"],
+                resources=[index.attr_index_arn],
             )
+        )
+        knowledge_base = bedrock.CfnKnowledgeBase(
+            self,
+            "KnowledgeBase",
+            name=f"{construct_id}-handbook",
+            role_arn=role.role_arn,
+            knowledge_base_configuration=bedrock.CfnKnowledgeBase.KnowledgeBaseConfigurationProperty(
+                type="VECTOR",
+                vector_knowledge_base_configuration=bedrock.CfnKnowledgeBase.VectorKnowledgeBaseConfigurationProperty(
+                    embedding_model_arn=embedding_model,
+                    embedding_model_configuration=bedrock.CfnKnowledgeBase.EmbeddingModelConfigurationProperty(
+                        bedrock_embedding_model_configuration=bedrock.CfnKnowledgeBase.BedrockEmbeddingModelConfigurationProperty(
+                            dimensions=EMBEDDING_DIMENSIONS, embedding_data_type="FLOAT32"
+                        )
+                    ),
+                ),
+            ),
+            storage_configuration=bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
+                type="S3_VECTORS",
+                s3_vectors_configuration=bedrock.CfnKnowledgeBase.S3VectorsConfigurationProperty(index_arn=index.attr_index_arn),
+            ),
+        )
+        # The service checks the role's permissions when the knowledge base is created.
+        knowledge_base.node.add_dependency(role.node.find_child("DefaultPolicy"))
+        data_source = bedrock.CfnDataSource(
+            self,
+            "DataSource",
+            name=f"{construct_id}-documents",
+            knowledge_base_id=knowledge_base.attr_knowledge_base_id,
+            data_source_configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
+                type="S3",
+                s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(
+                    bucket_arn=documents.bucket_arn, inclusion_prefixes=[DOCUMENTS_PREFIX]
+                ),
+            ),
+        )
+        KnowledgeBaseIngestion(
+            self,
+            "Ingestion",
+            knowledge_base=knowledge_base,
+            data_source=data_source,
+            documents=[upload, role.node.find_child("DefaultPolicy")],
+            documents_hash=documents_hash(DOCUMENTS),
+        )
+        judge = Model.bedrock(RAG_JUDGE_MODEL)
+        jobs = {
+            "Retrieval": EvaluationJob(
+                self,
+                "Retrieval",
+                description="Handbook knowledge base: retrieval quality",
+                rag=RagSource.retrieve(knowledge_base, search=VectorSearch(number_of_results=5)),
+                evaluator_model=judge,
+                tasks=[
+                    EvaluationTask(
+                        dataset=Dataset.from_file(HERE / "datasets" / "kb-retrieve.jsonl"),
+                        metrics=[RagMetric.CONTEXT_RELEVANCE, RagMetric.CONTEXT_COVERAGE],
+                    )
+                ],
+            ),
+            "Answers": EvaluationJob(
+                self,
+                "Answers",
+                description="Handbook knowledge base: answers generated from retrieved passages",
+                rag=RagSource.retrieve_and_generate(
+                    knowledge_base,
+                    model_arn=GENERATOR_MODEL,
+                    search=VectorSearch(number_of_results=5),
+                    generation=Generation(temperature=0, max_tokens=512),
+                ),
+                evaluator_model=judge,
+                tasks=[
+                    EvaluationTask(
+                        dataset=Dataset.from_file(HERE / "datasets" / "kb-conversations.jsonl"),
+                        metrics=[
+                            RagMetric.CORRECTNESS,
+                            RagMetric.COMPLETENESS,
+                            RagMetric.FAITHFULNESS,
+                            RagMetric.CITATION_PRECISION,
+                            RagMetric.CITATION_COVERAGE,
+                        ],
+                    )
+                ],
+            ),
+        }
+        cdk.CfnOutput(self, "KnowledgeBaseId", value=knowledge_base.attr_knowledge_base_id)
+        add_job_outputs(self, jobs)
+
+
+def add_job_outputs(stack: cdk.Stack, jobs: dict[str, EvaluationJob]) -> None:
+    for name, job in jobs.items():
+        cdk.CfnOutput(stack, f"{name}Arn", value=job.job_arn, description=f"{name}: evaluation job ARN")
+        cdk.CfnOutput(stack, f"{name}Results", value=job.output_s3_uri, description=f"{name}: results location")
+        cdk.CfnOutput(
+            stack,
+            f"{name}Console",
+            value=f"https://{stack.region}.console.aws.amazon.com/bedrock/home?region={stack.region}#/evaluations",
+            description=f"{name}: the Bedrock console's evaluations page (find the job by the name in its ARN output)",
+        )
 
 
 def build_app(outdir: str | None = None) -> cdk.App:
     app = cdk.App(outdir=outdir) if outdir else cdk.App()
     ModelEvaluationStack(app, "BedrockModelEvaluation")
+    RagEvaluationStack(app, "BedrockRagEvaluation")
     return app
 
 

@@ -35,6 +35,20 @@ def text(value: Any) -> str:
     return json.dumps(value)
 
 
+def _walk(value: Any) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) or (isinstance(item, dict) and ("Ref" in item or "Fn::GetAtt" in item)):
+                found.append((key, item))
+            else:
+                found += _walk(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _walk(item)
+    return found
+
+
 def summarize(outdir: Path) -> int:
     manifest = json.loads((outdir / "manifest.json").read_text())
     total = 0
@@ -53,6 +67,9 @@ def summarize(outdir: Path) -> int:
             print(f"  {logical_id}: {kind(request)}, name {properties.get('JobNamePrefix', request.get('jobName'))}-<digest>, removal {properties.get('Removal')}")
             if models:
                 print(f"    models:  {', '.join(text(m) for m in models)}")
+            for rag in request.get("inferenceConfig", {}).get("ragConfigs", []):
+                found = [text(v) for k, v in _walk(rag) if k in ("knowledgeBaseId", "modelArn", "ragSourceIdentifier")]
+                print(f"    rag:     {', '.join(found)}")
             for config in configs:
                 dataset = config["dataset"]
                 where = text(dataset["datasetLocation"]["s3Uri"]) if "datasetLocation" in dataset else "built in"

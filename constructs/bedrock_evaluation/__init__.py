@@ -4,6 +4,7 @@ from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow, Rating, Ra
 from .datasets import Dataset, DatasetFormat
 from .errors import EvaluationJobConfigError
 from .job import EvaluationJob, JobRemoval
+from .knowledge_bases import KnowledgeBaseIngestion, documents_hash
 from .models import Latency, Model
 from .permissions import EvaluationServiceRole
 from .provider import EvaluationJobProvider
@@ -43,6 +44,7 @@ __all__ = [
     "HumanWorkflow",
     "ImplicitFilter",
     "JobRemoval",
+    "KnowledgeBaseIngestion",
     "Latency",
     "MetadataAttribute",
     "Metric",
@@ -56,4 +58,5 @@ __all__ = [
     "SearchType",
     "TaskType",
     "VectorSearch",
+    "documents_hash",
 ]

@@ -20,7 +20,8 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-SERVICE = "bedrock"
+# The services the handler calls: evaluation jobs, and knowledge-base ingestion.
+SERVICES = ("bedrock", "bedrock-agent")
 
 
 @cache
@@ -44,9 +45,9 @@ def contract() -> ModuleType:
     return module
 
 
-def service_model_dir() -> Path:
-    """botocore/data/bedrock/<api-version> of the installed botocore (the newest version)."""
-    root = Path(botocore.__file__).parent / "data" / SERVICE
+def service_model_dir(service: str) -> Path:
+    """botocore/data/<service>/<api-version> of the installed botocore (the newest version)."""
+    root = Path(botocore.__file__).parent / "data" / service
     versions = sorted(p for p in root.iterdir() if p.is_dir())
     return versions[-1]
 
@@ -55,15 +56,16 @@ def build_asset(output_dir: Path) -> None:
     """Write the handler files and the bundled service model into output_dir."""
     for source in sorted(handler_source_dir().glob("*.py")):
         shutil.copyfile(source, output_dir / source.name)
-    model_dir = service_model_dir()
-    target = output_dir / "data" / SERVICE / model_dir.name
-    target.mkdir(parents=True, exist_ok=True)
-    for source in sorted(model_dir.iterdir()):
-        # Plain JSON: every botocore the Lambda runtime may carry can read it.
-        if source.suffix == ".gz":
-            (target / source.stem).write_bytes(gzip.decompress(source.read_bytes()))
-        else:
-            shutil.copyfile(source, target / source.name)
+    for service in SERVICES:
+        model_dir = service_model_dir(service)
+        target = output_dir / "data" / service / model_dir.name
+        target.mkdir(parents=True, exist_ok=True)
+        for source in sorted(model_dir.iterdir()):
+            # Plain JSON: every botocore the Lambda runtime may carry can read it.
+            if source.suffix == ".gz":
+                (target / source.stem).write_bytes(gzip.decompress(source.read_bytes()))
+            else:
+                shutil.copyfile(source, target / source.name)
 
 
 @jsii.implements(ILocalBundling)

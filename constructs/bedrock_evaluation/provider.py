@@ -122,3 +122,11 @@ class EvaluationJobProvider(Construct):
                 conditions={"StringEquals": {"iam:PassedToService": BEDROCK}},
             )
         )
+
+    def allow_ingestion(self, knowledge_base_arn: str) -> None:
+        """Start and follow ingestion jobs of one knowledge base."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:StartIngestionJob", "bedrock:GetIngestionJob"], resources=[knowledge_base_arn]
+            )
+        )

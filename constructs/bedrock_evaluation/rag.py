@@ -262,6 +262,8 @@ class RagSource:
     precomputed_identifier: str | None = None
     sources: tuple[ExternalSource, ...] = field(default=())
     """The external sources a retrieve-and-generate configuration reads, if any."""
+    knowledge_base: bedrock.CfnKnowledgeBase | None = None
+    """The knowledge base, when it is declared in the same app."""
 
     @classmethod
     def retrieve(cls, knowledge_base: str | bedrock.CfnKnowledgeBase, *, search: VectorSearch | None = None) -> RagSource:
@@ -276,6 +278,7 @@ class RagSource:
                     }
                 }
             },
+            knowledge_base=_declared(knowledge_base),
         )
 
     @classmethod
@@ -303,6 +306,7 @@ class RagSource:
         return cls(
             RagKind.RETRIEVE_AND_GENERATE,
             {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": configuration}}},
+            knowledge_base=_declared(knowledge_base),
         )
 
     @classmethod
@@ -328,6 +332,10 @@ class RagSource:
             {"precomputedRagSourceConfig": {key: {"ragSourceIdentifier": source_identifier}}},
             precomputed_identifier=source_identifier,
         )
+
+
+def _declared(knowledge_base: str | bedrock.CfnKnowledgeBase) -> bedrock.CfnKnowledgeBase | None:
+    return knowledge_base if isinstance(knowledge_base, bedrock.CfnKnowledgeBase) else None
 
 
 def knowledge_base_id(knowledge_base: str | bedrock.CfnKnowledgeBase) -> str:

@@ -112,5 +112,28 @@ class EvaluationJobs:
         return [dict(e) for e in response.get("errors", [])]
 
 
+class IngestionJobs:
+    """Knowledge-base ingestion (bedrock-agent), for knowledge bases deployed with their evaluations."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def start(self, knowledge_base_id: str, data_source_id: str, *, token: str) -> str:
+        response = self.client.start_ingestion_job(
+            knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id, clientToken=token
+        )
+        return str(response["ingestionJob"]["ingestionJobId"])
+
+    def get(self, knowledge_base_id: str, data_source_id: str, ingestion_job_id: str) -> dict[str, Any]:
+        response = self.client.get_ingestion_job(
+            knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id, ingestionJobId=ingestion_job_id
+        )
+        return dict(response["ingestionJob"])
+
+
 def default_client() -> Any:
     return boto3.client("bedrock", config=CLIENT_CONFIG)
+
+
+def default_agent_client() -> Any:
+    return boto3.client("bedrock-agent", config=CLIENT_CONFIG)

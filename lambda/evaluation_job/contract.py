@@ -30,6 +30,15 @@ NAME_PREFIX_MAX_LENGTH = JOB_NAME_MAX_LENGTH - 1 - NAME_DIGEST_LENGTH
 # strings, because CloudFormation turns every scalar in resource properties into a string.
 DOCUMENTS_ARE_JSON_STRINGS = True
 
+# Knowledge-base ingestion: a second resource type served by the same provider, so that a
+# knowledge base in the same stack has its documents indexed before it is evaluated.
+INGESTION_RESOURCE_TYPE = "Custom::BedrockKnowledgeBaseIngestion"
+PROP_KNOWLEDGE_BASE_ID = "KnowledgeBaseId"
+PROP_DATA_SOURCE_ID = "DataSourceId"
+PROP_DOCUMENTS_HASH = "DocumentsHash"
+"""Changes when the documents change: a new value starts a new ingestion."""
+ATTR_INGESTION_JOB_ID = "IngestionJobId"
+
 # The CDK Provider framework's physical id after a failed Create.
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 

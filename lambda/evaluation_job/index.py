@@ -1,5 +1,6 @@
 """Entry points the CDK Provider framework calls: `on_event` for every CloudFormation
-request, `is_complete` until it answers True (only a removal=delete waits).
+request, `is_complete` until it answers True (a removal=delete waits for the job to stop;
+a knowledge-base ingestion waits until its documents are indexed).
 
 The handler returns `{"PhysicalResourceId", "Data"}` or raises; the framework answers
 CloudFormation either way, with the exception's message as the reason.
@@ -12,8 +13,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import ingestion
 import lifecycle
-from bedrock import EvaluationJobs, default_client
+from bedrock import EvaluationJobs, IngestionJobs, default_agent_client, default_client
+from contract import INGESTION_RESOURCE_TYPE
 from request import InvalidProperties
 
 logger = logging.getLogger()
@@ -23,6 +26,7 @@ logger.setLevel(logging.INFO)
 SAFETY_MARGIN_SECONDS = 20.0
 
 _jobs: EvaluationJobs | None = None
+_ingestions: IngestionJobs | None = None
 
 
 class LambdaContext(Protocol):
@@ -37,10 +41,23 @@ def jobs() -> EvaluationJobs:
     return _jobs
 
 
+def ingestions() -> IngestionJobs:
+    global _ingestions
+    if _ingestions is None:
+        _ingestions = IngestionJobs(default_agent_client())
+    return _ingestions
+
+
 def on_event(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     _log_event("on_event", event)
     request_type = event.get("RequestType")
     budget = lifecycle.Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS)
+    if event.get("ResourceType") == INGESTION_RESOURCE_TYPE:
+        if request_type in ("Create", "Update"):
+            return ingestion.on_create_or_update(event, ingestions(), budget)
+        if request_type == "Delete":
+            return {"PhysicalResourceId": event.get("PhysicalResourceId", "")}
+        raise InvalidProperties(f"unknown RequestType {request_type!r}; expected Create, Update or Delete")
     if request_type == "Create":
         return lifecycle.on_create(event, jobs(), budget)
     if request_type == "Update":
@@ -52,6 +69,8 @@ def on_event(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]
 
 def is_complete(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     _log_event("is_complete", event)
+    if event.get("ResourceType") == INGESTION_RESOURCE_TYPE:
+        return {"IsComplete": ingestion.is_complete(event, ingestions())}
     return {"IsComplete": lifecycle.is_complete(event, jobs())}
 
 

@@ -1,0 +1,98 @@
+"""Knowledge bases deployed with their evaluations: index the documents, then evaluate."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+from aws_cdk import CustomResource, Stack
+from aws_cdk import aws_bedrock as bedrock
+from constructs import Construct, IConstruct
+
+from .handler_asset import contract
+from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
+
+_contract = contract()
+
+
+class KnowledgeBaseIngestion(Construct):
+    """Starts an ingestion job of a data source and waits until it has completed.
+
+    Evaluations of the knowledge base depend on it, so no job evaluates an empty or stale
+    index. It runs on first deploy, again whenever ``documents_hash`` changes, and not otherwise;
+    a failed ingestion fails the deploy with the ingestion's own reasons.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        knowledge_base: bedrock.CfnKnowledgeBase,
+        data_source: bedrock.CfnDataSource,
+        documents: Sequence[IConstruct] = (),
+        documents_hash: str | None = None,
+    ) -> None:
+        """
+        :param documents: what puts the documents in place (a BucketDeployment, the knowledge
+            base role's policies): the ingestion starts after them. @default - nothing more
+            than the data source and the knowledge base
+        :param documents_hash: changes when the documents change, e.g. `documents_hash(path)`.
+            @default - ingest once, and again only when the data source changes
+        """
+        super().__init__(scope, construct_id)
+        provider = EvaluationJobProvider.of(self)
+        provider.allow_ingestion(knowledge_base.attr_knowledge_base_arn)
+        self.knowledge_base = knowledge_base
+        self.data_source = data_source
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=_contract.INGESTION_RESOURCE_TYPE,
+            service_timeout=SERVICE_TIMEOUT,
+            properties={
+                _contract.PROP_KNOWLEDGE_BASE_ID: knowledge_base.attr_knowledge_base_id,
+                _contract.PROP_DATA_SOURCE_ID: data_source.attr_data_source_id,
+                _contract.PROP_DOCUMENTS_HASH: documents_hash or "",
+            },
+        )
+        # The handler's permission to ingest must exist before it is used.
+        policy = provider.role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            self.resource.node.add_dependency(policy)
+        for construct in documents:
+            self.resource.node.add_dependency(construct)
+
+    @property
+    def ingestion_job_id(self) -> str:
+        return self.resource.get_att_string(_contract.ATTR_INGESTION_JOB_ID)
+
+    @staticmethod
+    def of(data_source: bedrock.CfnDataSource) -> KnowledgeBaseIngestion | None:
+        """The ingestion of this data source declared in its stack, if any."""
+        for construct in Stack.of(data_source).node.find_all():
+            if isinstance(construct, KnowledgeBaseIngestion) and construct.data_source is data_source:
+                return construct
+        return None
+
+
+def data_sources_of(knowledge_base: bedrock.CfnKnowledgeBase) -> list[bedrock.CfnDataSource]:
+    """The data sources of this knowledge base declared in its stack."""
+    knowledge_base_id = knowledge_base.attr_knowledge_base_id
+    return [
+        construct
+        for construct in Stack.of(knowledge_base).node.find_all()
+        if isinstance(construct, bedrock.CfnDataSource) and construct.knowledge_base_id == knowledge_base_id
+    ]
+
+
+def documents_hash(path: str | Path) -> str:
+    """A digest of a directory of documents (names and contents), for `documents_hash=`."""
+    root = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()[:16]
