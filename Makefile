@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 CDK := cdk --no-notices
 
-.PHONY: setup synth test deploy destroy clean
+.PHONY: setup synth test bench report deploy destroy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -28,6 +28,12 @@ synth: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest -q
+
+bench: setup
+	$(VENV)/bin/python scripts/bench.py
+
+report: setup
+	$(VENV)/bin/python scripts/reliability_report.py
 
 deploy: setup
 	$(CDK) deploy --all

@@ -209,6 +209,7 @@ def test_create_adopts_the_job_an_earlier_attempt_made_under_the_generated_name(
         {"jobSummaries": [job_summary(OTHER_JOB_ARN, f"{name}-2"), job_summary(JOB_ARN, name)]},
         {"nameContains": name},
     )
+    describe(bedrock_api.stubber, "InProgress")  # it runs: it stands for this request
 
     answer = lifecycle.on_create(make_event("Create"), bedrock_api.jobs, clock.budget())
 
@@ -335,6 +336,7 @@ def test_rollback_to_the_old_request_adopts_the_old_job_which_still_exists(bedro
     bedrock_api.stubber.add_response(
         "list_evaluation_jobs", {"jobSummaries": [job_summary(JOB_ARN, name_a)]}, {"nameContains": name_a}
     )
+    describe(bedrock_api.stubber, "InProgress")  # A's job was never stopped: the rollback returns to it
     event = make_event("Update", properties=a, old_properties=b, physical_id=OTHER_JOB_ARN, request_id="req-3")
 
     # when
@@ -448,14 +450,31 @@ def delete_event(removal: str = "delete") -> dict[str, Any]:
     [
         make_event("Create", physical_id=JOB_ARN),
         make_event("Update", old_properties=valid_properties(), physical_id=JOB_ARN),
-        make_event("Delete", physical_id=JOB_ARN),  # removal stop
         make_event("Delete", properties=valid_properties(Removal="retain"), physical_id=JOB_ARN),
         make_event("Delete", properties=valid_properties(Removal="delete"), physical_id=CREATE_FAILED_MARKER),
     ],
-    ids=["create", "update", "delete with removal stop", "delete with removal retain", "delete of no job"],
+    ids=["create", "update", "delete with removal retain", "delete of no job"],
 )
-def test_is_complete_at_once_without_calls_unless_a_job_must_be_deleted(bedrock_api, event) -> None:
+def test_is_complete_at_once_without_calls_unless_a_job_must_be_stopped_or_deleted(bedrock_api, event) -> None:
     assert lifecycle.is_complete(event, bedrock_api.jobs) is True
+
+
+def test_is_complete_with_removal_stop_once_the_job_no_longer_runs(bedrock_api) -> None:
+    describe(bedrock_api.stubber, "Stopping")
+    assert lifecycle.is_complete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) is True
+
+
+def test_is_complete_with_removal_stop_stops_a_job_a_failed_stop_left_running(bedrock_api) -> None:
+    describe(bedrock_api.stubber, "InProgress")
+    bedrock_api.stubber.add_response("stop_evaluation_job", {}, {"jobIdentifier": JOB_ARN})
+    assert lifecycle.is_complete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) is False
+
+
+def test_delete_leaves_a_throttled_stop_to_is_complete(bedrock_api) -> None:
+    describe(bedrock_api.stubber, "InProgress")
+    error(bedrock_api.stubber, "stop_evaluation_job", "ThrottlingException", "Rate exceeded", 429)
+    event = make_event("Delete", physical_id=JOB_ARN)
+    assert lifecycle.on_delete(event, bedrock_api.jobs) == {"PhysicalResourceId": JOB_ARN}
 
 
 def test_is_complete_stops_a_job_still_running_and_looks_again(bedrock_api) -> None:
@@ -504,6 +523,7 @@ def test_is_complete_fails_when_the_service_refuses_the_deletion(bedrock_api) ->
         },
         {"jobIdentifiers": [JOB_ARN]},
     )
+    describe(stubber, "Stopped")  # looked at again: not being deleted
 
     with pytest.raises(JobError) as raised:
         lifecycle.is_complete(delete_event(), bedrock_api.jobs)

@@ -14,8 +14,8 @@ from .lint import acknowledge_role_dependencies
 from .permissions import BEDROCK, evaluation_job_arns
 
 # The handler answers before this (it keeps a safety margin); IAM retries fit inside it.
-ON_EVENT_TIMEOUT = Duration.minutes(5)
-IS_COMPLETE_TIMEOUT = Duration.minutes(1)
+ON_EVENT_TIMEOUT = Duration.minutes(7)
+IS_COMPLETE_TIMEOUT = Duration.minutes(3)
 # removal=delete waits for a stopping job; the framework gives up before CloudFormation's
 # own one-hour limit (ServiceTimeout), so the stack always gets an answer from us.
 QUERY_INTERVAL = Duration.seconds(30)

@@ -25,11 +25,12 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError  # no
 JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:evaluation-job/[a-z0-9]{12}")
 
 # Throttling and 5xx are retried by botocore's standard mode (exponential backoff with jitter).
-# Attempts and timeouts are bounded so that a call returns well inside the Lambda timeout.
+# One call takes at most 4 attempts x (5 s + 15 s) plus backoff, under 90 s: the handler's
+# safety margin (index.SAFETY_MARGIN_SECONDS) is larger, so a call never outlives the Lambda.
 CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 6},
+    retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=5,
-    read_timeout=20,
+    read_timeout=15,
     user_agent_extra="bedrock-evaluation-cdk",
 )
 

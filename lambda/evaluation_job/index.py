@@ -23,7 +23,7 @@ logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
 # Stop starting new work this long before the Lambda timeout, so an answer always goes back.
-SAFETY_MARGIN_SECONDS = 20.0
+SAFETY_MARGIN_SECONDS = 95.0
 
 _jobs: EvaluationJobs | None = None
 _ingestions: IngestionJobs | None = None

@@ -35,6 +35,8 @@ BACKOFF_CAP_SECONDS = 30.0
 MAX_REASON_LENGTH = 1000
 STOPPABLE = "InProgress"
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+# A job of our name that already runs, or ran to the end, stands for this request.
+ADOPTABLE = frozenset({"InProgress", "Completed"})
 
 Response = dict[str, Any]
 
@@ -127,19 +129,27 @@ def on_delete(event: Mapping[str, Any], jobs: EvaluationJobs) -> Response:
         job = jobs.get(job_arn)
         if job is not None and job.get("status") == STOPPABLE:
             _stop(job_arn, jobs)
-    except ClientError as error:
-        raise JobError(job_arn, f"could not stop: {error_message(error)}") from error
+    except (ClientError, BotoCoreError) as error:
+        if is_transient(error):
+            # is_complete looks again (and stops the job) until it is no longer running.
+            logger.warning("transient error while stopping %s, will look again: %s", job_arn, error)
+            return answer
+        message = error_message(error) if isinstance(error, ClientError) else str(error)
+        raise JobError(job_arn, f"could not stop: {message}") from error
     return answer
 
 
 def is_complete(event: Mapping[str, Any], jobs: EvaluationJobs) -> bool:
-    """Only removal=delete waits: a job can be deleted once it has stopped."""
+    """Delete waits until the job is no longer running (stop), or stopped and deleted (delete)."""
     if event.get("RequestType") != "Delete":
         return True
     job_arn = str(event.get("PhysicalResourceId", ""))
-    if not JOB_ARN.fullmatch(job_arn) or _removal(event) is not Removal.DELETE:
+    removal = _removal(event)
+    if not JOB_ARN.fullmatch(job_arn) or removal is Removal.RETAIN:
         return True
     try:
+        if removal is Removal.STOP:
+            return _stopped(job_arn, jobs)
         return _delete_when_stopped(job_arn, jobs)
     except (ClientError, BotoCoreError) as error:
         # An exception here fails the resource at once, so a passing fault is "not yet".
@@ -148,6 +158,14 @@ def is_complete(event: Mapping[str, Any], jobs: EvaluationJobs) -> bool:
             return False
         message = error_message(error) if isinstance(error, ClientError) else str(error)
         raise JobError(job_arn, f"could not delete: {message}") from error
+
+
+def _stopped(job_arn: str, jobs: EvaluationJobs) -> bool:
+    job = jobs.get(job_arn)
+    if job is not None and job.get("status") == STOPPABLE:
+        _stop(job_arn, jobs)  # on_delete's Stop did not get through
+        return False
+    return True
 
 
 def _delete_when_stopped(job_arn: str, jobs: EvaluationJobs) -> bool:
@@ -160,12 +178,22 @@ def _delete_when_stopped(job_arn: str, jobs: EvaluationJobs) -> bool:
         return False
     if status not in TERMINAL:
         return status == "Deleting"  # Stopping: look again later
-    problems = [e for e in jobs.delete(job_arn) if "NotFound" not in e.get("code", "")]
+    problems = [e for e in jobs.delete(job_arn) if not _not_found(e.get("code", ""))]
     if problems:
+        # A retried call finds the job already being deleted by the first one.
+        again = jobs.get(job_arn)
+        if again is None or again.get("status") == "Deleting":
+            logger.info("deleted %s (the service reported %s)", job_arn, problems)
+            return True
         details = "; ".join(f"{p.get('code')}: {p.get('message')}" for p in problems)
         raise JobError(str(job.get("jobName", job_arn)), f"BatchDeleteEvaluationJob refused: {details}")
     logger.info("deleted %s", job_arn)
     return True
+
+
+def _not_found(code: str) -> bool:
+    # The model documents the per-job code as "A HTTP status code"; names are seen too.
+    return "NotFound" in code or code == "404"
 
 
 def _create(spec: JobSpec, event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> str:
@@ -183,11 +211,21 @@ def _create(spec: JobSpec, event: Mapping[str, Any], jobs: EvaluationJobs, budge
             job_arn = jobs.create(spec.request, token=token)
             logger.info("created %s as %s", spec.name, job_arn)
             return job_arn
-        except ClientError as error:
-            if error_code(error) == "ConflictException":
+        except (ClientError, BotoCoreError) as error:
+            if isinstance(error, ClientError) and error_code(error) == "ConflictException":
                 return _adopt(spec, jobs, error)
-            if not is_not_ready(error):
-                raise JobError(spec.name, error_message(error)) from error
+            if is_transient(error):
+                # The service may have made the job and its answer been lost: the same token
+                # makes a retry safe, and a job of our name is looked up before giving up.
+                delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + clock.random() / 2)
+                if clock.monotonic() + delay > budget.deadline:
+                    return _found_after_failure(spec, jobs, error)
+                logger.warning("transient error creating %s (%s); retrying in %.1fs", spec.name, error, delay)
+                clock.sleep(delay)
+                attempt += 1
+                continue
+            if not isinstance(error, ClientError) or not is_not_ready(error):
+                raise JobError(spec.name, _message(error)) from error
             delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + clock.random() / 2)
             if clock.monotonic() + delay > give_up_at:
                 waited = clock.monotonic() - started
@@ -199,17 +237,37 @@ def _create(spec: JobSpec, event: Mapping[str, Any], jobs: EvaluationJobs, budge
             attempt += 1
 
 
-def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: ClientError) -> str:
+def _found_after_failure(spec: JobSpec, jobs: EvaluationJobs, error: Exception) -> str:
+    try:
+        job_arn = jobs.find_by_name(spec.name)
+    except (ClientError, BotoCoreError):
+        job_arn = None
+    if job_arn is None:
+        raise JobError(spec.name, f"{_message(error)} (the service kept failing until the handler's time ran out)") from error
+    return _adopt(spec, jobs, error)
+
+
+def _message(error: Exception) -> str:
+    return error_message(error) if isinstance(error, ClientError) else str(error)
+
+
+def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception) -> str:
     """A job of our name exists: an earlier attempt of this resource made it (or a rollback
     returns to it). Generated names carry the request digest, so such a job is ours; a fixed
     name is adopted only if the job runs as our role."""
     job_arn = jobs.find_by_name(spec.name)
     if job_arn is None:
-        raise JobError(spec.name, error_message(conflict))
-    if not spec.name_is_generated:
-        existing = jobs.get(job_arn) or {}
-        if existing.get("roleArn") != spec.request.get("roleArn"):
-            raise JobError(spec.name, "a job with this fixed name already exists and was not made by this resource")
+        raise JobError(spec.name, _message(conflict))
+    existing = jobs.get(job_arn) or {}
+    if not spec.name_is_generated and existing.get("roleArn") != spec.request.get("roleArn"):
+        raise JobError(spec.name, "a job with this fixed name already exists and was not made by this resource")
+    if existing.get("status") not in ADOPTABLE:
+        # The request was deployed before and its job was then stopped: adopting it would run nothing.
+        raise JobError(
+            spec.name,
+            f"this request already ran as {job_arn}, which is now {existing.get('status')}; to run it again, "
+            "change the job_name_prefix (or use removal=DELETE, which frees the name)",
+        )
     logger.info("adopting existing job %s (%s)", spec.name, job_arn)
     return job_arn
 
@@ -221,6 +279,8 @@ def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
             return
+        if is_transient(error):
+            raise  # the caller looks again later
         # The job may have finished between Get and Stop: that is not a failure.
         job = jobs.get(job_arn)
         if job is None or job.get("status") != STOPPABLE:

@@ -8,7 +8,7 @@ faults on demand. `fast_retries` keeps botocore's retry decisions but not its wa
 """
 
 from .faults import FaultPlan
-from .retries import fast_retries
+from .retries import fast_retries, total_attempts
 from .server import NOT_ASSUMABLE, PASS_ROLE_DENIED, ROUTES, BedrockEmulator, Received
 from .service import (
     ACCOUNT,
@@ -41,4 +41,5 @@ __all__ = [
     "canonical",
     "fast_retries",
     "http_status_of",
+    "total_attempts",
 ]

@@ -1,7 +1,8 @@
 """Faults the emulator injects on demand, one request at a time, and counts.
 
 Each operation has a queue of single-shot faults: the next request of that operation takes the
-first one. Background chaos, when switched on, gives every n-th request that found its queue empty
+first one. Background chaos, when switched on, gives the first and then every n-th request that
+found its queue empty
 a fault from a fixed cycle of those botocore's standard retries absorb (throttling, 500, 503, a
 connection dropped before the service saw the request), so it can run under any scenario without
 changing what the service does.
@@ -87,8 +88,9 @@ class FaultPlan:
             if queue:
                 fault: Fault | None = queue.popleft()
             elif self._chaos_every is not None:
-                self._unfaulted += 1
+                # The 1st, (1 + every)th, ... unplanned request: even a short lifecycle meets one.
                 fault = next(self._chaos_cycle) if self._unfaulted % self._chaos_every == 0 else None
+                self._unfaulted += 1
             else:
                 fault = None
             if fault is not None:

@@ -42,3 +42,15 @@ def fast_retries(
 
     with mock.patch.object(standard, "ExponentialBackoff", RecordedBackoff):
         yield delays
+
+
+def total_attempts(config: Any) -> int:
+    """How many attempts one call makes under this client Config: the first and the retries.
+
+    botocore's `max_attempts` counts retries, and making a client rewrites the Config's own dict
+    to `total_max_attempts` (attempts), so a shared Config may hold either.
+    """
+    retries = config.retries or {}
+    if "total_max_attempts" in retries:
+        return int(retries["total_max_attempts"])
+    return int(retries.get("max_attempts", 2)) + 1

@@ -131,7 +131,7 @@ class BedrockEmulator:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.emulator = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="bedrock-emulator", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="bedrock-emulator", daemon=True)
         self._thread.start()
         return self
 
@@ -192,7 +192,8 @@ class BedrockEmulator:
         self.faults.add(operation, DropFault(kind, after_processing=after_processing), times)
 
     def chaos(self, every: int = 3) -> None:
-        """From now on every `every`-th request without a planned fault meets a passing one."""
+        """From now on the next request without a planned fault, and every `every`-th after it, meets
+        a passing fault (throttling, 500, 503, a connection dropped before the service saw it)."""
         self.faults.chaos(every)
 
     @property
@@ -218,6 +219,9 @@ class BedrockEmulator:
 
     def finish(self, job_arn: str, status: str = "Completed", message: str | None = None) -> None:
         self.service.finish(job_arn, status, message)
+
+    def stop_outside(self, job_arn: str) -> None:
+        self.service.stop_outside(job_arn)
 
     def settle(self) -> None:
         self.service.settle()
@@ -247,6 +251,12 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK, some 40 ms per request.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self._serve()

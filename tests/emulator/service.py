@@ -9,9 +9,11 @@ assumption of this emulator, each one named where it is made:
 - BatchDeleteEvaluationJob reports a job that is not Completed, Failed or Stopped (including one
   already Deleting) as a per-job error with code "ValidationException", and an unknown job with
   code "ResourceNotFoundException" (the model documents `code` only as "A HTTP status code").
-- A clientRequestToken seen before with other parameters is refused with a ConflictException.
+- A clientRequestToken seen before is answered with the first request's job whatever the
+  parameters (the API reference: the service "ignores the request, but does not return an error").
 - A name stays taken until its job is gone (while Deleting too).
-- Patterns are matched against the whole value, as the construct's synth-time validation does.
+- Patterns are matched against the whole value (the API reference writes them anchored, ^...$).
+- Error status codes are the model's: ConflictException travels as 400, not 409.
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ class EvaluationService:
         self._now = now
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
-        self._tokens: dict[str, tuple[dict[str, Any], str]] = {}
+        self._tokens: dict[str, str] = {}
         self.created: list[Job] = []
         """Every job ever made, in order, including those since deleted."""
         self.calls: Counter[str] = Counter()
@@ -159,20 +161,16 @@ class EvaluationService:
             request = {k: copy.deepcopy(v) for k, v in params.items() if k != "clientRequestToken"}
             token = params.get("clientRequestToken")
             if token is not None and token in self._tokens:
-                first_request, job_arn = self._tokens[token]
-                if first_request != request:
-                    raise ServiceError(
-                        "ConflictException",
-                        "The clientRequestToken was already used for a request with different parameters.",
-                    )
+                # "If this token matches a previous request, Amazon Bedrock ignores the request, but
+                # does not return an error" (API reference, CreateEvaluationJob): the first job answers.
                 self.token_replays += 1
-                return {"jobArn": job_arn}
+                return {"jobArn": self._tokens[token]}
             name = request["jobName"]
             if any(job.name == name for job in self._jobs.values()):
                 raise ServiceError("ConflictException", f"An evaluation job named {name} already exists.")
             job = self._new_job(name, request, token)
             if token is not None:
-                self._tokens[token] = (request, job.arn)
+                self._tokens[token] = job.arn
             return {"jobArn": job.arn}
 
     def get_evaluation_job(self, job_identifier: str) -> dict[str, Any]:
@@ -264,6 +262,16 @@ class EvaluationService:
             job.move_to(status, self._now())
             if status == FAILED:
                 job.failure_messages.append(message or "The evaluation failed.")
+
+    def stop_outside(self, job_arn: str) -> None:
+        """Someone stopped the job outside the stack (the console, say), and it has stopped since."""
+        with self._lock:
+            job = self._jobs[job_arn]
+            if job.status != IN_PROGRESS:
+                raise ValueError(f"{job.name} is {job.status}, not {IN_PROGRESS}")
+            job.move_to(STOPPING, self._now())
+            job.pending = None
+            job.move_to(STOPPED, self._now())
 
     def settle(self) -> None:
         """Let time pass: every Stopping job is Stopped, every Deleting job is gone."""

@@ -1,0 +1,590 @@
+"""Whole custom-resource lifecycles against the Bedrock emulator: one function per scenario.
+
+Each scenario plays what CloudFormation sends (through `lifecycle_driver.CloudFormation`) to the
+unmodified handler, whose real boto3 client talks to `emulator.BedrockEmulator` over HTTP, and
+asserts on the jobs the emulator holds afterwards, not only on the answers. Each one ends with
+its stack deleted. The tests (tests/test_lifecycle_emulated.py) and the reliability report
+(scripts/reliability_report.py) run these same functions.
+
+Every scenario also holds under background chaos (the first and every third request after it meet
+a throttle, a 500, a 503 or a dropped connection that botocore retries), which is how the report
+runs them.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from unittest import mock
+
+import boto3
+from botocore.config import Config
+from emulator import GONE, BedrockEmulator, Job, canonical, fast_retries, total_attempts
+from handler_support import OUTPUT_S3_URI, model_request, valid_properties
+from lifecycle_driver import CloudFormation, Exchange, RealClock, VirtualClock
+
+import bedrock
+import index
+import lifecycle
+from contract import CREATE_FAILED_MARKER
+
+BOTOCORE_ATTEMPTS = total_attempts(bedrock.CLIENT_CONFIG)
+"""Attempts in one botocore call of the handler's client: the first and CLIENT_CONFIG's 6 retries."""
+IN_PROGRESS, COMPLETED, STOPPING, STOPPED, DELETING = "InProgress", "Completed", "Stopping", "Stopped", "Deleting"
+
+
+@dataclass
+class World:
+    """One stack's worth of everything: the emulated service, CloudFormation, the clock."""
+
+    emulator: BedrockEmulator
+    cfn: CloudFormation
+    clock: VirtualClock | RealClock
+    botocore_delays: list[float]
+    """Every wait botocore's standard retry mode asked for (taken out of real time)."""
+    retained: set[str] = field(default_factory=set)
+    """Jobs the stack keeps on purpose (removal retain): running is what they should be doing."""
+
+    def made(self) -> list[Job]:
+        """The jobs the handler made (not those seeded as someone else's), including deleted ones."""
+        return [job for job in self.emulator.created if not job.seeded]
+
+    def only_job(self) -> Job:
+        made = self.made()
+        assert len(made) == 1, f"expected exactly one job, the emulator made {[j.name for j in made]}"
+        return made[0]
+
+    def duplicates(self) -> int:
+        """Jobs beyond the first that evaluate the same request (same everything but the name)."""
+        return sum(n - 1 for n in Counter(canonical(job.request) for job in self.made()).values())
+
+    def left_running(self) -> list[Job]:
+        return [
+            job
+            for job in self.made()
+            if self.emulator.status(job.arn) == IN_PROGRESS and job.arn not in self.retained
+        ]
+
+    def last(self) -> Exchange:
+        return self.cfn.exchanges[-1]
+
+
+@contextmanager
+def world(
+    *,
+    chaos: bool = False,
+    real_clock: bool = False,
+    read_timeout: float | None = None,
+    on_event_timeout: float | None = None,
+) -> Iterator[World]:
+    """A running emulator, a handler whose `index._jobs` talks to it, and CloudFormation.
+
+    With the virtual clock (the default) the handler's own clock, botocore's retry backoff and the
+    emulator's slow answers all spend virtual seconds; `real_clock` keeps every wait real (botocore's
+    backoff excepted). `read_timeout` shortens the client's, for slow-answer scenarios.
+    """
+    clock: VirtualClock | RealClock = RealClock() if real_clock else VirtualClock()
+    with ExitStack() as stack:
+        emulator = stack.enter_context(BedrockEmulator(sleep=clock.wait))
+        if chaos:
+            emulator.chaos(every=3)
+        delays = stack.enter_context(
+            fast_retries(on_delay=None if real_clock else clock.wait, jitter=None if real_clock else 0.5)
+        )
+        config = bedrock.CLIENT_CONFIG
+        if read_timeout is not None:
+            config = config.merge(Config(read_timeout=read_timeout))
+        client = boto3.client(
+            "bedrock",
+            region_name="us-east-1",
+            endpoint_url=emulator.url,
+            config=config,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+        )
+        stack.enter_context(mock.patch.object(index, "_jobs", bedrock.EvaluationJobs(client)))
+        original_clock = lifecycle.Clock
+        handler_clock = clock.lifecycle_clock()
+
+        def clock_factory(**overrides: Any) -> lifecycle.Clock:
+            if overrides:
+                return original_clock(**overrides)
+            return handler_clock
+
+        stack.enter_context(mock.patch.object(lifecycle, "Clock", clock_factory))
+        cfn = CloudFormation(clock)
+        if on_event_timeout is not None:
+            cfn.on_event_timeout = on_event_timeout
+        yield World(emulator=emulator, cfn=cfn, clock=clock, botocore_delays=delays)
+
+
+# --- the scenarios -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    """What the scenario shows, as a sentence."""
+    run: Callable[[World], None]
+    options: dict[str, Any] = field(default_factory=dict)
+    """How its world is made (see `world`)."""
+
+    @property
+    def id(self) -> str:
+        return self.run.__name__
+
+
+SCENARIOS: list[Scenario] = []
+
+
+def scenario(name: str, **options: Any) -> Callable[[Callable[[World], None]], Callable[[World], None]]:
+    def register(run: Callable[[World], None]) -> Callable[[World], None]:
+        SCENARIOS.append(Scenario(name, run, options))
+        return run
+
+    return register
+
+
+def props(removal: str = "stop", request: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An EvaluationJob's resource properties, as CloudFormation delivers them."""
+    return valid_properties(request=request, Removal=removal)
+
+
+def changed_request() -> dict[str, Any]:
+    """The same job with one more metric: a new request, so a new job."""
+    request = model_request()
+    request["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["metricNames"].append("Builtin.Robustness")
+    return request
+
+
+@scenario("create makes one running job; deleting the stack stops it")
+def create(w: World) -> None:
+    # when
+    answer = w.cfn.create(props())
+
+    # then the physical id and attributes name the one job the service now runs
+    job = w.only_job()
+    assert answer.ok, answer.reason
+    assert answer.physical_id == job.arn
+    assert answer.data == {"JobArn": job.arn, "JobName": job.name, "OutputS3Uri": f"{OUTPUT_S3_URI}{job.name}/"}
+    assert job.request == {**model_request(), "jobName": job.name}  # the properties, typed back
+    assert w.emulator.status(job.arn) == IN_PROGRESS
+
+    # when the stack is deleted
+    assert w.cfn.delete(props(), physical_id=job.arn).ok
+    # then
+    assert w.emulator.status(job.arn) == STOPPING
+
+
+@scenario("update with a changed request makes a new job; the old one is stopped")
+def update_with_replacement(w: World) -> None:
+    # given
+    first = w.cfn.create(props()).physical_id
+
+    # when the request changes
+    answer = w.cfn.update(props(request=changed_request()), old_properties=props(), physical_id=first)
+
+    # then a second job runs the new request under a new name, and the resource points at it
+    assert answer.ok, answer.reason
+    old, new = w.made()
+    assert (old.arn, new.arn) == (first, answer.physical_id)
+    assert new.name != old.name
+    assert w.emulator.status(new.arn) == w.emulator.status(old.arn) == IN_PROGRESS
+
+    # when CloudFormation cleans up the replaced resource
+    assert w.cfn.delete(props(), physical_id=first).ok
+    # then only the new job runs
+    assert (w.emulator.status(old.arn), w.emulator.status(new.arn)) == (STOPPING, IN_PROGRESS)
+
+    assert w.cfn.delete(props(request=changed_request()), physical_id=new.arn).ok
+
+
+@scenario("update of the removal alone keeps the job and makes no call")
+def update_of_removal_only(w: World) -> None:
+    # given
+    job_arn = w.cfn.create(props()).physical_id
+    creates = w.emulator.calls("CreateEvaluationJob")
+
+    # when
+    answer = w.cfn.update(props(removal="delete"), old_properties=props(), physical_id=job_arn)
+
+    # then
+    assert answer.ok and answer.physical_id == job_arn
+    assert w.emulator.calls("CreateEvaluationJob") == creates
+    assert len(w.made()) == 1
+
+    # and the new removal applies: deleting now deletes the job
+    assert w.cfn.delete(props(removal="delete"), physical_id=job_arn).ok
+    assert w.emulator.status(job_arn) == DELETING
+
+
+@scenario("update rolled back after another resource failed: the old job runs, the new one is stopped")
+def update_rolled_back(w: World) -> None:
+    # given a stack with job A, updated to B (which made job B) ...
+    a, b = props(), props(request=changed_request())
+    job_a = w.cfn.create(a).physical_id
+    job_b = w.cfn.update(b, old_properties=a, physical_id=job_a).physical_id
+    assert job_b != job_a
+
+    # when another resource of the same update fails: CloudFormation rolls this one back to A ...
+    rollback = w.cfn.update(a, old_properties=b, physical_id=job_b)
+    # ... and then deletes what the update made, with B's properties
+    cleanup = w.cfn.delete(b, physical_id=job_b)
+
+    # then the resource points at job A again, which runs; job B was stopped; nothing new was made
+    assert rollback.ok and rollback.physical_id == job_a, rollback.reason
+    assert cleanup.ok
+    assert [job.arn for job in w.made()] == [job_a, job_b]
+    assert (w.emulator.status(job_a), w.emulator.status(job_b)) == (IN_PROGRESS, STOPPING)
+    w.emulator.settle()
+    assert w.emulator.status(job_b) == STOPPED
+
+    assert w.cfn.delete(a, physical_id=job_a).ok
+
+
+@scenario("update refused by the service rolls back to the old job, which never stopped")
+def update_refused_then_rolled_back(w: World) -> None:
+    # given
+    a, b = props(), props(request=changed_request())
+    job_a = w.cfn.create(a).physical_id
+    w.emulator.fail("CreateEvaluationJob", "ServiceQuotaExceededException", "Too many evaluation jobs in progress.")
+
+    # when the update fails, CloudFormation sends A's properties back to the same physical id
+    update = w.cfn.update(b, old_properties=a, physical_id=job_a)
+    rollback = w.cfn.update(a, old_properties=b, physical_id=job_a)
+
+    # then
+    assert update.status == "FAILED" and "Too many evaluation jobs in progress." in (update.reason or "")
+    assert update.physical_id == job_a
+    assert rollback.ok and rollback.physical_id == job_a
+    assert [job.arn for job in w.made()] == [job_a]
+    assert w.emulator.status(job_a) == IN_PROGRESS
+
+    assert w.cfn.delete(a, physical_id=job_a).ok
+
+
+@scenario("failed create makes no job; the framework's marker Delete is harmless, even sent to the handler")
+def delete_after_failed_create(w: World) -> None:
+    # given a request the service refuses (a user ARN where a role ARN belongs)
+    request = model_request() | {"roleArn": "arn:aws:iam::123456789012:user/eval"}
+
+    # when
+    create_answer = w.cfn.create(props(request=request))
+
+    # then it fails with the service's words, under the framework's marker
+    assert create_answer.status == "FAILED"
+    assert "does not match the pattern" in (create_answer.reason or "")
+    assert create_answer.physical_id == CREATE_FAILED_MARKER
+    assert w.made() == []
+
+    # when CloudFormation rolls back: the framework answers without calling the handler
+    calls = sum(w.emulator.service.calls.values())
+    skipped = w.cfn.delete(props(request=request), physical_id=CREATE_FAILED_MARKER)
+    assert skipped.ok and w.last().invocations == []
+
+    # and the same Delete, given to the handler itself, succeeds without a call to Bedrock
+    handled = w.cfn.delete(props(request=request), physical_id=CREATE_FAILED_MARKER, framework_skips_failed_create=False)
+    assert handled.ok and [i.entry for i in w.last().invocations] == ["on_event", "is_complete"]
+    assert sum(w.emulator.service.calls.values()) == calls
+    assert w.made() == []
+
+
+@scenario("delete under an id CloudFormation invented touches no job, not even another stack's")
+def delete_with_invented_id(w: World) -> None:
+    # given someone else's job in the account
+    other = w.emulator.seed_job(model_request() | {"jobName": "other-stack-job-0123456789"})
+
+    # when creating this stack was cancelled before its Create was answered, and CloudFormation
+    # deletes the resource under an id of its own
+    answer = w.cfn.delete(props(), physical_id="Eval-BoolQAccuracy-1A2B3C4D5E6F")
+
+    # then
+    assert answer.ok and answer.physical_id == "Eval-BoolQAccuracy-1A2B3C4D5E6F"
+    assert sum(w.emulator.service.calls.values()) == 0
+    assert w.emulator.status(other.arn) == IN_PROGRESS
+    assert w.made() == []
+
+
+@scenario("a Create delivered twice (same RequestId) makes one job")
+def create_delivered_twice(w: World) -> None:
+    # given
+    request_id = w.cfn.new_request_id()
+
+    # when CloudFormation delivers the same request again
+    first = w.cfn.create(props(), request_id=request_id)
+    again = w.cfn.create(props(), request_id=request_id)
+
+    # then both answers name the one job; the service recognised the token the second time
+    assert first.ok and again.ok
+    assert first.physical_id == again.physical_id == w.only_job().arn
+    assert w.emulator.service.token_replays == 1
+
+    assert w.cfn.delete(props(), physical_id=first.physical_id).ok
+
+
+@scenario("a Create whose answer was lost after the job was made is retried into the same job")
+def create_answer_lost(w: World) -> None:
+    # given the service makes the job, then the connection drops before its answer
+    w.emulator.drop_connection("CreateEvaluationJob", after_processing=True)
+
+    # when
+    answer = w.cfn.create(props())
+
+    # then botocore retried with the same token, and the service gave back the same job
+    assert answer.ok, answer.reason
+    assert w.emulator.calls("CreateEvaluationJob") == 2
+    assert answer.physical_id == w.only_job().arn
+    assert w.emulator.service.token_replays == 1
+
+    assert w.cfn.delete(props(), physical_id=answer.physical_id).ok
+
+
+@scenario("create through throttling and server errors: botocore retries, one job")
+def create_while_throttled(w: World) -> None:
+    # given
+    w.emulator.throttle("CreateEvaluationJob", times=2)
+    w.emulator.server_error("CreateEvaluationJob", status=500)
+    w.emulator.server_error("CreateEvaluationJob", status=503)
+
+    # when
+    answer = w.cfn.create(props())
+
+    # then the service saw one request get through: botocore's three backoffs absorbed three
+    # faults, the handler's own retry (same token) the fourth
+    assert answer.ok, answer.reason
+    assert w.emulator.calls("CreateEvaluationJob") == 1
+    assert answer.physical_id == w.only_job().arn
+    assert len(w.botocore_delays) >= 3
+
+    assert w.cfn.delete(props(), physical_id=answer.physical_id).ok
+
+
+@scenario("create while IAM propagates: refused three times, then one job")
+def create_while_iam_propagates(w: World) -> None:
+    # given a new role not yet assumable, then not yet passable
+    w.emulator.refuse_role(times=2)
+    w.emulator.refuse_role(times=1, pass_role=True)
+
+    # when
+    answer = w.cfn.create(props())
+
+    # then the handler waited with a doubling backoff (botocore does not retry these) and made one job
+    assert answer.ok, answer.reason
+    assert isinstance(w.clock, VirtualClock) and w.clock.handler_sleeps == [1.5, 3.0, 6.0]
+    assert answer.physical_id == w.only_job().arn
+
+    assert w.cfn.delete(props(), physical_id=answer.physical_id).ok
+
+
+@scenario("removal stop: deleting stops the job and keeps its record")
+def removal_stop(w: World) -> None:
+    job_arn = w.cfn.create(props(removal="stop")).physical_id
+
+    answer = w.cfn.delete(props(removal="stop"), physical_id=job_arn)
+
+    assert answer.ok
+    assert [i.entry for i in w.last().invocations] == ["on_event", "is_complete"]  # no waiting
+    w.emulator.settle()
+    assert w.emulator.history(job_arn) == [IN_PROGRESS, STOPPING, STOPPED]
+    assert w.emulator.calls("BatchDeleteEvaluationJob") == 0
+
+
+@scenario("removal delete: deleting stops the job, waits until it has stopped, then deletes it")
+def removal_delete(w: World) -> None:
+    job_arn = w.cfn.create(props(removal="delete")).physical_id
+
+    answer = w.cfn.delete(props(removal="delete"), physical_id=job_arn)
+
+    # then the framework polled until the job had stopped (one query interval), and it was deleted
+    assert answer.ok, answer.reason
+    assert [i.entry for i in w.last().invocations] == ["on_event", "is_complete", "is_complete"]
+    assert w.emulator.history(job_arn) == [IN_PROGRESS, STOPPING, STOPPED, DELETING]
+    w.emulator.settle()
+    assert w.emulator.status(job_arn) == GONE
+
+
+@scenario("removal retain: deleting leaves the job running, untouched")
+def removal_retain(w: World) -> None:
+    job_arn = w.cfn.create(props(removal="retain")).physical_id
+    w.retained.add(job_arn)
+
+    answer = w.cfn.delete(props(removal="retain"), physical_id=job_arn)
+
+    assert answer.ok
+    assert w.emulator.status(job_arn) == IN_PROGRESS
+    assert w.emulator.calls("GetEvaluationJob") == w.emulator.calls("StopEvaluationJob") == 0
+
+
+@scenario("a job already Completed at delete is deleted without a stop")
+def completed_job_at_delete(w: World) -> None:
+    # given the evaluation finished before the stack was deleted
+    job_arn = w.cfn.create(props(removal="delete")).physical_id
+    w.emulator.finish(job_arn)
+
+    answer = w.cfn.delete(props(removal="delete"), physical_id=job_arn)
+
+    assert answer.ok, answer.reason
+    assert w.emulator.calls("StopEvaluationJob") == 0
+    assert w.emulator.history(job_arn) == [IN_PROGRESS, COMPLETED, DELETING]
+
+
+@scenario("a job already Stopped at delete is left as it is")
+def stopped_job_at_delete(w: World) -> None:
+    # given someone stopped the job in the console
+    job_arn = w.cfn.create(props(removal="stop")).physical_id
+    w.emulator.stop_outside(job_arn)
+
+    answer = w.cfn.delete(props(removal="stop"), physical_id=job_arn)
+
+    assert answer.ok, answer.reason
+    assert w.emulator.calls("StopEvaluationJob") == 0
+    assert w.emulator.status(job_arn) == STOPPED
+
+
+@scenario("delete while BatchDelete is throttled past botocore's retries: waits a poll, then deletes")
+def delete_while_throttled(w: World) -> None:
+    # given deletion will be throttled through every attempt of one botocore call
+    job_arn = w.cfn.create(props(removal="delete")).physical_id
+    w.emulator.throttle("BatchDeleteEvaluationJob", times=BOTOCORE_ATTEMPTS)
+
+    answer = w.cfn.delete(props(removal="delete"), physical_id=job_arn)
+
+    # then is_complete took the throttling for "not yet" and deleted the job at the next poll
+    assert answer.ok, answer.reason
+    assert [i.entry for i in w.last().invocations] == ["on_event"] + ["is_complete"] * 3
+    assert w.emulator.calls("BatchDeleteEvaluationJob") == 1
+    assert w.emulator.status(job_arn) == DELETING
+
+
+@scenario(
+    "IAM never ready and 30 s of budget left: on_event answers FAILED before its deadline",
+    on_event_timeout=index.SAFETY_MARGIN_SECONDS + 30.0,
+)
+def time_budget(w: World) -> None:
+    # given the role never becomes assumable, and the on_event Lambda has its margin and 30 s
+    w.emulator.refuse_role(times=100)
+
+    # when
+    answer = w.cfn.create(props())
+
+    # then the handler gave up inside its 30 s budget (before the margin it keeps), with IAM's words
+    exchange = w.last()
+    assert answer.status == "FAILED" and answer.physical_id == CREATE_FAILED_MARKER
+    assert "unable to assume role" in (answer.reason or "")
+    assert "waiting for IAM" in (answer.reason or "")
+    assert not any(i.timed_out for i in exchange.invocations)
+    assert exchange.seconds < 30.0 + 5.0  # virtual seconds
+    assert w.made() == []
+
+    assert w.cfn.delete(props(), physical_id=answer.physical_id).ok
+
+
+@scenario(
+    "slow answers (real clock): client timeouts, retries, one job, answered within seconds",
+    real_clock=True,
+    read_timeout=0.5,
+    on_event_timeout=25.0,
+)
+def slow_service(w: World) -> None:
+    # given the service makes the job but answers the first two attempts only after 2 s, and
+    # the client waits 0.5 s for an answer
+    w.emulator.delay("CreateEvaluationJob", seconds=2.0, times=2)
+
+    # when
+    answer = w.cfn.create(props())
+
+    # then botocore's read timeout cut both waits short, and its retries found the same job
+    assert answer.ok, answer.reason
+    assert w.last().seconds < 5.0  # real seconds, of a 25 s Lambda
+    assert w.emulator.calls("CreateEvaluationJob") == 3
+    assert answer.physical_id == w.only_job().arn
+
+    assert w.cfn.delete(props(), physical_id=answer.physical_id).ok
+
+
+# --- running them ----------------------------------------------------------------------------------------
+
+
+def invariant_violations(w: World) -> list[str]:
+    """What must hold after every scenario, whatever it did."""
+    problems = []
+    if w.cfn.events_answered != w.cfn.events_sent:
+        problems.append(f"{w.cfn.events_sent - w.cfn.events_answered} events never answered")
+    if w.duplicates():
+        problems.append(f"{w.duplicates()} duplicate jobs")
+    if w.left_running():
+        problems.append(f"left running: {[job.name for job in w.left_running()]}")
+    if any(i.timed_out for i in w.cfn.invocations()):
+        problems.append("a Lambda invocation ran past its timeout")
+    if w.emulator.crashes:
+        problems.append(f"the emulator crashed: {w.emulator.crashes[0]}")
+    return problems
+
+
+@dataclass(frozen=True)
+class Outcome:
+    scenario: str
+    events_sent: int
+    events_answered: int
+    faults_injected: int
+    jobs_created: int
+    duplicates: int
+    left_running: int
+    failure: str | None
+    bedrock_requests: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return self.failure is None
+
+
+def run(scenario: Scenario, *, chaos: bool = True) -> Outcome:
+    """Run one scenario in a fresh world; a failed assertion is reported, not raised."""
+    with world(chaos=chaos, **scenario.options) as w:
+        failure = None
+        try:
+            scenario.run(w)
+        except Exception as error:  # an AssertionError, or a bug
+            where = traceback.extract_tb(error.__traceback__)[-1]
+            failure = f"{type(error).__name__} at line {where.lineno}: {error}"
+        problems = invariant_violations(w)
+        if problems and failure is None:
+            failure = "; ".join(problems)
+        return Outcome(
+            scenario=scenario.id,
+            events_sent=w.cfn.events_sent,
+            events_answered=w.cfn.events_answered,
+            faults_injected=w.emulator.faults_injected,
+            jobs_created=len(w.made()),
+            duplicates=w.duplicates(),
+            left_running=len(w.left_running()),
+            failure=failure,
+            bedrock_requests=len(w.emulator.received),
+        )
+
+
+@dataclass(frozen=True)
+class Totals:
+    scenarios: int
+    passed: int
+    events_sent: int
+    events_answered: int
+    faults_injected: int
+    duplicates: int
+    left_running: int
+
+
+def totals(outcomes: list[Outcome]) -> Totals:
+    return Totals(
+        scenarios=len(outcomes),
+        passed=sum(o.passed for o in outcomes),
+        events_sent=sum(o.events_sent for o in outcomes),
+        events_answered=sum(o.events_answered for o in outcomes),
+        faults_injected=sum(o.faults_injected for o in outcomes),
+        duplicates=sum(o.duplicates for o in outcomes),
+        left_running=sum(o.left_running for o in outcomes),
+    )
