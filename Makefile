@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
+# checkov pins an older boto3: it gets a virtual environment of its own.
+CHECKOV_VENV := .venv-checkov
 # Node 22 and the CDK CLI come from node_modules; the venv's python3 runs app.py.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
@@ -18,6 +20,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
@@ -26,7 +33,7 @@ synth: setup
 	$(CDK) synth --quiet
 	$(VENV)/bin/python scripts/summarize_templates.py cdk.out
 
-test: setup
+test: setup $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/python -m pytest -q
 
 bench: setup
@@ -42,4 +49,4 @@ destroy: setup
 	$(CDK) destroy --all
 
 clean:
-	rm -rf cdk.out $(VENV) node_modules
+	rm -rf cdk.out $(VENV) $(CHECKOV_VENV) node_modules

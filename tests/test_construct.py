@@ -246,7 +246,11 @@ def test_one_bucket_and_one_provider_serve_every_job_in_a_stack(stack):
     automatic(stack, "A")
     automatic(stack, "B")
     template = template_of(stack)
-    assert len(resources_of_type(template, "AWS::S3::Bucket")) == 1
+    # The evaluation bucket, and the bucket that receives its server access logs.
+    assert sorted(k[:-8] for k in resources_of_type(template, "AWS::S3::Bucket")) == [
+        "BedrockEvaluationBucket",
+        "BedrockEvaluationBucketAccessLogs",
+    ]
     assert len(resources_of_type(template, "AWS::StepFunctions::StateMachine")) == 1
 
 
@@ -570,7 +574,9 @@ def test_output_bucket_gets_the_minimal_cors_rule_only_with_a_human_job():
             human_metrics=[HumanMetric(name="Helpful", rating_method=RatingMethod.THUMBS_UP_DOWN)],
             tasks=[file_task("Helpful")],
         )
-    (bucket,) = resources_of_type(template_of(human), "AWS::S3::Bucket").values()
+    buckets = resources_of_type(template_of(human), "AWS::S3::Bucket")
+    (bucket,) = [b for b in buckets.values() if "CorsConfiguration" in b["Properties"]]
+    assert "LoggingConfiguration" in bucket["Properties"], "the evaluation bucket, not its access-log bucket"
     assert bucket["Properties"]["CorsConfiguration"] == {
         "CorsRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["https://mturk-console-template-preview-hooks.s3.amazonaws.com"]}]
     }

@@ -1,4 +1,4 @@
-"""The evaluation job's service role and exactly what it may touch."""
+"""The evaluation job's service role and exactly what it may touch (see access.py for why)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,17 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from . import access
+from .compliance import record_grant
 from .models import ModelAccess
 
 BEDROCK = "bedrock.amazonaws.com"
 # Read on datasets and results; write only under the job's own output prefix.
-DATASET_OBJECT_ACTIONS = ["s3:GetObject"]
-OUTPUT_BUCKET_ACTIONS = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
-OUTPUT_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
+DATASET_OBJECT_ACTIONS = list(access.DATASET_READ.actions)
+OUTPUT_BUCKET_ACTIONS = list(access.OUTPUT_BUCKET.actions)
+OUTPUT_OBJECT_ACTIONS = list(access.OUTPUT_OBJECTS.actions)
 # Evaluations call models directly and, for larger datasets, through batch inference.
-MODEL_ACTIONS = [
-    "bedrock:InvokeModel",
-    "bedrock:InvokeModelWithResponseStream",
-    "bedrock:CreateModelInvocationJob",
-    "bedrock:StopModelInvocationJob",
-]
+MODEL_ACTIONS = list(access.MODEL_USE.actions)
 
 
 def evaluation_job_arns(stack: Stack) -> str:
@@ -55,28 +52,35 @@ def create_service_role(scope: Construct, construct_id: str) -> iam.Role:
     return EvaluationServiceRole(scope, construct_id, description="Service role of a Bedrock evaluation job")
 
 
+def _grant(
+    role: iam.IRole, permission: access.Permission, resources: list[str], conditions: dict[str, object] | None = None
+) -> None:
+    """One statement of the table, recorded so that the wildcards among its resources can be
+    acknowledged even on a role that is not ours."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=list(permission.actions), resources=resources, conditions=conditions)
+    )
+    record_grant(role, permission.holder, resources)
+
+
 def grant_dataset_read(role: iam.IRole, *, bucket_arn: str, object_arn: str) -> None:
-    role.add_to_principal_policy(iam.PolicyStatement(actions=DATASET_OBJECT_ACTIONS, resources=[object_arn]))
+    _grant(role, access.DATASET_READ, [object_arn])
     # The documented dataset policy includes ListBucket; key names are all it reveals.
-    role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
+    _grant(role, access.DATASET_LIST, [bucket_arn])
 
 
 def grant_output_write(role: iam.IRole, *, bucket_arn: str, objects_arn: str) -> None:
-    role.add_to_principal_policy(iam.PolicyStatement(actions=OUTPUT_BUCKET_ACTIONS, resources=[bucket_arn]))
-    role.add_to_principal_policy(iam.PolicyStatement(actions=OUTPUT_OBJECT_ACTIONS, resources=[objects_arn]))
+    _grant(role, access.OUTPUT_BUCKET, [bucket_arn])
+    _grant(role, access.OUTPUT_OBJECTS, [objects_arn])
 
 
-def grant_model_use(role: iam.IRole, access: ModelAccess) -> None:
-    if access.models:
-        role.add_to_principal_policy(iam.PolicyStatement(actions=MODEL_ACTIONS, resources=access.models))
-    if access.inference_profiles:
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:GetInferenceProfile"], resources=access.inference_profiles)
-        )
-    if access.sagemaker_endpoints:
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=access.sagemaker_endpoints)
-        )
+def grant_model_use(role: iam.IRole, models: ModelAccess) -> None:
+    if models.models:
+        _grant(role, access.MODEL_USE, models.models)
+    if models.inference_profiles:
+        _grant(role, access.INFERENCE_PROFILE, models.inference_profiles)
+    if models.sagemaker_endpoints:
+        _grant(role, access.SAGEMAKER_ENDPOINT, models.sagemaker_endpoints)
 
 
 def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, caller: iam.IRole) -> None:
@@ -93,7 +97,7 @@ def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, calle
         iam.PolicyStatement(
             sid="BedrockEvaluationJobsUseKey",
             principals=[iam.ServicePrincipal(BEDROCK)],
-            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            actions=list(access.KEY_POLICY_USE.actions),
             resources=["*"],
             conditions={**source, "ArnLike": {"aws:SourceArn": jobs, "kms:EncryptionContext:evaluationJobArn": jobs}},
         )
@@ -102,34 +106,20 @@ def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, calle
         iam.PolicyStatement(
             sid="BedrockEvaluationJobsDescribeKey",
             principals=[iam.ServicePrincipal(BEDROCK)],
-            actions=["kms:DescribeKey"],
+            actions=list(access.KEY_POLICY_DESCRIBE.actions),
             resources=["*"],
             conditions=source,
         )
     )
     if service_role is not None:
-        service_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}},
-            )
-        )
-        service_role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[key.key_arn]))
-    caller.add_to_principal_policy(
-        iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"], resources=[key.key_arn])
-    )
+        via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}}
+        _grant(service_role, access.KEY_VIA_S3, [key.key_arn], via_s3)
+        _grant(service_role, access.KEY_DESCRIBE, [key.key_arn])
+    _grant(caller, access.KEY_USE_HANDLER, [key.key_arn])
 
 
 def grant_human_workflow(role: iam.IRole, stack: Stack, flow_definition_arn: str) -> None:
     """A human job starts and manages SageMaker human loops through its flow definition."""
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=["sagemaker:DescribeFlowDefinition", "sagemaker:StartHumanLoop"], resources=[flow_definition_arn])
-    )
+    _grant(role, access.HUMAN_FLOW, [flow_definition_arn])
     # Human loops are named by the service when the job runs: only a wildcard can name them.
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=["sagemaker:DescribeHumanLoop", "sagemaker:StopHumanLoop", "sagemaker:DeleteHumanLoop"],
-            resources=[stack.format_arn(service="sagemaker", resource="human-loop", resource_name="*")],
-        )
-    )
+    _grant(role, access.HUMAN_LOOPS, [stack.format_arn(service="sagemaker", resource="human-loop", resource_name="*")])

@@ -9,6 +9,21 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from . import access
+from .access import Holder
+from .compliance import (
+    ENVIRONMENT_WITHOUT_SECRETS,
+    LOGS_SERVICE_ENCRYPTED,
+    NO_DEAD_LETTER_QUEUE,
+    NO_RESERVED_CONCURRENCY,
+    NO_VPC,
+    PINNED_PYTHON_RUNTIME,
+    WAITER_WITHOUT_LOGS,
+    WAITER_WITHOUT_XRAY,
+    WildcardAcknowledgements,
+    acknowledge_all,
+    cfn_resources,
+)
 from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
 from .permissions import BEDROCK, evaluation_job_arns
@@ -21,13 +36,9 @@ IS_COMPLETE_TIMEOUT = Duration.minutes(3)
 QUERY_INTERVAL = Duration.seconds(30)
 TOTAL_TIMEOUT = Duration.minutes(55)
 SERVICE_TIMEOUT = Duration.hours(1)
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
-JOB_ACTIONS = [
-    "bedrock:GetEvaluationJob",
-    "bedrock:StopEvaluationJob",
-    "bedrock:BatchDeleteEvaluationJob",
-    "bedrock:TagResource",
-]
+JOB_ACTIONS = list(access.JOB_MANAGE.actions)
 
 
 class EvaluationJobProvider(Construct):
@@ -44,24 +55,20 @@ class EvaluationJobProvider(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        acknowledgements = WildcardAcknowledgements.of(self)
         self.role = iam.Role(
             self,
             "HandlerRole",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Creates, stops and deletes the stack's Bedrock evaluation jobs",
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=JOB_ACTIONS, resources=[evaluation_job_arns(stack)])
-        )
+        acknowledgements.watch(self.role, Holder.HANDLER_ROLE)
+        self._allow(access.JOB_MANAGE, [evaluation_job_arns(stack)])
         # CreateEvaluationJob is authorized on the models a job uses (added per job) and on the job.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:CreateEvaluationJob"], resources=[evaluation_job_arns(stack)])
-        )
+        self._allow(access.JOB_CREATE, [evaluation_job_arns(stack)])
         # List actions authorize on no resource: "*" is the only form IAM accepts.
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:ListEvaluationJobs"], resources=["*"]))
-        log_group = logs.LogGroup(
-            self, "HandlerLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
-        )
+        self._allow(access.JOB_LIST, ["*"])
+        log_group = self._log_group("HandlerLogs")
         log_group.grant_write(self.role)
 
         code = handler_code()
@@ -89,6 +96,22 @@ class EvaluationJobProvider(Construct):
             description="Bedrock evaluation jobs: waits for a stopped job before deleting it",
             **common,
         )
+        handlers = cfn_resources(self, "AWS::Lambda::Function")
+        acknowledge_all(handlers, PINNED_PYTHON_RUNTIME)
+        handler_paths = {h.node.path for h in handlers}
+
+        # The framework's functions run with roles of ours: CDK's own would carry the AWS managed
+        # AWSLambdaBasicExecutionRole (logs:* on every log group) where writing to FrameworkLogs is enough.
+        framework_logs = self._log_group("FrameworkLogs")
+        framework_roles = []
+        for role_id, description in (
+            ("FrameworkOnEventRole", "CDK Provider framework: relays CloudFormation events to the evaluation job handler"),
+            ("FrameworkWaiterRole", "CDK Provider framework: polls the evaluation job handler until a job can be deleted"),
+        ):
+            role = iam.Role(self, role_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+            framework_logs.grant_write(role)
+            acknowledgements.watch(role, Holder.FRAMEWORK_ROLES)
+            framework_roles.append(role)
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -96,11 +119,33 @@ class EvaluationJobProvider(Construct):
             is_complete_handler=self.is_complete,
             query_interval=QUERY_INTERVAL,
             total_timeout=TOTAL_TIMEOUT,
-            log_group=logs.LogGroup(
-                self, "FrameworkLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
-            ),
+            log_group=framework_logs,
+            framework_on_event_role=framework_roles[0],
+            framework_complete_and_timeout_role=framework_roles[1],
+            # Logging the waiter would give its role CloudWatch Logs delivery actions on "*",
+            # logs:PutResourcePolicy among them (see compliance.WAITER_WITHOUT_LOGS).
+            disable_waiter_state_machine_logging=True,
         )
+        waiter = self.provider.node.find_child("waiter-state-machine")
+        acknowledgements.watch(waiter.node.find_child("Role"), Holder.WAITER_ROLE)
+        state_machines = cfn_resources(waiter, "AWS::StepFunctions::StateMachine")
+        acknowledge_all(state_machines, WAITER_WITHOUT_LOGS)
+        acknowledge_all(state_machines, WAITER_WITHOUT_XRAY)
+        functions = cfn_resources(self, "AWS::Lambda::Function")
+        acknowledge_all(functions, NO_DEAD_LETTER_QUEUE)
+        acknowledge_all(functions, NO_VPC)
+        acknowledge_all(functions, NO_RESERVED_CONCURRENCY)
+        acknowledge_all([f for f in functions if f.node.path not in handler_paths], ENVIRONMENT_WITHOUT_SECRETS)
+        acknowledge_all(cfn_resources(self, "AWS::Logs::LogGroup"), LOGS_SERVICE_ENCRYPTED)
         acknowledge_role_dependencies(self)
+
+    def _log_group(self, construct_id: str) -> logs.LogGroup:
+        return logs.LogGroup(self, construct_id, retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
+
+    def _allow(self, permission: access.Permission, resources: list[str], conditions: dict[str, object] | None = None) -> None:
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(permission.actions), resources=resources, conditions=conditions)
+        )
 
     @property
     def service_token(self) -> str:
@@ -109,24 +154,16 @@ class EvaluationJobProvider(Construct):
     def allow_create_with(self, model_arns: list[str]) -> None:
         """CreateEvaluationJob on the models a job evaluates or judges with."""
         if model_arns:
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["bedrock:CreateEvaluationJob"], resources=model_arns)
-            )
+            self._allow(access.JOB_CREATE, model_arns)
 
     def allow_pass(self, service_role: iam.IRole) -> None:
         """PassRole on one job's service role, and only to Bedrock."""
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[service_role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": BEDROCK}},
-            )
+        self._allow(
+            access.PASS_SERVICE_ROLE,
+            [service_role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": BEDROCK}},
         )
 
     def allow_ingestion(self, knowledge_base_arn: str) -> None:
         """Start and follow ingestion jobs of one knowledge base."""
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["bedrock:StartIngestionJob", "bedrock:GetIngestionJob"], resources=[knowledge_base_arn]
-            )
-        )
+        self._allow(access.INGESTION, [knowledge_base_arn])

@@ -1,0 +1,285 @@
+"""Every permission the constructs grant, in one table: the code grants these action lists, and
+the README's security section is generated from the same rows, so neither can drift.
+
+Rows marked ``by_cdk`` are granted by CDK itself (the Provider framework, Lambda log groups):
+they are listed so a reviewer sees every permission in the template, and the tests check that
+the synthesized policies hold nothing that is not in this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Holder(Enum):
+    """Who holds a permission: a role kind, or Bedrock itself in a key policy."""
+
+    SERVICE_ROLE = "Job service role"
+    HANDLER_ROLE = "Handler role"
+    FRAMEWORK_ROLES = "Provider framework roles"
+    WAITER_ROLE = "Waiter state machine role"
+    UPLOAD_ROLE = "Dataset upload role"
+    ACCESS_LOGS_POLICY = "Access log bucket policy"
+    KEY_POLICY = "Customer managed key policy"
+
+
+HOLDERS: dict[Holder, str] = {
+    Holder.SERVICE_ROLE: (
+        "`<Job>/ServiceRole` (or the `EvaluationServiceRole` / `role=` you pass): the role Bedrock runs the job as. "
+        "Only `bedrock.amazonaws.com` may assume it, and only for evaluation jobs of this account "
+        "(`aws:SourceAccount`) and region (`aws:SourceArn` = `...:evaluation-job/*`)."
+    ),
+    Holder.HANDLER_ROLE: (
+        "`BedrockEvaluationJobProvider/HandlerRole`: the custom resource handler (`OnEvent`, `IsComplete`) "
+        "that creates, stops and deletes jobs."
+    ),
+    Holder.FRAMEWORK_ROLES: (
+        "`BedrockEvaluationJobProvider/FrameworkOnEventRole` and `FrameworkWaiterRole`: the CDK Provider "
+        "framework's functions, which relay CloudFormation events to the handler."
+    ),
+    Holder.WAITER_ROLE: (
+        "`BedrockEvaluationJobProvider/Provider/waiter-state-machine/Role`: the framework's state machine, "
+        "which runs the framework's `isComplete` (and so the handler's `IsComplete`) until a stopping job can be deleted."
+    ),
+    Holder.UPLOAD_ROLE: (
+        "`BedrockEvaluationBucket/UploadRole`: the function that copies local datasets from the CDK asset "
+        "bucket into the evaluation bucket (CDK's `BucketDeployment` handler, with our role instead of CDK's)."
+    ),
+    Holder.ACCESS_LOGS_POLICY: (
+        "The policy of `BedrockEvaluationBucket/AccessLogs`, for S3's log delivery (`logging.s3.amazonaws.com`), "
+        "only for the evaluation bucket of this account (`aws:SourceArn`, `aws:SourceAccount`); no ACLs."
+    ),
+    Holder.KEY_POLICY: (
+        "Statements added to the policy of the `encryption_key=` you pass, for `bedrock.amazonaws.com`, "
+        "only for evaluation jobs of this account."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Permission:
+    holder: Holder
+    actions: tuple[str, ...]
+    on: str
+    why: str
+    by_cdk: bool = False
+
+
+# --- the job's service role ---------------------------------------------------------------------
+
+DATASET_READ = Permission(
+    Holder.SERVICE_ROLE,
+    ("s3:GetObject",),
+    "each dataset object (a raw request's `s3://.../prefix/` dataset: the objects under that prefix)",
+    "Bedrock reads the prompts",
+)
+DATASET_LIST = Permission(
+    Holder.SERVICE_ROLE,
+    ("s3:ListBucket",),
+    "each dataset's bucket",
+    "the documented dataset policy; it reveals key names only",
+)
+OUTPUT_BUCKET = Permission(
+    Holder.SERVICE_ROLE,
+    ("s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"),
+    "the output bucket",
+    "Bedrock checks the output location and resumes multipart uploads of results",
+)
+OUTPUT_OBJECTS = Permission(
+    Holder.SERVICE_ROLE,
+    ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
+    "objects under the job's own output prefix (`results/<name prefix>/*` by default)",
+    "Bedrock writes the results; nothing else in the bucket is writable",
+)
+MODEL_USE = Permission(
+    Holder.SERVICE_ROLE,
+    (
+        "bedrock:InvokeModel",
+        "bedrock:InvokeModelWithResponseStream",
+        "bedrock:CreateModelInvocationJob",
+        "bedrock:StopModelInvocationJob",
+    ),
+    "the evaluated, generator and judge models; for a cross-region inference profile, the profile "
+    "and its foundation model in every region (`bedrock:*::foundation-model/<id>`)",
+    "evaluations call models directly and, for larger datasets, through batch inference",
+)
+INFERENCE_PROFILE = Permission(
+    Holder.SERVICE_ROLE,
+    ("bedrock:GetInferenceProfile",),
+    "each inference profile a job uses",
+    "Bedrock resolves the profile to its models",
+)
+SAGEMAKER_ENDPOINT = Permission(
+    Holder.SERVICE_ROLE,
+    ("sagemaker:InvokeEndpoint",),
+    "each SageMaker endpoint a request names as a model",
+    "the endpoint is the evaluated model",
+)
+KNOWLEDGE_BASE = Permission(
+    Holder.SERVICE_ROLE,
+    ("bedrock:Retrieve", "bedrock:RetrieveAndGenerate"),
+    "each knowledge base a job evaluates",
+    "knowledge-base evaluations query it",
+)
+GUARDRAIL = Permission(
+    Holder.SERVICE_ROLE,
+    ("bedrock:ApplyGuardrail",),
+    "each guardrail a retrieve-and-generate configuration names",
+    "generation runs through the guardrail",
+)
+HUMAN_FLOW = Permission(
+    Holder.SERVICE_ROLE,
+    ("sagemaker:DescribeFlowDefinition", "sagemaker:StartHumanLoop"),
+    "the human job's flow definition",
+    "a human job sends its prompts to the work team through the flow definition",
+)
+HUMAN_LOOPS = Permission(
+    Holder.SERVICE_ROLE,
+    ("sagemaker:DescribeHumanLoop", "sagemaker:StopHumanLoop", "sagemaker:DeleteHumanLoop"),
+    "`human-loop/*` of this account and region",
+    "the service names the human loops when the job runs",
+)
+KEY_VIA_S3 = Permission(
+    Holder.SERVICE_ROLE,
+    ("kms:Decrypt", "kms:GenerateDataKey"),
+    "the `encryption_key=`, only through S3 (`kms:ViaService`)",
+    "datasets and results encrypted with the key",
+)
+KEY_DESCRIBE = Permission(
+    Holder.SERVICE_ROLE,
+    ("kms:DescribeKey",),
+    "the `encryption_key=`",
+    "Bedrock checks the key before it starts the job",
+)
+
+# --- the handler ---------------------------------------------------------------------------------
+
+JOB_MANAGE = Permission(
+    Holder.HANDLER_ROLE,
+    (
+        "bedrock:GetEvaluationJob",
+        "bedrock:StopEvaluationJob",
+        "bedrock:BatchDeleteEvaluationJob",
+        "bedrock:TagResource",
+    ),
+    "`evaluation-job/*` of this account and region",
+    "the handler follows, stops and deletes the jobs it created, whose ids the service chooses; "
+    "TagResource authorizes the jobTags sent with CreateEvaluationJob",
+)
+JOB_CREATE = Permission(
+    Holder.HANDLER_ROLE,
+    ("bedrock:CreateEvaluationJob",),
+    "`evaluation-job/*` and the models the stack's jobs use",
+    "CreateEvaluationJob is authorized on the job and on each model it names",
+)
+JOB_LIST = Permission(
+    Holder.HANDLER_ROLE,
+    ("bedrock:ListEvaluationJobs",),
+    "`*`",
+    "after a ConflictException the handler adopts the job of that name; list actions authorize on no resource",
+)
+PASS_SERVICE_ROLE = Permission(
+    Holder.HANDLER_ROLE,
+    ("iam:PassRole",),
+    "each job's service role, only with `iam:PassedToService = bedrock.amazonaws.com`",
+    "CreateEvaluationJob passes the service role to Bedrock",
+)
+INGESTION = Permission(
+    Holder.HANDLER_ROLE,
+    ("bedrock:StartIngestionJob", "bedrock:GetIngestionJob"),
+    "each knowledge base of the stack whose ingestion is awaited",
+    "`KnowledgeBaseIngestion` starts and follows the ingestion before the evaluation",
+)
+KEY_USE_HANDLER = Permission(
+    Holder.HANDLER_ROLE,
+    ("kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"),
+    "the `encryption_key=`",
+    "CreateEvaluationJob with customerEncryptionKeyId is checked against the caller's use of the key",
+)
+LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
+HANDLER_LOGS = Permission(
+    Holder.HANDLER_ROLE, LOG_WRITE, "`HandlerLogs`", "the handler's own log group (3 months)", by_cdk=True
+)
+
+# --- the Provider framework ----------------------------------------------------------------------
+
+FRAMEWORK_INVOKE = Permission(
+    Holder.FRAMEWORK_ROLES,
+    ("lambda:InvokeFunction", "lambda:GetFunction"),
+    "`OnEvent` and `IsComplete` (any version: `<function ARN>:*`)",
+    "the framework relays each event to the handler",
+    by_cdk=True,
+)
+FRAMEWORK_START_WAITER = Permission(
+    Holder.FRAMEWORK_ROLES,
+    ("states:StartExecution",),
+    "the waiter state machine",
+    "an asynchronous delete is awaited by the state machine",
+    by_cdk=True,
+)
+FRAMEWORK_LOGS = Permission(
+    Holder.FRAMEWORK_ROLES, LOG_WRITE, "`FrameworkLogs`", "the framework's own log group (3 months)"
+)
+WAITER_INVOKE = Permission(
+    Holder.WAITER_ROLE,
+    ("lambda:InvokeFunction",),
+    "the framework's `isComplete` and `onTimeout` functions (any version: `<function ARN>:*`)",
+    "each poll is one invocation",
+    by_cdk=True,
+)
+
+# --- dataset uploads -----------------------------------------------------------------------------
+
+UPLOAD_READ_ASSET = Permission(
+    Holder.UPLOAD_ROLE,
+    ("s3:GetObject",),
+    "each dataset's zip in the CDK asset bucket (one object each)",
+    "the upload copies the dataset out of the asset CDK published",
+)
+UPLOAD_LIST = Permission(
+    Holder.UPLOAD_ROLE,
+    ("s3:ListBucket",),
+    "the evaluation bucket",
+    "`aws s3 sync` lists the destination before it copies",
+)
+UPLOAD_WRITE = Permission(
+    Holder.UPLOAD_ROLE,
+    ("s3:PutObject", "s3:AbortMultipartUpload"),
+    "each dataset's own key, `datasets/<content digest>/<file name>`",
+    "the dataset is written once; nothing is deleted or overwritten elsewhere",
+)
+UPLOAD_LOGS = Permission(Holder.UPLOAD_ROLE, LOG_WRITE, "`UploadLogs`", "the upload function's log group (3 months)")
+
+# --- server access logs -------------------------------------------------------------------------
+
+ACCESS_LOG_DELIVERY = Permission(
+    Holder.ACCESS_LOGS_POLICY,
+    ("s3:PutObject",),
+    "`evaluation-bucket/*` in the access log bucket",
+    "S3 writes the evaluation bucket's access logs",
+    by_cdk=True,
+)
+
+# --- the customer managed key -------------------------------------------------------------------
+
+KEY_POLICY_USE = Permission(
+    Holder.KEY_POLICY,
+    ("kms:GenerateDataKey", "kms:Decrypt"),
+    "the key itself, with `aws:SourceAccount`, `aws:SourceArn` and "
+    "`kms:EncryptionContext:evaluationJobArn` = this account's `evaluation-job/*`",
+    "Bedrock encrypts the job's data with the key",
+)
+KEY_POLICY_DESCRIBE = Permission(
+    Holder.KEY_POLICY,
+    ("kms:DescribeKey",),
+    "the key itself, with `aws:SourceAccount` and `aws:SourceArn`",
+    "Bedrock checks the key",
+)
+
+PERMISSIONS: tuple[Permission, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Permission))
+
+
+def actions_of(holder: Holder) -> frozenset[str]:
+    """Every action the table lets this holder have."""
+    return frozenset(action for p in PERMISSIONS if p.holder is holder for action in p.actions)
