@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,12 +161,87 @@ def add_acr(stack: Any, n: int) -> None:
         job.node.add_dependency(role)
 
 
-def synth(variant: str, n: int, outdir: str) -> Path:
-    """Synthesize one variant into outdir; returns the template's path."""
+PHASES_PREFIX = "PHASES "
+JSII_PREFIX = "JSII "
+# Set to 1 to attribute each jsii round trip to the line of this library (or of this runner)
+# that caused it: slower, so bench.py does it only in an untimed diagnostic run.
+TRACE_ENV = "BENCH_JSII_TRACE"
+
+
+class JsiiCounter:
+    """Counts the messages Python sends to the jsii runtime (Node): every construct created,
+    method called or property read through the CDK is one round trip between the processes."""
+
+    def __init__(self, *, attribute: bool) -> None:
+        self.total = 0
+        self.by_site: dict[str, int] = {}
+        self.available = False
+        try:
+            from jsii._kernel.providers import process
+        except ImportError:
+            return
+        original = getattr(getattr(process, "_NodeProcess", None), "send", None)
+        if original is None:
+            return
+        counter = self
+
+        def send(node_process: Any, request: Any, response_type: Any) -> Any:
+            counter.total += 1
+            if attribute:
+                site = _call_site()
+                counter.by_site[site] = counter.by_site.get(site, 0) + 1
+            return original(node_process, request, response_type)
+
+        process._NodeProcess.send = send
+        self.available = True
+
+
+def _call_site() -> str:
+    """The innermost line of this library or of this runner on the stack."""
+    import linecache
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if "/bedrock_evaluation/" in filename or filename.endswith("bench_app.py"):
+            line = linecache.getline(filename, frame.f_lineno).strip()
+            return f"{Path(filename).name}:{frame.f_lineno} {line}"
+        frame = frame.f_back
+    return "(outside: aws_cdk import, synth)"
+
+
+def import_library(variant: str) -> None:
+    """What each variant imports beyond aws_cdk (each module's import is measured as such)."""
+    if variant in ("ours", "ours-shared"):
+        import bedrock_evaluation  # noqa: F401
+    elif variant == "acr":
+        from aws_cdk import aws_iam, aws_s3, custom_resources  # noqa: F401
+
+
+def synth(variant: str, n: int, outdir: str, phases: dict[str, float], calls: dict[str, int] | None = None, counter: JsiiCounter | None = None) -> Path:
+    """Synthesize one variant into outdir; returns the template's path. `phases` receives
+    the seconds spent importing aws_cdk, importing the variant's library, building the
+    constructs and synthesizing (Node: the template, the assets, CDK's validation); `calls`,
+    the jsii round trips of each phase when a counter is given."""
     if variant not in VARIANTS:
         raise SystemExit(f"unknown variant {variant!r}; expected one of {', '.join(VARIANTS)}")
+    mark = time.perf_counter()
+    sent = counter.total if counter else 0
+
+    def phase(name: str) -> None:
+        nonlocal mark, sent
+        now = time.perf_counter()
+        phases[name] = now - mark
+        mark = now
+        if counter is not None and calls is not None:
+            calls[name] = counter.total - sent
+            sent = counter.total
+
     import aws_cdk as cdk
 
+    phase("import aws_cdk")
+    import_library(variant)
+    phase("import library")
     context = cdk_context()
     # CDK refuses to synthesize more than 500 resources. The bench still measures such a
     # template (bench.py checks CloudFormation's limits on it), so that check is turned off.
@@ -179,17 +256,42 @@ def synth(variant: str, n: int, outdir: str) -> Path:
         add_ours(stack, n, shared_role=variant == "ours-shared")
     elif variant == "acr":
         add_acr(stack, n)
-    assembly = app.synth()
+    phase("construct")
+    try:
+        assembly = app.synth()
+    finally:
+        phase("synth")
     return Path(assembly.get_stack_by_name(STACK_NAME).template_full_path)
 
 
+# Exit status when the template was written but CDK's synth-time validation (the project's
+# "@aws-cdk/core:validateAgainstDefaultRules") refused it; validation-report.json says why.
+REFUSED_BY_VALIDATION = 3
+
+
 def main(argv: list[str]) -> int:
+    """Prints a PHASES line (JSON) and, last, the template's path."""
     if len(argv) != 4:
         print(__doc__, file=sys.stderr)
         return 2
     _, variant, n, outdir = argv
-    print(synth(variant, int(n), outdir))
-    return 0
+    counter = JsiiCounter(attribute=os.environ.get(TRACE_ENV) == "1")
+    phases: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    status = 0
+    try:
+        template = synth(variant, int(n), outdir, phases, calls, counter if counter.available else None)
+    except RuntimeError as error:
+        template = Path(outdir) / f"{STACK_NAME}.template.json"
+        if "ValidationFailed" not in str(error) or not template.is_file():
+            raise
+        print(f"{variant} N={n}: {error}", file=sys.stderr)
+        status = REFUSED_BY_VALIDATION
+    print(PHASES_PREFIX + json.dumps(phases))
+    if counter.available:
+        print(JSII_PREFIX + json.dumps({"phases": calls, "sites": counter.by_site}))
+    print(template)
+    return status
 
 
 if __name__ == "__main__":
