@@ -27,7 +27,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct, IValidation
 
-from . import service_model
+from . import access, service_model
 from .configuration import BoundDataset, JobConfiguration, Rejected
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
 from .datasets import Dataset
@@ -382,10 +382,10 @@ class EvaluationJob(Construct):
             grant_dataset_read(role, bucket_arn=location.bucket_arn, object_arn=location.objects_arn)
         knowledge_bases = [resource_arn(stack, "knowledge-base", kb) for kb in found.knowledge_bases]
         if knowledge_bases:
-            role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:Retrieve", "bedrock:RetrieveAndGenerate"], resources=knowledge_bases))
+            role.add_to_principal_policy(iam.PolicyStatement(actions=list(access.KNOWLEDGE_BASE.actions), resources=knowledge_bases))
         guardrails = [resource_arn(stack, "guardrail", g) for g in found.guardrails]
         if guardrails:
-            role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"], resources=guardrails))
+            role.add_to_principal_policy(iam.PolicyStatement(actions=list(access.GUARDRAIL.actions), resources=guardrails))
         human = body.get("evaluationConfig", {}).get("human")
         if isinstance(human, Mapping) and isinstance(human.get("humanWorkflowConfig"), Mapping):
             grant_human_workflow(role, stack, human["humanWorkflowConfig"].get("flowDefinitionArn", ""))
