@@ -33,7 +33,7 @@ from handler_support import LOGICAL_ID, STACK_ID, make_event
 
 import index
 import lifecycle
-from contract import CREATE_FAILED_MARKER
+from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 # The provider as constructs/bedrock_evaluation/provider.py configures it (a test checks they agree).
 ON_EVENT_TIMEOUT_SECONDS = 420.0

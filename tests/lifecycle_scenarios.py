@@ -30,7 +30,7 @@ from lifecycle_driver import CloudFormation, Exchange, RealClock, VirtualClock
 import bedrock
 import index
 import lifecycle
-from contract import CREATE_FAILED_MARKER
+from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 BOTOCORE_ATTEMPTS = total_attempts(bedrock.CLIENT_CONFIG)
 """Attempts in one botocore call of the handler's client: the first and CLIENT_CONFIG's 6 retries."""

@@ -12,7 +12,7 @@ import app
 from botocore.validate import ParamValidator
 from cfn import as_delivered, resolve, resources_of_type
 
-from bedrock_evaluation.handler_asset import contract
+from bedrock_evaluation import contract
 from bedrock_evaluation.service_model import input_shape
 
 HANDLER_DIR = Path(__file__).resolve().parents[1] / "lambda" / "evaluation_job"
@@ -21,7 +21,7 @@ if str(HANDLER_DIR) not in sys.path:
 
 import request as handler_request  # noqa: E402  (the handler's own module)
 
-JOB_TYPE = contract().RESOURCE_TYPE
+JOB_TYPE = contract.RESOURCE_TYPE
 
 
 def jobs_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -44,14 +44,14 @@ def test_one_custom_resource_per_job_and_one_provider_for_all(model_template):
 
 def test_every_request_passes_botocore_validation_once_tokens_have_values(model_template):
     for logical_id, job in jobs_of(model_template).items():
-        request = resolve(job["Properties"][contract().PROP_REQUEST], model_template)
+        request = resolve(job["Properties"][contract.PROP_REQUEST], model_template)
         report = ParamValidator().validate({"jobName": "example-0123456789", **request}, input_shape())
         assert not report.has_errors(), f"{logical_id}: {report.generate_report()}"
 
 
 def test_the_handler_reads_back_exactly_the_request_the_construct_wrote(model_template):
     """The contract: property names and value encoding cannot drift between the two sides."""
-    names = contract()
+    names = contract
     for logical_id, job in jobs_of(model_template).items():
         properties = resolve(job["Properties"], model_template)
         assert set(properties) - {"ServiceToken", "ServiceTimeout"} == {

@@ -14,7 +14,7 @@ from handler_support import FakeClock, make_event
 import bedrock
 import index
 import ingestion
-from contract import INGESTION_RESOURCE_TYPE
+from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
 from request import InvalidProperties
 
 KB, DS, JOB = "KB12345678", "DS12345678", "IJ12345678"

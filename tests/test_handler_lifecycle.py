@@ -35,7 +35,7 @@ from handler_support import (
 import bedrock
 import index
 import lifecycle
-from contract import CREATE_FAILED_MARKER
+from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 from lifecycle import BACKOFF_CAP_SECONDS, IAM_RETRY_WINDOW_SECONDS, MAX_REASON_LENGTH, JobError
 from request import InvalidProperties, JobSpec, client_request_token, job_spec
 

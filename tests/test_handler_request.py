@@ -19,7 +19,7 @@ from handler_support import (
 )
 
 import bedrock
-from contract import JOB_NAME_MAX_LENGTH, NAME_PREFIX_MAX_LENGTH, Removal
+from bedrock_evaluation.contract import JOB_NAME_MAX_LENGTH, NAME_PREFIX_MAX_LENGTH, Removal
 from request import InvalidProperties, JobSpec, client_request_token, job_spec, restore_types
 
 JOB_NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,62}")

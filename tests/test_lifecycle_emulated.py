@@ -31,7 +31,7 @@ from lifecycle_scenarios import (  # noqa: E402
 )
 
 import index  # noqa: E402
-from contract import CREATE_FAILED_MARKER  # noqa: E402
+from bedrock_evaluation.contract import CREATE_FAILED_MARKER  # noqa: E402
 
 # --- every scenario, one at a time -------------------------------------------------------------------
 

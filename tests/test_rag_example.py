@@ -12,10 +12,10 @@ from aws_cdk import aws_bedrock as bedrock
 from cfn import resolve, resources_of_type
 
 from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, Model, RagMetric, RagSource
-from bedrock_evaluation.handler_asset import contract
+from bedrock_evaluation import contract
 
-JOB = contract().RESOURCE_TYPE
-INGESTION = contract().INGESTION_RESOURCE_TYPE
+JOB = contract.RESOURCE_TYPE
+INGESTION = contract.INGESTION_RESOURCE_TYPE
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_ingestion_runs_again_only_when_the_documents_change(rag_template, tmp_p
     from bedrock_evaluation import documents_hash
 
     (ingestion,) = resources_of_type(rag_template, INGESTION).values()
-    digest = ingestion["Properties"][contract().PROP_DOCUMENTS_HASH]
+    digest = ingestion["Properties"][contract.PROP_DOCUMENTS_HASH]
     import app
 
     assert digest == documents_hash(app.DOCUMENTS)

@@ -1,18 +1,16 @@
 """The custom resource handler's code asset, built on this machine (no Docker).
 
-The asset is the handler's Python files plus the Bedrock service model of the botocore
-installed with this package, so the deployed handler validates and sends requests with
+The asset is the handler's Python files, this package's contract module, and the Bedrock
+service model of the botocore installed with this package, so the deployed handler validates and sends requests with
 the same model that synth validated against.
 """
 
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import shutil
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import botocore
@@ -20,6 +18,10 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
+from . import contract
+
+PACKAGE = "bedrock_evaluation"
+CONTRACT_ONLY = "Only the contract of the bedrock_evaluation package: what the construct and this handler share."
 # The services the handler calls: evaluation jobs, and knowledge-base ingestion.
 SERVICES = ("bedrock", "bedrock-agent")
 
@@ -34,17 +36,6 @@ def handler_source_dir() -> Path:
     raise FileNotFoundError(f"the evaluation job handler is missing: looked in {here / '_lambda'} and the checkout")
 
 
-@cache
-def contract() -> ModuleType:
-    """The handler's contract module: property and attribute names both sides use."""
-    path = handler_source_dir() / "contract.py"
-    spec = importlib.util.spec_from_file_location("bedrock_evaluation._contract", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def service_model_dir(service: str) -> Path:
     """botocore/data/<service>/<api-version> of the installed botocore (the newest version)."""
     root = Path(botocore.__file__).parent / "data" / service
@@ -56,6 +47,11 @@ def build_asset(output_dir: Path) -> None:
     """Write the handler files and the bundled service model into output_dir."""
     for source in sorted(handler_source_dir().glob("*.py")):
         shutil.copyfile(source, output_dir / source.name)
+    # The contract, under the name the handler imports it by: the same file on both sides.
+    package = output_dir / PACKAGE
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text(f'"""{CONTRACT_ONLY}"""\n')
+    shutil.copyfile(Path(contract.__file__), package / "contract.py")
     for service in SERVICES:
         model_dir = service_model_dir(service)
         target = output_dir / "data" / service / model_dir.name

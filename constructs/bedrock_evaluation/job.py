@@ -32,7 +32,7 @@ from .configuration import BoundDataset, JobConfiguration, Rejected
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
 from .datasets import Dataset
 from .errors import EvaluationJobConfigError
-from .handler_asset import contract
+from . import contract
 from .knowledge_bases import KnowledgeBaseIngestion, data_sources_of
 from .models import Model, model_access
 from .permissions import (
@@ -49,8 +49,7 @@ from .references import literal_s3_location, references, resource_arn
 from .storage import RESULTS_PREFIX, EvaluationBucket, dataset_location
 from .tasks import EvaluationTask
 
-_contract = contract()
-JobRemoval = _contract.Removal
+JobRemoval = contract.Removal
 """What deleting or replacing the resource does to its job: STOP (default), DELETE or RETAIN."""
 
 _NAME_PREFIX = re.compile(r"[a-z0-9](-*[a-z0-9])*")
@@ -200,15 +199,15 @@ class EvaluationJob(Construct):
             self,
             "Resource",
             service_token=provider.service_token,
-            resource_type=_contract.RESOURCE_TYPE,
+            resource_type=contract.RESOURCE_TYPE,
             service_timeout=SERVICE_TIMEOUT,
             properties={
-                _contract.PROP_REQUEST: service_model.encode_documents(body, stack.to_json_string),
-                _contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix,
-                _contract.PROP_REMOVAL: self.removal.value,
+                contract.PROP_REQUEST: service_model.encode_documents(body, stack.to_json_string),
+                contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix,
+                contract.PROP_REMOVAL: self.removal.value,
             },
         )
-        self._tag_manager = TagManager(TagType.KEY_VALUE, _contract.RESOURCE_TYPE)
+        self._tag_manager = TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
         Aspects.of(self).add(_RenderTags(self), priority=AspectPriority.DEFAULT)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy needs an explicit dependency.
@@ -248,24 +247,24 @@ class EvaluationJob(Construct):
             raise self._error("CDK tags make jobTags invalid: " + "; ".join(errors))
         child = self.resource.node.default_child
         assert child is not None
-        child.add_property_override(f"{_contract.PROP_REQUEST}.jobTags", rendered)  # type: ignore[attr-defined]
+        child.add_property_override(f"{contract.PROP_REQUEST}.jobTags", rendered)  # type: ignore[attr-defined]
 
     # --- attributes -------------------------------------------------------------------------
 
     @property
     def job_arn(self) -> str:
         """The job's ARN (a token)."""
-        return self.resource.get_att_string(_contract.ATTR_JOB_ARN)
+        return self.resource.get_att_string(contract.ATTR_JOB_ARN)
 
     @property
     def job_name(self) -> str:
         """The job's name: the prefix and a digest of the request (a token)."""
-        return self.resource.get_att_string(_contract.ATTR_JOB_NAME)
+        return self.resource.get_att_string(contract.ATTR_JOB_NAME)
 
     @property
     def output_s3_uri(self) -> str:
         """Where this job's results are written: s3://<bucket>/<prefix><job name>/ (a token)."""
-        return self.resource.get_att_string(_contract.ATTR_OUTPUT_S3_URI)
+        return self.resource.get_att_string(contract.ATTR_OUTPUT_S3_URI)
 
     # --- grants -----------------------------------------------------------------------------
 
@@ -334,7 +333,7 @@ class EvaluationJob(Construct):
             raise self._error(f"removal is {given!r}; expected one of {allowed}") from None
 
     def _name_prefix(self, given: str | None) -> str:
-        limit = _contract.NAME_PREFIX_MAX_LENGTH
+        limit = contract.NAME_PREFIX_MAX_LENGTH
         if given is None:
             return default_name_prefix(self.node.path, limit)
         if not _NAME_PREFIX.fullmatch(given) or len(given) > limit:

@@ -10,10 +10,9 @@ from aws_cdk import CustomResource, Stack
 from aws_cdk import aws_bedrock as bedrock
 from constructs import Construct, IConstruct
 
-from .handler_asset import contract
+from . import contract
 from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
 
-_contract = contract()
 
 
 class KnowledgeBaseIngestion(Construct):
@@ -50,12 +49,12 @@ class KnowledgeBaseIngestion(Construct):
             self,
             "Resource",
             service_token=provider.service_token,
-            resource_type=_contract.INGESTION_RESOURCE_TYPE,
+            resource_type=contract.INGESTION_RESOURCE_TYPE,
             service_timeout=SERVICE_TIMEOUT,
             properties={
-                _contract.PROP_KNOWLEDGE_BASE_ID: knowledge_base.attr_knowledge_base_id,
-                _contract.PROP_DATA_SOURCE_ID: data_source.attr_data_source_id,
-                _contract.PROP_DOCUMENTS_HASH: documents_hash or "",
+                contract.PROP_KNOWLEDGE_BASE_ID: knowledge_base.attr_knowledge_base_id,
+                contract.PROP_DATA_SOURCE_ID: data_source.attr_data_source_id,
+                contract.PROP_DOCUMENTS_HASH: documents_hash or "",
             },
         )
         # The handler's permission to ingest must exist before it is used.
@@ -67,7 +66,7 @@ class KnowledgeBaseIngestion(Construct):
 
     @property
     def ingestion_job_id(self) -> str:
-        return self.resource.get_att_string(_contract.ATTR_INGESTION_JOB_ID)
+        return self.resource.get_att_string(contract.ATTR_INGESTION_JOB_ID)
 
     @staticmethod
     def of(data_source: bedrock.CfnDataSource) -> KnowledgeBaseIngestion | None:

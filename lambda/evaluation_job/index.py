@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import ingestion
 import lifecycle
 from bedrock import EvaluationJobs, IngestionJobs, default_agent_client, default_client
-from contract import INGESTION_RESOURCE_TYPE
+from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
 from request import InvalidProperties
 
 logger = logging.getLogger()

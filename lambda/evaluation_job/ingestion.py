@@ -14,7 +14,7 @@ from typing import Any
 
 from bedrock import IngestionJobs, error_code, error_message, is_transient
 from botocore.exceptions import BotoCoreError, ClientError
-from contract import (
+from bedrock_evaluation.contract import (
     ATTR_INGESTION_JOB_ID,
     PROP_DATA_SOURCE_ID,
     PROP_DOCUMENTS_HASH,

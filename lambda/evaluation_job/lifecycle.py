@@ -22,7 +22,7 @@ from bedrock import (
     is_transient,
 )
 from botocore.exceptions import BotoCoreError, ClientError
-from contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, PROP_REMOVAL, Removal
+from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, PROP_REMOVAL, Removal
 from request import InvalidProperties, JobSpec, client_request_token, job_spec
 
 logger = logging.getLogger("evaluation_job")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contract import (
+from bedrock_evaluation.contract import (
     NAME_DIGEST_LENGTH,
     NAME_PREFIX_MAX_LENGTH,
     PROP_JOB_NAME_PREFIX,

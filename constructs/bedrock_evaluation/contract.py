@@ -1,9 +1,13 @@
-"""Names shared by the construct and the handler: the one place they are written.
+"""What the construct and the handler must agree on, written once.
 
-The construct package loads this very file from the handler asset, so a property
-renamed here is renamed on both sides at once.
+This module is part of the package and is copied into the handler's Lambda asset as
+``bedrock_evaluation/contract.py`` when the asset is built, so both sides import the same
+file under the same name. It uses the standard library only.
 """
 
+from __future__ import annotations
+
+import re
 from enum import StrEnum
 
 RESOURCE_TYPE = "Custom::BedrockEvaluationJob"
@@ -21,10 +25,28 @@ ATTR_JOB_ARN = "JobArn"
 ATTR_JOB_NAME = "JobName"
 ATTR_OUTPUT_S3_URI = "OutputS3Uri"
 
-# Length of the request digest appended to the name prefix: name = prefix + "-" + digest.
+# A generated job name is prefix + "-" + a digest of the request (jobName allows 63 characters).
 NAME_DIGEST_LENGTH = 10
 JOB_NAME_MAX_LENGTH = 63
 NAME_PREFIX_MAX_LENGTH = JOB_NAME_MAX_LENGTH - 1 - NAME_DIGEST_LENGTH
+NAME_PREFIX_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9])*")
+"""jobName's own pattern, so that prefix + "-" + digest is a valid jobName."""
+
+
+def name_prefix_problem(prefix: object) -> str | None:
+    """Why a job name prefix cannot be used, or None when it can."""
+    if not isinstance(prefix, str) or not NAME_PREFIX_PATTERN.fullmatch(prefix) or len(prefix) > NAME_PREFIX_MAX_LENGTH:
+        return f"must match {NAME_PREFIX_PATTERN.pattern} and be at most {NAME_PREFIX_MAX_LENGTH} characters"
+    return None
+
+
+# The handler derives clientRequestToken from the CloudFormation request, so that a repeated
+# delivery of one request never creates a second job: a request must not carry its own.
+CLIENT_REQUEST_TOKEN = "clientRequestToken"
+CLIENT_REQUEST_TOKEN_RULE = (
+    "must be left out: the handler derives it from the CloudFormation request id, so a repeated "
+    "delivery never creates a second job"
+)
 
 # Document-typed request fields (filter values, additionalModelRequestFields) travel as JSON
 # strings, because CloudFormation turns every scalar in resource properties into a string.
@@ -52,3 +74,20 @@ class Removal(StrEnum):
     """Stop the job, wait until it has stopped, then delete its record (results stay in S3)."""
     RETAIN = "retain"
     """Leave the job alone."""
+
+
+DEFAULT_REMOVAL = Removal.STOP
+"""A running job is stopped: nothing keeps costing money, and nothing is lost."""
+
+
+def parse_removal(value: object) -> Removal:
+    """The Removal a property value names; absent means DEFAULT_REMOVAL. Raises ValueError."""
+    if value is None:
+        return DEFAULT_REMOVAL
+    if isinstance(value, str):
+        try:
+            return Removal(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(r.value) for r in Removal)
+    raise ValueError(f"{PROP_REMOVAL} is {value!r}; expected one of {allowed}")
