@@ -1,8 +1,56 @@
-"""The error every synth-time check raises."""
+"""The one error every synth-time check raises, and the violations it carries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_MAX_SHOWN = 120
+
+
+class _NotGiven:
+    def __repr__(self) -> str:
+        return "not given"
+
+
+NOT_GIVEN: object = _NotGiven()
+"""The value of a violation about a field that is missing."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: the field (a prop, or a path in the request), the value, the rule."""
+
+    field: str
+    value: object
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.field} is {shown(self.value)}: {self.rule}"
+
+
+def shown(value: object) -> str:
+    """A value as a message shows it: its repr, shortened."""
+    text = repr(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
 class EvaluationJobConfigError(ValueError):
-    """An evaluation job is configured in a way the service would reject.
+    """A construct is configured in a way the service would reject, or that cannot work.
 
-    The message names the construct, the field, the value received and the rule broken.
+    Raised once, at synth, with where it happened (the construct path, or the factory called),
+    and every violation found: its field, the value received and the rule broken.
     """
+
+    def __init__(self, where: str, violations: Sequence[Violation]) -> None:
+        if not violations:
+            raise ValueError("EvaluationJobConfigError needs at least one violation")
+        self.where = where
+        self.violations = tuple(violations)
+        first = self.violations[0]
+        self.field, self.value, self.rule = first.field, first.value, first.rule
+        super().__init__(f"{where}: " + "; ".join(str(v) for v in self.violations))
+
+    @classmethod
+    def of(cls, where: str, field: str, value: object, rule: str) -> EvaluationJobConfigError:
+        return cls(where, [Violation(field, value, rule)])
