@@ -1,12 +1,13 @@
 """Amazon Bedrock evaluation jobs as AWS CDK constructs."""
 
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow, Rating, RatingMethod
-from .datasets import Dataset, DatasetFormat
+from .datasets import Dataset
 from .errors import EvaluationJobConfigError
 from .job import EvaluationJob, JobRemoval
 from .knowledge_bases import KnowledgeBaseIngestion, documents_hash
 from .models import Latency, Model
-from .permissions import EvaluationServiceRole
+from .records import DatasetFormat
+from .service_role import EvaluationServiceRole
 from .provider import EvaluationJobProvider
 from .rag import (
     AttributeType,

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from aws_cdk import Token
@@ -19,7 +17,6 @@ _DATASET_NAME = re.compile(r"[0-9a-zA-Z\-_.]+")
 # Characters the API's s3Uri pattern allows in a key segment.
 _KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
 MAX_NAME_LENGTH = 63
-MAX_PROMPTS = 1000
 
 BUILTIN_DATASETS = frozenset(
     {
@@ -34,15 +31,6 @@ BUILTIN_DATASETS = frozenset(
         "Builtin.Wikitext2",
     }
 )
-
-
-class DatasetFormat(StrEnum):
-    """What each line of a custom dataset must hold."""
-
-    PROMPTS = "prompt"
-    """Model evaluation: {"prompt": ..., "referenceResponse": ..., "category": ...}."""
-    CONVERSATIONS = "conversationTurns"
-    """Knowledge-base evaluation: {"conversationTurns": [...]}."""
 
 
 @dataclass(frozen=True)
@@ -113,88 +101,10 @@ class Dataset:
     def is_builtin(self) -> bool:
         return isinstance(self.source, _Builtin)
 
-    def check_records(self, rules: RecordRules) -> None:
-        """For a local file: every line is a JSON object holding what its job kind needs.
-        Errors name file:line and the key."""
-        if not isinstance(self.source, _LocalFile):
-            return
-        path = self.source.path
-        count = 0
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            count += 1
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise EvaluationJobConfigError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            problem = rules.problem(record)
-            if problem:
-                raise EvaluationJobConfigError(f"{path}:{number}: {problem}")
-        if count == 0:
-            raise EvaluationJobConfigError(f"{path}: the dataset has no records")
-        if count > MAX_PROMPTS:
-            raise EvaluationJobConfigError(f"{path}: {count} records; a dataset holds at most {MAX_PROMPTS}")
-
-
-@dataclass(frozen=True, kw_only=True)
-class RecordRules:
-    """What each record of a dataset must hold for one kind of job."""
-
-    key: DatasetFormat
-    max_turns: int | None = None
-    """Knowledge-base jobs: retrieve-only takes 1 conversation turn, retrieve-and-generate up to 5."""
-    response_identifiers: frozenset[str] | None = None
-    """Bring-your-own responses: each record has one modelResponses entry per identifier."""
-    output_identifier: str | None = None
-    """Bring-your-own RAG responses: each record's output names this knowledgeBaseIdentifier."""
-
-    def problem(self, record: object) -> str | None:
-        if not isinstance(record, dict) or self.key.value not in record:
-            return f"the record has no {self.key.value!r} key"
-        if self.key is DatasetFormat.CONVERSATIONS:
-            problem = self._turns(record["conversationTurns"])
-            if problem:
-                return problem
-        if self.response_identifiers is not None:
-            problem = self._responses(record.get("modelResponses"))
-            if problem:
-                return problem
-        if self.output_identifier is not None:
-            output = record.get("output")
-            if not isinstance(output, dict):
-                return "the record has no 'output' object (bring-your-own RAG responses)"
-            if output.get("knowledgeBaseIdentifier") != self.output_identifier:
-                return (
-                    f"output.knowledgeBaseIdentifier is {output.get('knowledgeBaseIdentifier')!r}; "
-                    f"it must equal the ragSourceIdentifier {self.output_identifier!r}"
-                )
-        return None
-
-    def _turns(self, turns: object) -> str | None:
-        if not isinstance(turns, list) or not turns:
-            return "'conversationTurns' must be a non-empty list"
-        if self.max_turns is not None and len(turns) > self.max_turns:
-            return f"'conversationTurns' has {len(turns)} turns; this job kind takes at most {self.max_turns}"
-        for index, turn in enumerate(turns):
-            content = turn.get("prompt", {}).get("content") if isinstance(turn, dict) else None
-            if not isinstance(content, list) or not content or "text" not in content[0]:
-                return f"conversationTurns[{index}].prompt.content[0].text is missing"
-        return None
-
-    def _responses(self, responses: object) -> str | None:
-        expected = self.response_identifiers or frozenset()
-        if not isinstance(responses, list):
-            return "the record has no 'modelResponses' list (bring-your-own responses)"
-        identifiers = [r.get("modelIdentifier") if isinstance(r, dict) else None for r in responses]
-        if sorted(map(str, identifiers)) != sorted(expected) or any(
-            not isinstance(r, dict) or "response" not in r for r in responses
-        ):
-            return (
-                f"modelResponses names {identifiers}; each record needs one response for each of "
-                f"{sorted(expected)} (the inferenceSourceIdentifier values)"
-            )
-        return None
+    @property
+    def local_path(self) -> Path | None:
+        """The file shipped with the app, for Dataset.from_file."""
+        return self.source.path if isinstance(self.source, _LocalFile) else None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,16 @@ NOT_GIVEN: object = _NotGiven()
 
 
 @dataclass(frozen=True)
+class Summary:
+    """A value described rather than shown, such as "6 items" for a long list."""
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Violation:
     """One broken rule: the field (a prop, or a path in the request), the value, the rule."""
 

@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+import jsii
 from aws_cdk import CustomResource, Stack
 from aws_cdk import aws_bedrock as bedrock
-from constructs import Construct, IConstruct
+from constructs import Construct, IConstruct, IValidation
 
 from . import contract
 from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
@@ -95,3 +96,33 @@ def documents_hash(path: str | Path) -> str:
         digest.update(file.relative_to(root).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+def evaluate_after_ingestion(job: Construct, resource: CustomResource, knowledge_base: bedrock.CfnKnowledgeBase) -> None:
+    """The job's resource waits for an ingestion of every data source of the knowledge base
+    declared so far (made if missing); one declared later is refused at synth."""
+    covered = []
+    for data_source in data_sources_of(knowledge_base):
+        ingestion = KnowledgeBaseIngestion.of(data_source) or KnowledgeBaseIngestion(
+            data_source.node.scope, f"{data_source.node.id}Ingestion", knowledge_base=knowledge_base, data_source=data_source
+        )
+        resource.node.add_dependency(ingestion)
+        covered.append(data_source)
+    job.node.add_validation(_IngestedFirst(job, knowledge_base, covered))
+
+
+@jsii.implements(IValidation)
+class _IngestedFirst:
+    """A data source declared after the job would not be ingested before it: say so at synth."""
+
+    def __init__(self, job: Construct, knowledge_base: bedrock.CfnKnowledgeBase, covered: list[bedrock.CfnDataSource]) -> None:
+        self._job, self._knowledge_base, self._covered = job, knowledge_base, covered
+
+    def validate(self) -> list[str]:
+        late = [d for d in data_sources_of(self._knowledge_base) if d not in self._covered]
+        return [
+            f"{self._job.node.path}: data source {d.node.path} of knowledge base {self._knowledge_base.node.path} is "
+            "declared after this evaluation, so it would not be ingested first; declare it before the EvaluationJob, "
+            "or pass wait_for_ingestion=False"
+            for d in late
+        ]

@@ -26,7 +26,7 @@ from .compliance import (
 )
 from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
-from .permissions import BEDROCK, evaluation_job_arns
+from .grants import evaluation_job_arns, grant
 
 # The handler answers before this (it keeps a safety margin); IAM retries fit inside it.
 ON_EVENT_TIMEOUT = Duration.minutes(7)
@@ -37,8 +37,6 @@ QUERY_INTERVAL = Duration.seconds(30)
 TOTAL_TIMEOUT = Duration.minutes(55)
 SERVICE_TIMEOUT = Duration.hours(1)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
-
-JOB_ACTIONS = list(access.JOB_MANAGE.actions)
 
 
 class EvaluationJobProvider(Construct):
@@ -63,11 +61,11 @@ class EvaluationJobProvider(Construct):
             description="Creates, stops and deletes the stack's Bedrock evaluation jobs",
         )
         acknowledgements.watch(self.role, Holder.HANDLER_ROLE)
-        self._allow(access.JOB_MANAGE, [evaluation_job_arns(stack)])
+        grant(self.role, access.JOB_MANAGE, [evaluation_job_arns(stack)])
         # CreateEvaluationJob is authorized on the models a job uses (added per job) and on the job.
-        self._allow(access.JOB_CREATE, [evaluation_job_arns(stack)])
+        grant(self.role, access.JOB_CREATE, [evaluation_job_arns(stack)])
         # List actions authorize on no resource: "*" is the only form IAM accepts.
-        self._allow(access.JOB_LIST, ["*"])
+        grant(self.role, access.JOB_LIST, ["*"])
         log_group = self._log_group("HandlerLogs")
         log_group.grant_write(self.role)
 
@@ -142,28 +140,10 @@ class EvaluationJobProvider(Construct):
     def _log_group(self, construct_id: str) -> logs.LogGroup:
         return logs.LogGroup(self, construct_id, retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
 
-    def _allow(self, permission: access.Permission, resources: list[str], conditions: dict[str, object] | None = None) -> None:
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(permission.actions), resources=resources, conditions=conditions)
-        )
-
     @property
     def service_token(self) -> str:
         return self.provider.service_token
 
-    def allow_create_with(self, model_arns: list[str]) -> None:
-        """CreateEvaluationJob on the models a job evaluates or judges with."""
-        if model_arns:
-            self._allow(access.JOB_CREATE, model_arns)
-
-    def allow_pass(self, service_role: iam.IRole) -> None:
-        """PassRole on one job's service role, and only to Bedrock."""
-        self._allow(
-            access.PASS_SERVICE_ROLE,
-            [service_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": BEDROCK}},
-        )
-
     def allow_ingestion(self, knowledge_base_arn: str) -> None:
         """Start and follow ingestion jobs of one knowledge base."""
-        self._allow(access.INGESTION, [knowledge_base_arn])
+        grant(self.role, access.INGESTION, [knowledge_base_arn])

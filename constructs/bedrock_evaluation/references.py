@@ -19,6 +19,10 @@ class References:
     """s3Uri of every dataset (datasetLocation)."""
     sources: list[str] = field(default_factory=list)
     """S3 URIs of external sources a retrieve-and-generate configuration reads."""
+    flow_definitions: list[str] = field(default_factory=list)
+    """The human workflow's flow definition."""
+    output: str | None = None
+    """outputDataConfig.s3Uri."""
 
 
 _MODEL_KEYS = frozenset({"modelIdentifier", "modelArn"})
@@ -39,12 +43,17 @@ def references(request: Mapping[str, Any]) -> References:
             found.datasets.append(value)
         elif key == "uri" and parent == "s3Location":
             found.sources.append(value)
+        elif key == "flowDefinitionArn":
+            found.flow_definitions.append(value)
+        elif key == "s3Uri" and parent == "outputDataConfig":
+            found.output = value
     return found
 
 
 def _walk(value: Any, parent: str | None) -> Iterator[tuple[str | None, str, Any]]:
     if isinstance(value, Mapping):
         for key, item in value.items():
+            key = str(key)
             yield parent, key, item
             yield from _walk(item, key)
     elif isinstance(value, list):

@@ -14,6 +14,8 @@ from aws_cdk import Token
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
+from .errors import NOT_GIVEN, Summary, Violation
+
 OPERATION = "CreateEvaluationJob"
 _PLACEHOLDER = "placeholder"
 
@@ -44,12 +46,33 @@ def _map_documents(value: Any, shape: Shape | None, to_json: Callable[[Any], str
     return value
 
 
-def parameter_errors(request: Mapping[str, Any]) -> str | None:
-    """botocore's own parameter validation of the request, with tokens given stand-in values
-    of the right type; None when botocore would send it."""
+def parameter_violations(request: Mapping[str, Any]) -> list[Violation]:
+    """botocore's own parameter validation of the request (types, required members, unions,
+    minimums), with tokens given stand-in values of the right type."""
     concrete = _stand_ins(request, input_shape())
     report = ParamValidator().validate(concrete, input_shape())
-    return report.generate_report() if report.has_errors() else None
+    # botocore keeps each problem as (reason, name, details) in the report it would raise; the
+    # botocore version is pinned with the package, and a test reads one of each kind.
+    return [_violation(reason, name, details) for reason, name, details in report._errors]
+
+
+def _violation(reason: str, name: str, details: Mapping[str, Any]) -> Violation:
+    field = name.lstrip(".") or "request"
+    if reason == "missing required field":
+        return Violation(f"{field}.{details['required_name']}" if name else details["required_name"], NOT_GIVEN, "is required")
+    if reason == "unknown field":
+        return Violation(f"{field}.{details['unknown_param']}" if name else details["unknown_param"], NOT_GIVEN, "is not a field of CreateEvaluationJob here; expected one of " + ", ".join(details["valid_names"]))
+    if reason in ("invalid type", "invalid type for document"):
+        return Violation(field, details["param"], f"must be of type {' or '.join(details['valid_types'])}")
+    if reason == "invalid range":
+        return Violation(field, details["param"], f"must be at least {details['min_allowed']}")
+    if reason == "invalid length":
+        return Violation(field, details["param"], f"must have at least {details['min_allowed']} items or characters")
+    if reason == "more than one input":
+        return Violation(field, sorted(details["members"]), "is a union: set exactly one of " + ", ".join(details["members"]))
+    if reason == "empty input":
+        return Violation(field, {}, "is a union: set one of " + ", ".join(details["members"]))
+    return Violation(field, NOT_GIVEN, reason)
 
 
 def _stand_ins(value: Any, shape: Shape | None) -> Any:
@@ -73,49 +96,53 @@ def _stand_ins(value: Any, shape: Shape | None) -> Any:
     return value
 
 
-def constraint_errors(request: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+def constraint_violations(request: Mapping[str, Any]) -> tuple[list[Violation], list[Violation]]:
     """What botocore leaves to the service: patterns, maximum lengths and sizes, number ranges.
     Returns (errors, warnings); an enum value botocore does not list is only a warning, because
     AWS enums are open (the service accepts taskType "General", which the list lacks)."""
-    errors: list[str] = []
-    warnings: list[str] = []
-    _check(request, input_shape(), "request", errors, warnings)
+    errors: list[Violation] = []
+    warnings: list[Violation] = []
+    _check(request, input_shape(), "", errors, warnings)
     return errors, warnings
 
 
-def _check(value: Any, shape: Shape | None, path: str, errors: list[str], warnings: list[str]) -> None:
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check(value: Any, shape: Shape | None, path: str, errors: list[Violation], warnings: list[Violation]) -> None:
     if shape is None or Token.is_unresolved(value):
         return
     kind, meta = shape.type_name, shape.metadata
     if kind == "structure" and not meta.get("document") and isinstance(value, Mapping):
         for key, item in value.items():
-            _check(item, shape.members.get(key), f"{path}.{key}", errors, warnings)
+            _check(item, shape.members.get(key), _join(path, key), errors, warnings)
     elif kind == "list" and isinstance(value, list):
         if "max" in meta and len(value) > meta["max"]:
-            errors.append(f"{path} has {len(value)} items; at most {meta['max']} are allowed")
+            errors.append(Violation(path, Summary(f"{len(value)} items"), f"at most {meta['max']} are allowed"))
         for index, item in enumerate(value):
             _check(item, shape.member, f"{path}[{index}]", errors, warnings)
     elif kind == "map" and isinstance(value, Mapping):
         for key, item in value.items():
-            _check(item, shape.value, f"{path}.{key}", errors, warnings)
+            _check(item, shape.value, _join(path, key), errors, warnings)
     elif kind == "string" and isinstance(value, str):
         _check_string(value, shape, path, errors, warnings)
     elif kind in ("integer", "long", "float", "double") and isinstance(value, int | float):
         low, high = meta.get("min"), meta.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
-            errors.append(f"{path} is {value}; it must be between {low} and {high}")
+            errors.append(Violation(path, value, f"must be between {low} and {high}"))
 
 
-def _check_string(value: str, shape: Shape, path: str, errors: list[str], warnings: list[str]) -> None:
+def _check_string(value: str, shape: Shape, path: str, errors: list[Violation], warnings: list[Violation]) -> None:
     meta = shape.metadata
     if "max" in meta and len(value) > meta["max"]:
-        errors.append(f"{path} is {len(value)} characters long; at most {meta['max']} are allowed")
+        errors.append(Violation(path, Summary(f"{len(value)} characters long"), f"at most {meta['max']} are allowed"))
     pattern = meta.get("pattern")
     if pattern and not _matches(pattern, value):
-        errors.append(f"{path} is {value!r}, which does not match the pattern {pattern}")
+        errors.append(Violation(path, value, f"does not match the pattern {pattern}"))
     enum = shape.enum
     if enum and value not in enum:
-        warnings.append(f"{path} is {value!r}, which botocore does not list ({', '.join(enum)})")
+        warnings.append(Violation(path, value, f"botocore does not list it ({', '.join(enum)}); the service may still accept it"))
 
 
 @cache

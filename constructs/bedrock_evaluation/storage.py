@@ -30,6 +30,7 @@ from .compliance import (
     cfn_resources,
 )
 from .datasets import Dataset, DatasetLocation, _LocalFile, _S3Object, content_digest
+from .grants import grant
 from .lint import acknowledge_role_dependencies
 
 # The console's human-review task UI reads results from this origin, with GET only.
@@ -180,7 +181,7 @@ class EvaluationBucket(Construct):
 
     def _allow(self, permission: access.Permission, resources: list[str]) -> None:
         assert self._upload_role is not None
-        self._upload_role.add_to_principal_policy(iam.PolicyStatement(actions=list(permission.actions), resources=resources))
+        grant(self._upload_role, permission, resources)
 
 
 @jsii.implements(IValidation)

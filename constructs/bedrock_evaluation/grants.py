@@ -1,0 +1,159 @@
+"""Every permission our constructs grant goes through `grant` (or `allow_in_key_policy`), which
+records it for the acknowledgements; what each permission allows, and why, is the table in
+`access`. A job's grants are derived from its request: the role gets exactly what it names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+
+from . import access
+from .compliance import record_grant
+from .models import model_access
+from .references import S3Location, literal_s3_location, references, resource_arn
+
+BEDROCK = "bedrock.amazonaws.com"
+
+
+def evaluation_job_arns(stack: Stack) -> str:
+    """Every evaluation job of this account and region: job ids are chosen by the service."""
+    return stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
+
+
+def grant(
+    role: iam.IRole, permission: access.Permission, resources: Sequence[str], conditions: Mapping[str, Any] | None = None
+) -> None:
+    """One statement of the table on a role, recorded so that the wildcards among its resources
+    can be acknowledged, also on a role that is not ours."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
+        )
+    )
+    record_grant(role, permission.holder, resources)
+
+
+def allow_in_key_policy(key: kms.IKey, permission: access.Permission, *, sid: str, conditions: Mapping[str, Any]) -> None:
+    """A statement of the table in a key policy, for Bedrock itself (in a key policy, "*" is the key)."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=sid,
+            principals=[iam.ServicePrincipal(BEDROCK)],
+            actions=list(permission.actions),
+            resources=["*"],
+            conditions=dict(conditions),
+        )
+    )
+
+
+# --- a job's service role, from its request --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobGrants:
+    """What a job's service role was given; `unscoped` are S3 URIs known only at deploy time."""
+
+    unscoped: list[str] = field(default_factory=list)
+
+
+def grant_job(
+    role: iam.IRole, request: Mapping[str, Any], *, bound: Mapping[str, S3Location], output: S3Location | None
+) -> JobGrants:
+    """Grant the service role what the request names: its datasets and external sources, models,
+    knowledge bases, guardrails, human workflow and output location.
+
+    bound: the S3 objects the construct placed or was given as bucket objects, by the URI the
+    request holds (a token, until deploy); output: the output location the construct chose.
+    """
+    stack = Stack.of(role)
+    found = references(request)
+    unscoped: list[str] = []
+    uris = [*found.datasets, *found.sources]
+    # Objects the construct bound first, then the models, then what the request names literally.
+    for uri in uris:
+        if uri in bound:
+            _grant_read(role, bound[uri])
+    _grant_models(role, found.models)
+    for uri in uris:
+        if uri in bound:
+            continue
+        location = literal_s3_location(stack, uri)
+        if location is None:
+            unscoped.append(uri)
+        else:
+            _grant_read(role, location)
+    knowledge_bases = [resource_arn(stack, "knowledge-base", kb) for kb in found.knowledge_bases]
+    if knowledge_bases:
+        grant(role, access.KNOWLEDGE_BASE, knowledge_bases)
+    guardrails = [resource_arn(stack, "guardrail", g) for g in found.guardrails]
+    if guardrails:
+        grant(role, access.GUARDRAIL, guardrails)
+    for flow_definition in found.flow_definitions:
+        grant(role, access.HUMAN_FLOW, [flow_definition])
+        # Human loops are named by the service when the job runs: only a wildcard can name them.
+        grant(role, access.HUMAN_LOOPS, [stack.format_arn(service="sagemaker", resource="human-loop", resource_name="*")])
+    output_uri = str(found.output or "")
+    if output is None:
+        literal = literal_s3_location(stack, output_uri)
+        # The service writes under <output>/<job name>/...: the objects below the prefix.
+        output = None if literal is None else S3Location(literal.bucket_arn, literal.objects_arn.rstrip("*").rstrip("/") + "/*")
+    if output is None:
+        unscoped.append(output_uri)
+    else:
+        grant(role, access.OUTPUT_BUCKET, [output.bucket_arn])
+        grant(role, access.OUTPUT_OBJECTS, [output.objects_arn])
+    return JobGrants(unscoped)
+
+
+def _grant_read(role: iam.IRole, location: S3Location) -> None:
+    grant(role, access.DATASET_READ, [location.objects_arn])
+    # The documented dataset policy includes ListBucket; key names are all it reveals.
+    grant(role, access.DATASET_LIST, [location.bucket_arn])
+
+
+def _grant_models(role: iam.IRole, identifiers: list[str]) -> None:
+    models = model_access(Stack.of(role), identifiers)
+    if models.models:
+        grant(role, access.MODEL_USE, models.models)
+    if models.inference_profiles:
+        grant(role, access.INFERENCE_PROFILE, models.inference_profiles)
+    if models.sagemaker_endpoints:
+        grant(role, access.SAGEMAKER_ENDPOINT, models.sagemaker_endpoints)
+
+
+# --- the handler, per job -------------------------------------------------------------------------
+
+
+def grant_handler(handler_role: iam.IRole, service_role: iam.IRole, request: Mapping[str, Any]) -> None:
+    """PassRole on the job's service role, only to Bedrock, and CreateEvaluationJob on the models
+    the request names (the call is authorized on each of them)."""
+    grant(handler_role, access.PASS_SERVICE_ROLE, [service_role.role_arn], {"StringEquals": {"iam:PassedToService": BEDROCK}})
+    models = model_access(Stack.of(handler_role), references(request).models).models
+    if models:
+        grant(handler_role, access.JOB_CREATE, models)
+
+
+def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, handler_role: iam.IRole) -> None:
+    """The uses of a customer managed key an evaluation job needs: Bedrock itself (key policy,
+    only for evaluation jobs of this account, with the job in the encryption context), the service
+    role through S3 only, and the handler that creates the job."""
+    stack = Stack.of(key)
+    jobs = evaluation_job_arns(stack)
+    source = {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": jobs}}
+    allow_in_key_policy(
+        key,
+        access.KEY_POLICY_USE,
+        sid="BedrockEvaluationJobsUseKey",
+        conditions={**source, "ArnLike": {"aws:SourceArn": jobs, "kms:EncryptionContext:evaluationJobArn": jobs}},
+    )
+    allow_in_key_policy(key, access.KEY_POLICY_DESCRIBE, sid="BedrockEvaluationJobsDescribeKey", conditions=source)
+    if service_role is not None:
+        via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}}
+        grant(service_role, access.KEY_VIA_S3, [key.key_arn], via_s3)
+        grant(service_role, access.KEY_DESCRIBE, [key.key_arn])
+    grant(handler_role, access.KEY_USE_HANDLER, [key.key_arn])

@@ -1,0 +1,48 @@
+"""Names a job's construct gives it: the job name prefix and the results prefix."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from aws_cdk import Token
+
+from . import contract
+from .errors import Violation
+from .storage import RESULTS_PREFIX
+
+# Characters the API's s3Uri pattern allows in a key segment.
+KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
+
+
+def default_name_prefix(path: str, limit: int = contract.NAME_PREFIX_MAX_LENGTH) -> str:
+    """"Stack/EvalBoolQ" -> "stack-eval-bool-q"; a long path keeps its head and a digest of itself."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", path)
+    slug = re.sub(r"[^a-z0-9]+", "-", spaced.lower()).strip("-") or "evaluation"
+    if len(slug) <= limit:
+        return slug
+    digest = hashlib.sha256(path.encode()).hexdigest()[:6]
+    return f"{slug[: limit - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def name_prefix_violations(given: str | None) -> list[Violation]:
+    problem = None if given is None else contract.name_prefix_problem(given)
+    return [] if problem is None else [Violation("job_name_prefix", given, problem)]
+
+
+def output_prefix(given: str | None, name_prefix: str) -> str:
+    """The results prefix, ending in "/"; a token is taken as it is."""
+    if given is None:
+        return f"{RESULTS_PREFIX}{name_prefix}/"
+    if Token.is_unresolved(given):
+        return given
+    return given.rstrip("/") + "/"
+
+
+def output_prefix_violations(given: str | None) -> list[Violation]:
+    if given is None or Token.is_unresolved(given):
+        return []
+    segments = given.strip("/").split("/")
+    if given.startswith("/") or any(not KEY_SEGMENT.fullmatch(s) for s in segments):
+        return [Violation("output_prefix", given, "must be key segments of letters, digits and -!_*'(). separated by '/', not starting with '/'")]
+    return []

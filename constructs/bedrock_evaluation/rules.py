@@ -1,0 +1,339 @@
+"""The rules of CreateEvaluationJob that botocore's shape cannot express, in one table.
+
+Each rule names the job kinds it applies to, what must hold, and how to find the parts of a
+request that break it. The kind is read from the request itself (`RequestView.kind`), so a raw
+request and the typed props that build the same request meet exactly the same rules, with the
+same messages. Limits the shape states (list lengths, string lengths, patterns, ranges) are not
+repeated here: `service_model` reads them from the shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+
+from aws_cdk import Token
+
+from .custom_metrics import COMPARISON_METHODS
+from .datasets import BUILTIN_DATASETS
+from .errors import NOT_GIVEN, Violation
+from .models import is_known_judge
+from .request_view import ALL_KINDS, KNOWLEDGE_BASE_KINDS, MODEL_KINDS, JobKind, Located, RequestView
+from .tasks import (
+    AUTOMATIC_METRICS,
+    BUILTIN_DATASETS_BY_TASK,
+    JUDGE_METRICS,
+    RETRIEVE_AND_GENERATE_METRICS,
+    RETRIEVE_METRICS,
+)
+
+BUILTIN_METRICS: dict[JobKind, frozenset[str]] = {
+    JobKind.AUTOMATIC: AUTOMATIC_METRICS,
+    JobKind.JUDGE: JUDGE_METRICS,
+    JobKind.HUMAN: frozenset(),
+    JobKind.RETRIEVE: RETRIEVE_METRICS,
+    JobKind.RETRIEVE_AND_GENERATE: RETRIEVE_AND_GENERATE_METRICS,
+}
+# Variables a judged custom metric's instructions may use, and those each kind requires.
+KNOWN_VARIABLES = frozenset({"prompt", "prediction", "ground_truth", "context", "reference_contexts"})
+REQUIRED_VARIABLES: dict[JobKind, str] = {
+    JobKind.JUDGE: "prediction",
+    JobKind.RETRIEVE: "context",
+    JobKind.RETRIEVE_AND_GENERATE: "prediction",
+}
+_VARIABLE = re.compile(r"\{\{(\w+)\}\}")
+
+
+class Severity(Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: str
+    kinds: frozenset[JobKind]
+    message: str
+    """What must hold; may use {kind}, {allowed} (the metrics a job of this kind may name) and
+    {required} (the variable its custom metrics must use)."""
+    find: Callable[[RequestView], Iterable[Located]]
+    """The parts of the request that break the rule."""
+    severity: Severity = Severity.ERROR
+
+
+def violations(view: RequestView, severity: Severity) -> list[Violation]:
+    """Every break of the rules of this severity that apply to the request's kind."""
+    found = []
+    for rule in RULES:
+        if rule.severity is not severity or view.kind not in rule.kinds:
+            continue
+        message = rule.message.format(
+            kind=view.kind.value,
+            allowed=", ".join(sorted(allowed_metrics(view))) or "none",
+            required="{{" + REQUIRED_VARIABLES.get(view.kind, "") + "}}",
+        )
+        found += [Violation(part.path, part.value, message) for part in rule.find(view)]
+    return found
+
+
+def allowed_metrics(view: RequestView) -> set[str]:
+    return set(BUILTIN_METRICS[view.kind]) | view.custom_metric_names()
+
+
+# --- finders: each yields the parts of the request that break its rule ----------------------------
+
+
+def _application_type_mismatch(view: RequestView) -> Iterator[Located]:
+    application_type = view.request.get("applicationType", NOT_GIVEN)
+    if (application_type == "RagEvaluation") != (view.rag_config is not None):
+        yield Located("applicationType", application_type)
+
+
+def _second_model(view: RequestView) -> Iterator[Located]:
+    for model in list(view.models())[1:]:
+        yield Located(model.path, view.model_identifier(model.value))
+
+
+def _repeated_model(view: RequestView) -> Iterator[Located]:
+    seen: set[str] = set()
+    for model in view.models():
+        identifier = view.model_identifier(model.value)
+        if identifier is not None and not Token.is_unresolved(identifier) and identifier in seen:
+            yield Located(model.path, identifier)
+        seen.add(identifier or "")
+
+
+def _precomputed_model(view: RequestView) -> Iterator[Located]:
+    for model in view.models():
+        if view.is_precomputed(model.value):
+            yield Located(model.path, view.model_identifier(model.value))
+
+
+def _mixed_models(view: RequestView) -> Iterator[Located]:
+    models = list(view.models())
+    if len({view.is_precomputed(m.value) for m in models}) > 1:
+        yield Located("inferenceConfig.models", [view.model_identifier(m.value) for m in models])
+
+
+def _missing_judge(view: RequestView) -> Iterator[Located]:
+    if "evaluatorModelConfig" not in view.config:
+        yield Located(f"{view.config_path}.evaluatorModelConfig", NOT_GIVEN)
+
+
+def _metric_of_another_kind(view: RequestView) -> Iterator[Located]:
+    allowed = allowed_metrics(view)
+    for name in view.metric_names():
+        if isinstance(name.value, str) and not Token.is_unresolved(name.value) and name.value not in allowed:
+            yield name
+
+
+def _metric_named_twice(view: RequestView) -> Iterator[Located]:
+    for task in view.tasks():
+        names = task.value.get("metricNames")
+        if isinstance(names, list):
+            twice = sorted(n for n, count in Counter(map(str, names)).items() if count > 1)
+            if twice:
+                yield Located(f"{task.path}.metricNames", names)
+
+
+def _custom_metric_config(view: RequestView) -> Iterator[Located]:
+    if view.has_custom_metric_config:
+        yield Located(f"{view.config_path}.customMetricConfig", sorted(view.custom_metric_names()))
+
+
+def _custom_metric_named_twice(view: RequestView) -> Iterator[Located]:
+    seen: set[str] = set()
+    for metric in view.custom_metrics():
+        name = metric.value.get("name")
+        if isinstance(name, str) and name in seen:
+            yield Located(f"{metric.path}.name", name)
+        seen.add(str(name))
+
+
+def _instructions(view: RequestView) -> Iterator[tuple[Located, set[str]]]:
+    for metric in view.custom_metrics():
+        text = metric.value.get("instructions")
+        if isinstance(text, str) and not Token.is_unresolved(text):
+            yield Located(f"{metric.path}.instructions", text), set(_VARIABLE.findall(text))
+
+
+def _unknown_variable(view: RequestView) -> Iterator[Located]:
+    for instructions, used in _instructions(view):
+        unknown = sorted(used - KNOWN_VARIABLES)
+        if unknown:
+            yield Located(instructions.path, "{{" + "}}, {{".join(unknown) + "}}")
+
+
+def _missing_variable(view: RequestView) -> Iterator[Located]:
+    required = REQUIRED_VARIABLES.get(view.kind)
+    for instructions, used in _instructions(view):
+        if required is not None and required not in used:
+            yield Located(instructions.path, _shortened(instructions.value))
+
+
+def _mixed_rating_scale(view: RequestView) -> Iterator[Located]:
+    for metric in view.custom_metrics():
+        scale = metric.value.get("ratingScale")
+        if isinstance(scale, list):
+            kinds = {key for rating in scale if isinstance(rating, dict) for key in rating.get("value", {})}
+            if len(kinds) > 1:
+                yield Located(f"{metric.path}.ratingScale", sorted(kinds))
+
+
+def _unused_custom_metric(view: RequestView) -> Iterator[Located]:
+    used = {n.value for n in view.metric_names()}
+    for metric in view.custom_metrics():
+        name = metric.value.get("name")
+        if isinstance(name, str) and not Token.is_unresolved(name) and name not in used:
+            yield Located(f"{metric.path}.name", name)
+
+
+def _builtin_datasets(view: RequestView) -> Iterator[tuple[Located, str, str]]:
+    """Each dataset without a datasetLocation, with its name and its task's taskType."""
+    for task in view.tasks():
+        dataset = task.value.get("dataset")
+        if isinstance(dataset, dict) and "datasetLocation" not in dataset:
+            yield Located(f"{task.path}.dataset.name", dataset.get("name")), str(dataset.get("name")), str(task.value.get("taskType"))
+
+
+def _builtin_dataset(view: RequestView) -> Iterator[Located]:
+    for located, _, _ in _builtin_datasets(view):
+        yield located
+
+
+def _unknown_builtin_dataset(view: RequestView) -> Iterator[Located]:
+    for located, name, _ in _builtin_datasets(view):
+        if not Token.is_unresolved(name) and name not in BUILTIN_DATASETS:
+            yield located
+
+
+def _builtin_dataset_of_another_task(view: RequestView) -> Iterator[Located]:
+    for located, name, task_type in _builtin_datasets(view):
+        if name in BUILTIN_DATASETS and not Token.is_unresolved(task_type) and name not in BUILTIN_DATASETS_BY_TASK.get(task_type, ()):
+            fits = sorted(t for t, names in BUILTIN_DATASETS_BY_TASK.items() if name in names)
+            yield Located(located.path, f"{name} (a dataset for {', '.join(fits)}) with taskType {task_type}")
+
+
+def _comparison_without_two_models(view: RequestView) -> Iterator[Located]:
+    if len(list(view.models())) == 2:
+        return
+    for metric in view.custom_metrics():
+        if metric.value.get("ratingMethod") in COMPARISON_METHODS:
+            yield Located(f"{metric.path}.ratingMethod", metric.value["ratingMethod"])
+
+
+def _no_human_metrics(view: RequestView) -> Iterator[Located]:
+    if not list(view.custom_metrics()):
+        yield Located(f"{view.config_path}.customMetrics", view.config.get("customMetrics", NOT_GIVEN))
+
+
+def _unlisted_judge(view: RequestView) -> Iterator[Located]:
+    for judge in view.evaluators():
+        if isinstance(judge.value, str) and not is_known_judge(judge.value):
+            yield judge
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "application-type",
+        ALL_KINDS,
+        "applicationType must be RagEvaluation exactly when inferenceConfig has ragConfigs (ModelEvaluation when it has models)",
+        _application_type_mismatch,
+    ),
+    Rule(
+        "one-model",
+        frozenset({JobKind.AUTOMATIC, JobKind.JUDGE}),
+        "an {kind} job evaluates one model; only human jobs compare two",
+        _second_model,
+    ),
+    Rule("distinct-models", MODEL_KINDS, "names the same model as an earlier item; a job compares different models", _repeated_model),
+    Rule(
+        "automatic-needs-live-model",
+        frozenset({JobKind.AUTOMATIC}),
+        "automatic jobs compute their metrics on live inference; bring-your-own responses need a judge "
+        "(evaluator_model) or a human workflow",
+        _precomputed_model,
+    ),
+    Rule(
+        "no-mixed-responses",
+        frozenset({JobKind.JUDGE, JobKind.HUMAN}),
+        "mixes live models and bring-your-own responses; use one or the other",
+        _mixed_models,
+    ),
+    Rule(
+        "knowledge-base-needs-judge",
+        KNOWLEDGE_BASE_KINDS,
+        "knowledge-base evaluations are scored by a judge model: give evaluator_model",
+        _missing_judge,
+    ),
+    Rule("metric-of-kind", ALL_KINDS, "is not a metric of {kind} jobs; expected one of {allowed}", _metric_of_another_kind),
+    Rule("metric-once", ALL_KINDS, "names a metric twice", _metric_named_twice),
+    Rule(
+        "custom-metrics-need-judge",
+        frozenset({JobKind.AUTOMATIC}),
+        "custom metrics are scored by a judge, and automatic jobs have none; give evaluator_model to make it "
+        "an LLM-as-a-judge job (human jobs take human_metrics)",
+        _custom_metric_config,
+    ),
+    Rule("custom-metric-once", ALL_KINDS, "names a custom metric twice", _custom_metric_named_twice),
+    Rule(
+        "custom-metric-variables",
+        ALL_KINDS - {JobKind.HUMAN},
+        "uses a variable the service does not know; the known variables are "
+        + ", ".join("{{{{" + v + "}}}}" for v in sorted(KNOWN_VARIABLES)),
+        _unknown_variable,
+    ),
+    Rule(
+        "custom-metric-required-variable",
+        ALL_KINDS - {JobKind.HUMAN, JobKind.AUTOMATIC},
+        "a custom metric's instructions must contain {required} in {kind} jobs",
+        _missing_variable,
+    ),
+    Rule("rating-scale-one-type", ALL_KINDS, "a rating scale is all numbers (floatValue) or all text (stringValue), not both", _mixed_rating_scale),
+    Rule(
+        "custom-metric-used",
+        ALL_KINDS - {JobKind.HUMAN},
+        "a custom metric must also be named in the metricNames of the tasks it scores",
+        _unused_custom_metric,
+    ),
+    Rule(
+        "custom-dataset",
+        frozenset({JobKind.JUDGE}) | KNOWLEDGE_BASE_KINDS,
+        "{kind} jobs need a custom prompt dataset (datasetLocation: Dataset.from_file or Dataset.from_s3); "
+        "built-in datasets are for automatic and human jobs",
+        _builtin_dataset,
+    ),
+    Rule(
+        "builtin-dataset-known",
+        frozenset({JobKind.AUTOMATIC, JobKind.HUMAN}),
+        "a dataset without datasetLocation must be one of the built-in datasets: " + ", ".join(sorted(BUILTIN_DATASETS)),
+        _unknown_builtin_dataset,
+    ),
+    Rule(
+        "builtin-dataset-task",
+        frozenset({JobKind.AUTOMATIC, JobKind.HUMAN}),
+        "a built-in dataset only fits the task types it was made for",
+        _builtin_dataset_of_another_task,
+    ),
+    Rule(
+        "comparison-needs-two-models",
+        frozenset({JobKind.HUMAN}),
+        "this rating method compares two responses: give 2 models",
+        _comparison_without_two_models,
+    ),
+    Rule("human-metrics", frozenset({JobKind.HUMAN}), "human jobs need the metrics people rate (human_metrics)", _no_human_metrics),
+    Rule(
+        "listed-judge",
+        ALL_KINDS,
+        "is not among the judge models the user guide lists; the service may reject it",
+        _unlisted_judge,
+        Severity.WARNING,
+    ),
+)
