@@ -389,20 +389,20 @@ def test_task_type_outside_botocores_list_is_a_warning_not_an_error(stack):
 # --- refused at synth -------------------------------------------------------------------------
 
 INVALID: list[tuple[str, dict[str, Any], str]] = [
-    ("no model", {"model": None}, "give exactly one of model, models or rag (got none of them)"),
-    ("no tasks", {"tasks": []}, "tasks has 0 items; a job takes 1 to 5"),
-    ("six tasks", {"tasks": [boolq_task()] * 6}, "tasks has 6 items"),
-    ("judge metric on an automatic job", {"tasks": [boolq_task(Metric.CORRECTNESS)]}, "'Builtin.Correctness' is not a metric of automatic jobs"),
-    ("automatic metric on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [file_task(Metric.ACCURACY)]}, "'Builtin.Accuracy' is not a metric of LLM-as-a-judge jobs"),
+    ("no model", {"model": None}, "model is not given: give exactly one of model, models or rag"),
+    ("no tasks", {"tasks": []}, "evaluationConfig.automated.datasetMetricConfigs is of length 0: must be at least 1 long"),
+    ("six tasks", {"tasks": [boolq_task()] * 6}, "evaluationConfig.automated.datasetMetricConfigs is 6 items: at most 5 are allowed"),
+    ("judge metric on an automatic job", {"tasks": [boolq_task(Metric.CORRECTNESS)]}, "metricNames[0] is 'Builtin.Correctness': is not a metric of automatic jobs"),
+    ("automatic metric on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [file_task(Metric.ACCURACY)]}, "metricNames[0] is 'Builtin.Accuracy': is not a metric of LLM-as-a-judge jobs"),
     ("metric named twice", {"tasks": [boolq_task(Metric.ACCURACY, Metric.ACCURACY)]}, "names a metric twice"),
     ("built-in dataset on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [boolq_task(Metric.CORRECTNESS)]}, "LLM-as-a-judge jobs need a custom prompt dataset"),
-    ("built-in dataset of another task type", {"tasks": [EvaluationTask(task_type=TaskType.SUMMARIZATION, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])]}, "does not fit taskType 'Summarization'"),
-    ("description too long", {"description": "x" * 201}, "description is 201 characters long"),
-    ("bad name prefix", {"job_name_prefix": "Nightly_Eval"}, "job_name_prefix 'Nightly_Eval' must match"),
+    ("built-in dataset of another task type", {"tasks": [EvaluationTask(task_type=TaskType.SUMMARIZATION, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])]}, "dataset.name is 'Builtin.BoolQ (a dataset for QuestionAndAnswer) with taskType Summarization': a built-in dataset only fits"),
+    ("description too long", {"description": "x" * 201}, "jobDescription is 201 characters long: at most 200 are allowed"),
+    ("bad name prefix", {"job_name_prefix": "Nightly_Eval"}, "job_name_prefix is 'Nightly_Eval': must match [a-z0-9](-*[a-z0-9])*"),
     ("name prefix too long", {"job_name_prefix": "a" * 53}, "at most 52 characters"),
-    ("bad output prefix", {"output_prefix": "/results with space"}, "output_prefix '/results with space'"),
+    ("bad output prefix", {"output_prefix": "/results with space"}, "output_prefix is '/results with space': must be key segments"),
     ("request and typed props", {"request": raw_request()}, "not both: request= was given with model, tasks"),
-    ("unknown removal", {"removal": "destroy"}, "removal is 'destroy'; expected one of JobRemoval.STOP"),
+    ("unknown removal", {"removal": "destroy"}, "removal is 'destroy': expected JobRemoval"),
     ("bad model id", {"model": Model.bedrock("not a model")}, "modelIdentifier is 'not a model'"),
 ]
 
@@ -414,11 +414,11 @@ def test_fails_at_synth(stack, case, overrides, message):
 
 
 RAW_INVALID: list[tuple[str, dict[str, Any], str]] = [
-    ("client request token", raw_request(clientRequestToken="abc"), "clientRequestToken must be left out"),
-    ("job name with underscore", raw_request(jobName="my_rag_eval"), "request.jobName is 'my_rag_eval', which does not match"),
-    ("unknown field", raw_request(evaluationContext="RAG"), 'Unknown parameter in input: "evaluationContext"'),
-    ("list where the API takes an object", {**raw_request(), "evaluationConfig": {"automated": [{"datasetMetricConfigs": []}]}}, "Invalid type for parameter evaluationConfig.automated"),
-    ("both halves of a union", {**raw_request(), "evaluationConfig": {"automated": raw_request()["evaluationConfig"]["automated"], "human": {"datasetMetricConfigs": []}}}, "tagged union structure evaluationConfig. Can only set one of"),
+    ("client request token", raw_request(clientRequestToken="abc"), "clientRequestToken is 'abc': must be left out"),
+    ("job name with underscore", raw_request(jobName="my_rag_eval"), "jobName is 'my_rag_eval': does not match the pattern"),
+    ("unknown field", raw_request(evaluationContext="RAG"), "evaluationContext is set: is not a field of CreateEvaluationJob here"),
+    ("list where the API takes an object", {**raw_request(), "evaluationConfig": {"automated": [{"datasetMetricConfigs": []}]}}, "evaluationConfig.automated is [{'datasetMetricConfigs': []}]: must be of type dict"),
+    ("both halves of a union", {**raw_request(), "evaluationConfig": {"automated": raw_request()["evaluationConfig"]["automated"], "human": {"datasetMetricConfigs": []}}}, "evaluationConfig is ['automated', 'human']: is a union: set exactly one of automated, human"),
 ]
 
 
@@ -429,7 +429,7 @@ def _rag_with(number_of_results: int) -> dict[str, Any]:
 
 
 RAW_INVALID += [
-    ("number of results above 100", _rag_with(101), "numberOfResults is 101; it must be between 1 and 100"),
+    ("number of results above 100", _rag_with(101), "numberOfResults is 101: must be between 1 and 100"),
     ("number of results below 1", _rag_with(0), "numberOfResults"),
 ]
 
@@ -452,8 +452,8 @@ def test_errors_name_the_construct(stack):
 
 
 DATASET_INVALID = [
-    ("not json", '{"prompt": "a"}\n{"prompt": \n', r"qa\.jsonl:2: not valid JSON"),
-    ("no prompt", '{"prompt": "a"}\n{"question": "b"}\n', r"qa\.jsonl:2: the record has no 'prompt' key"),
+    ("not json", '{"prompt": "a"}\n{"prompt": \n', r"qa\.jsonl': line 2 is not valid JSON"),
+    ("no prompt", '{"prompt": "a"}\n{"question": "b"}\n', r"qa\.jsonl': line 2: the record has no 'prompt' key"),
     ("empty", "\n", "has no records"),
     ("too many", '{"prompt": "a"}\n' * 1001, "1001 records; a dataset holds at most 1000"),
 ]
@@ -519,7 +519,7 @@ def test_cdk_tags_flow_into_job_tags_and_explicit_tags_win(stack):
 def test_fails_when_cdk_tags_break_the_job_tag_rules(stack):
     automatic(stack)
     cdk.Tags.of(stack).add("k" * 129, "v")
-    with pytest.raises(Exception, match=r"CDK tags make jobTags invalid: request.jobTags\[0\].key is 129 characters long"):
+    with pytest.raises(Exception, match=r"CDK tags is .*: they make jobTags invalid; jobTags\[0\].key is 129 characters long"):
         template_of(stack)
 
 

@@ -117,6 +117,8 @@ def build_request(props: JobProps, where: str) -> BuiltRequest:
 def with_dataset_locations(built: BuiltRequest, locations: Mapping[int, str]) -> dict[str, Any]:
     """The request with each bound dataset's s3Uri written in (task index -> s3Uri)."""
     request = copy.deepcopy(built.request)
+    if not locations:
+        return request
     (config,) = request["evaluationConfig"].values()
     for index, uri in locations.items():
         config["datasetMetricConfigs"][index]["dataset"]["datasetLocation"] = {"s3Uri": uri}
@@ -159,9 +161,14 @@ def _combination_problems(props: JobProps) -> list[Violation]:
     if props.is_human:
         if props.human_workflow is None:
             problems.append(Violation("human_workflow", NOT_GIVEN, "human jobs need the flow definition that routes prompts to workers"))
-        for name in ("evaluator_model", "custom_metrics", "custom_metrics_evaluator_model"):
-            if getattr(props, name) is not None:
-                problems.append(Violation(name, getattr(props, name), "human jobs are rated by people (human_metrics), not by a judge model"))
+        judged = {
+            "evaluator_model": props.evaluator_model.identifier if props.evaluator_model else None,
+            "custom_metrics": [m.name for m in props.custom_metrics] if props.custom_metrics is not None else None,
+            "custom_metrics_evaluator_model": props.custom_metrics_evaluator_model.identifier if props.custom_metrics_evaluator_model else None,
+        }
+        for name, value in judged.items():
+            if value is not None:
+                problems.append(Violation(name, value, "human jobs are rated by people (human_metrics), not by a judge model"))
     if props.custom_metrics_evaluator_model is not None and not props.custom_metrics:
         problems.append(Violation("custom_metrics_evaluator_model", props.custom_metrics_evaluator_model.identifier, "is given without custom_metrics"))
     for name in ("evaluator_model", "custom_metrics_evaluator_model"):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 _MAX_SHOWN = 120
+_MAX_LISTED = 5
 
 
 class _NotGiven:
@@ -59,7 +60,10 @@ class EvaluationJobConfigError(ValueError):
         self.violations = tuple(violations)
         first = self.violations[0]
         self.field, self.value, self.rule = first.field, first.value, first.rule
-        super().__init__(f"{where}: " + "; ".join(str(v) for v in self.violations))
+        shown_here = [str(v) for v in self.violations[:_MAX_LISTED]]
+        if len(self.violations) > _MAX_LISTED:
+            shown_here.append(f"and {len(self.violations) - _MAX_LISTED} more")
+        super().__init__(f"{where}: " + "; ".join(shown_here))
 
     @classmethod
     def of(cls, where: str, field: str, value: object, rule: str) -> EvaluationJobConfigError:

@@ -61,13 +61,15 @@ def _violation(reason: str, name: str, details: Mapping[str, Any]) -> Violation:
     if reason == "missing required field":
         return Violation(f"{field}.{details['required_name']}" if name else details["required_name"], NOT_GIVEN, "is required")
     if reason == "unknown field":
-        return Violation(f"{field}.{details['unknown_param']}" if name else details["unknown_param"], NOT_GIVEN, "is not a field of CreateEvaluationJob here; expected one of " + ", ".join(details["valid_names"]))
+        return Violation(f"{field}.{details['unknown_param']}" if name else details["unknown_param"], Summary("set"), "is not a field of CreateEvaluationJob here; expected one of " + ", ".join(details["valid_names"]))
     if reason in ("invalid type", "invalid type for document"):
-        return Violation(field, details["param"], f"must be of type {' or '.join(details['valid_types'])}")
+        # botocore writes the types as str(type): "<class 'dict'>".
+        types = [re.sub(r"^<class '(.*)'>$", r"\1", str(t)) for t in details["valid_types"]]
+        return Violation(field, details["param"], f"must be of type {' or '.join(types)}")
     if reason == "invalid range":
         return Violation(field, details["param"], f"must be at least {details['min_allowed']}")
     if reason == "invalid length":
-        return Violation(field, details["param"], f"must have at least {details['min_allowed']} items or characters")
+        return Violation(field, Summary(f"of length {details['param']}"), f"must be at least {details['min_allowed']} long")
     if reason == "more than one input":
         return Violation(field, sorted(details["members"]), "is a union: set exactly one of " + ", ".join(details["members"]))
     if reason == "empty input":
@@ -139,10 +141,14 @@ def _check_string(value: str, shape: Shape, path: str, errors: list[Violation], 
         errors.append(Violation(path, Summary(f"{len(value)} characters long"), f"at most {meta['max']} are allowed"))
     pattern = meta.get("pattern")
     if pattern and not _matches(pattern, value):
-        errors.append(Violation(path, value, f"does not match the pattern {pattern}"))
+        errors.append(Violation(path, value, f"does not match the pattern {_shortened(pattern)}"))
     enum = shape.enum
     if enum and value not in enum:
         warnings.append(Violation(path, value, f"botocore does not list it ({', '.join(enum)}); the service may still accept it"))
+
+
+def _shortened(pattern: str) -> str:
+    return pattern if len(pattern) <= 80 else pattern[:77] + "..."
 
 
 @cache
