@@ -35,6 +35,8 @@ class Violation:
     field: str
     value: object
     rule: str
+    key: str = ""
+    """The rule's key in the rules table, when it comes from there."""
 
     def __str__(self) -> str:
         return f"{self.field} is {shown(self.value)}: {self.rule}"

@@ -75,7 +75,7 @@ def violations(view: RequestView, severity: Severity) -> list[Violation]:
             allowed=", ".join(sorted(allowed_metrics(view))) or "none",
             required="{{" + REQUIRED_VARIABLES.get(view.kind, "") + "}}",
         )
-        found += [Violation(part.path, part.value, message) for part in rule.find(view)]
+        found += [Violation(part.path, part.value, message, rule.key) for part in rule.find(view)]
     return found
 
 
