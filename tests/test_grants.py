@@ -1,0 +1,152 @@
+"""Grants derived from the request: the service role may read and use exactly what the request
+names, whichever way it was written, and every grant is recorded for the acknowledgements.
+
+IAM facts: ../shared/reference/bedrock-evaluation.md, "IAM" (the per-kind permissions AWS lists
+for evaluation service roles: S3 read on datasets, write on the output prefix, Retrieve and
+RetrieveAndGenerate on knowledge bases, ApplyGuardrail, the human-loop actions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from cfn import resolve
+
+from bedrock_evaluation import (
+    Dataset,
+    EvaluationJob,
+    EvaluationServiceRole,
+    EvaluationTask,
+    ExternalSource,
+    Generation,
+    Guardrail,
+    Model,
+    RagMetric,
+    RagSource,
+)
+from bedrock_evaluation.compliance import WildcardAcknowledgements
+
+JUDGE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+GENERATOR = "anthropic.claude-3-sonnet-20240229-v1:0"
+
+
+def statements_of(stack: cdk.Stack, role_path: str) -> list[dict[str, Any]]:
+    template = Template.from_stack(stack).to_json()
+    found = []
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        roles = [r.get("Ref") for r in resource["Properties"]["Roles"]]
+        if any(role_path in str(r) for r in roles):
+            found += resolve(resource["Properties"]["PolicyDocument"]["Statement"], template)
+    return found
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if action in actions and resource in resources:
+            return True
+    return False
+
+
+def external_sources_job(stack: cdk.Stack) -> EvaluationJob:
+    documents = s3.Bucket.from_bucket_name(stack, "Documents", "handbook-documents")
+    datasets = s3.Bucket.from_bucket_name(stack, "Datasets", "my-datasets")
+    return EvaluationJob(
+        stack,
+        "Job",
+        rag=RagSource.external_sources(model_arn=GENERATOR, source=ExternalSource.s3(documents, "docs/handbook.pdf")),
+        evaluator_model=Model.bedrock(JUDGE),
+        tasks=[EvaluationTask(dataset=Dataset.from_s3(datasets, "rag/questions.jsonl"), metrics=[RagMetric.CORRECTNESS])],
+    )
+
+
+def test_the_role_reads_the_external_source_a_retrieve_and_generate_job_names(stack):
+    external_sources_job(stack)
+    statements = statements_of(stack, "JobServiceRole")
+    assert allows(statements, "s3:GetObject", "arn:aws:s3:::handbook-documents/docs/handbook.pdf")
+    assert allows(statements, "s3:ListBucket", "arn:aws:s3:::handbook-documents")
+    # and nothing else of that bucket
+    assert not allows(statements, "s3:GetObject", "arn:aws:s3:::handbook-documents/*")
+
+
+def test_the_role_reads_the_dataset_and_writes_only_under_its_output_prefix(stack):
+    external_sources_job(stack)
+    statements = statements_of(stack, "JobServiceRole")
+    assert allows(statements, "s3:GetObject", "arn:aws:s3:::my-datasets/rag/questions.jsonl")
+    writes = [s for s in statements if "s3:PutObject" in s["Action"]]
+    (write,) = writes
+    assert write["Resource"].startswith("arn:aws:s3:::") and write["Resource"].endswith("/results/eval-job/*")
+
+
+def test_a_raw_request_gets_the_same_grants_from_its_literal_uris(stack):
+    request = {
+        "applicationType": "RagEvaluation",
+        "evaluationConfig": {
+            "automated": {
+                "datasetMetricConfigs": [
+                    {"taskType": "General", "dataset": {"name": "questions", "datasetLocation": {"s3Uri": "s3://my-datasets/rag/questions.jsonl"}}, "metricNames": [RagMetric.CORRECTNESS]}
+                ],
+                "evaluatorModelConfig": {"bedrockEvaluatorModels": [{"modelIdentifier": JUDGE}]},
+            }
+        },
+        "inferenceConfig": {
+            "ragConfigs": [
+                {
+                    "knowledgeBaseConfig": {
+                        "retrieveAndGenerateConfig": {
+                            "type": "KNOWLEDGE_BASE",
+                            "knowledgeBaseConfiguration": {
+                                "knowledgeBaseId": "KB12345678",
+                                "modelArn": GENERATOR,
+                                "generationConfiguration": {"guardrailConfiguration": {"guardrailId": "gr12345678", "guardrailVersion": "1"}},
+                            },
+                        }
+                    }
+                }
+            ]
+        },
+        "outputDataConfig": {"s3Uri": "s3://my-results/evaluations/"},
+    }
+    EvaluationJob(stack, "Job", request=request)
+    statements = statements_of(stack, "JobServiceRole")
+    assert allows(statements, "s3:GetObject", "arn:aws:s3:::my-datasets/rag/questions.jsonl")
+    assert allows(statements, "bedrock:Retrieve", "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678")
+    assert allows(statements, "bedrock:ApplyGuardrail", "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr12345678")
+    assert allows(statements, "s3:PutObject", "arn:aws:s3:::my-results/evaluations/*")
+
+
+def test_typed_knowledge_base_and_guardrail_grants_match_the_raw_ones(stack):
+    EvaluationJob(
+        stack,
+        "Job",
+        rag=RagSource.retrieve_and_generate(
+            "KB12345678", model_arn=GENERATOR, generation=Generation(guardrail=Guardrail(guardrail_id="gr12345678", version="1"))
+        ),
+        evaluator_model=Model.bedrock(JUDGE),
+        tasks=[EvaluationTask(dataset=Dataset.from_s3(s3.Bucket.from_bucket_name(stack, "D", "my-datasets"), "rag/q.jsonl"), metrics=[RagMetric.CORRECTNESS])],
+    )
+    statements = statements_of(stack, "JobServiceRole")
+    assert allows(statements, "bedrock:RetrieveAndGenerate", "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678")
+    assert allows(statements, "bedrock:ApplyGuardrail", "arn:aws:bedrock:us-east-1:123456789012:guardrail/gr12345678")
+
+
+def test_grants_to_a_role_that_is_not_ours_are_recorded_for_the_acknowledgements(stack):
+    role = EvaluationServiceRole(stack, "Shared")
+    EvaluationJob(
+        stack,
+        "Job",
+        role=role,
+        model=Model.bedrock("us.anthropic.claude-3-5-haiku-20241022-v1:0"),
+        evaluator_model=Model.bedrock(JUDGE),
+        tasks=[EvaluationTask(task_type="General", dataset=Dataset.from_s3(s3.Bucket.from_bucket_name(stack, "D", "my-datasets"), "qa.jsonl"), metrics=["Builtin.Correctness"])],
+    )
+    aspect = WildcardAcknowledgements.of(stack)
+    watched = aspect._watched[role.node.path]
+    assert not watched.ours
+    assert any("foundation-model" in str(stack.resolve(r)) for r in watched.granted)
