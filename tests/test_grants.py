@@ -55,7 +55,7 @@ def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool
 
 
 def external_sources_job(stack: cdk.Stack) -> EvaluationJob:
-    documents = s3.Bucket.from_bucket_name(stack, "Documents", "handbook-documents")
+    documents = s3.Bucket(stack, "Documents")  # its name is a token until deploy
     datasets = s3.Bucket.from_bucket_name(stack, "Datasets", "my-datasets")
     return EvaluationJob(
         stack,
@@ -69,10 +69,11 @@ def external_sources_job(stack: cdk.Stack) -> EvaluationJob:
 def test_the_role_reads_the_external_source_a_retrieve_and_generate_job_names(stack):
     external_sources_job(stack)
     statements = statements_of(stack, "JobServiceRole")
-    assert allows(statements, "s3:GetObject", "arn:aws:s3:::handbook-documents/docs/handbook.pdf")
-    assert allows(statements, "s3:ListBucket", "arn:aws:s3:::handbook-documents")
+    bucket = resolve({"Fn::GetAtt": [stack.get_logical_id(stack.node.find_child("Documents").node.default_child), "Arn"]}, Template.from_stack(stack).to_json())
+    assert allows(statements, "s3:GetObject", f"{bucket}/docs/handbook.pdf")
+    assert allows(statements, "s3:ListBucket", bucket)
     # and nothing else of that bucket
-    assert not allows(statements, "s3:GetObject", "arn:aws:s3:::handbook-documents/*")
+    assert not allows(statements, "s3:GetObject", f"{bucket}/*")
 
 
 def test_the_role_reads_the_dataset_and_writes_only_under_its_output_prefix(stack):
