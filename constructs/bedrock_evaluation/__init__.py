@@ -6,8 +6,6 @@ from .errors import EvaluationJobConfigError
 from .job import EvaluationJob, JobRemoval
 from .knowledge_bases import KnowledgeBaseIngestion, documents_hash
 from .models import Latency, Model
-from .records import DatasetFormat
-from .service_role import EvaluationServiceRole
 from .provider import EvaluationJobProvider
 from .rag import (
     AttributeType,
@@ -23,6 +21,8 @@ from .rag import (
     SearchType,
     VectorSearch,
 )
+from .records import DatasetFormat
+from .service_role import EvaluationServiceRole
 from .storage import EvaluationBucket
 from .tasks import EvaluationTask, Metric, RagMetric, TaskType
 

@@ -24,7 +24,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import Acknowledgment, AspectPriority, Aspects, CfnResource, IAspect, Stack, Token, Validations
@@ -254,7 +254,8 @@ def acknowledge_all(resources: Iterable[CfnResource], finding: ResourceFinding, 
 
 def cfn_resources(scope: IConstruct, *types: str) -> list[CfnResource]:
     """The CloudFormation resources of these types under scope (itself included)."""
-    return [c for c in scope.node.find_all() if CfnResource.is_cfn_resource(c) and c.cfn_resource_type in types]
+    found = [cast(CfnResource, c) for c in scope.node.find_all() if CfnResource.is_cfn_resource(c)]
+    return [c for c in found if c.cfn_resource_type in types]
 
 
 def _acknowledge(resource: CfnResource, rule: str, reason: str) -> None:
@@ -288,7 +289,7 @@ def render(value: Any) -> str:
     if isinstance(value, dict):
         if value.get("Fn::Join"):
             separator, items = value["Fn::Join"]
-            return separator.join(render(item) for item in items)
+            return str(separator).join(render(item) for item in items)
         if value.get("Fn::Sub"):
             return render(value["Fn::Sub"])
         if value.get("Fn::GetAtt"):
@@ -298,7 +299,7 @@ def render(value: Any) -> str:
             return render(value["Fn::ImportValue"])
         if value.get("Ref"):
             return f"<{render(value['Ref'])}>"
-    return json.dumps(value, separators=(",", ":"))
+    return str(json.dumps(value, separators=(",", ":")))
 
 
 def as_list(value: Any) -> list[Any]:
@@ -364,7 +365,7 @@ class WildcardAcknowledgements:
         watched.granted.extend(resources)
 
     def visit(self, node: IConstruct) -> None:
-        if not (CfnResource.is_cfn_resource(node) and node.cfn_resource_type == "AWS::IAM::Policy"):
+        if not CfnResource.is_cfn_resource(node) or cast(CfnResource, node).cfn_resource_type != "AWS::IAM::Policy":
             return
         watched = self._owner(node.node.path)
         if watched is None:

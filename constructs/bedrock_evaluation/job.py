@@ -126,7 +126,11 @@ class EvaluationJob(Construct):
             encryption_key_arn=encryption_key.key_arn if encryption_key is not None else None,
             tags=tags,
         )
-        self._refuse(self._prop_violations(props, request, role, output_bucket, output_prefix, job_name_prefix))
+        self._refuse(
+            self._prop_violations(
+                props, request=request, role=role, output_bucket=output_bucket, output_prefix=output_prefix, job_name_prefix=job_name_prefix
+            )
+        )
         self.removal = removal if removal is not None else contract.DEFAULT_REMOVAL
         self.job_name_prefix = job_name_prefix or naming.default_name_prefix(self.node.path)
 
@@ -211,6 +215,7 @@ class EvaluationJob(Construct):
     @staticmethod
     def _prop_violations(
         props: JobProps,
+        *,
         request: Mapping[str, Any] | None,
         role: iam.IRole | None,
         output_bucket: s3.IBucket | None,

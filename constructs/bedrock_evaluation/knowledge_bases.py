@@ -15,7 +15,6 @@ from . import contract
 from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
 
 
-
 class KnowledgeBaseIngestion(Construct):
     """Starts an ingestion job of a data source and waits until it has completed.
 
@@ -104,7 +103,10 @@ def evaluate_after_ingestion(job: Construct, resource: CustomResource, knowledge
     covered = []
     for data_source in data_sources_of(knowledge_base):
         ingestion = KnowledgeBaseIngestion.of(data_source) or KnowledgeBaseIngestion(
-            data_source.node.scope, f"{data_source.node.id}Ingestion", knowledge_base=knowledge_base, data_source=data_source
+            Stack.of(data_source) if data_source.node.scope is None else data_source.node.scope,  # type: ignore[arg-type]
+            f"{data_source.node.id}Ingestion",
+            knowledge_base=knowledge_base,
+            data_source=data_source,
         )
         resource.node.add_dependency(ingestion)
         covered.append(data_source)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -24,9 +26,9 @@ from .compliance import (
     acknowledge_all,
     cfn_resources,
 )
+from .grants import evaluation_job_arns, grant
 from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
-from .grants import evaluation_job_arns, grant
 
 # The handler answers before this (it keeps a safety margin); IAM retries fit inside it.
 ON_EVENT_TIMEOUT = Duration.minutes(7)
@@ -70,7 +72,7 @@ class EvaluationJobProvider(Construct):
         log_group.grant_write(self.role)
 
         code = handler_code()
-        common = {
+        common: dict[str, Any] = {
             "runtime": lambda_.Runtime.PYTHON_3_13,
             "architecture": lambda_.Architecture.ARM_64,
             "code": code,

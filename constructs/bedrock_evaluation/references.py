@@ -53,9 +53,8 @@ def references(request: Mapping[str, Any]) -> References:
 def _walk(value: Any, parent: str | None) -> Iterator[tuple[str | None, str, Any]]:
     if isinstance(value, Mapping):
         for key, item in value.items():
-            key = str(key)
-            yield parent, key, item
-            yield from _walk(item, key)
+            yield parent, str(key), item
+            yield from _walk(item, str(key))
     elif isinstance(value, list):
         for item in value:
             yield from _walk(item, parent)

@@ -29,7 +29,8 @@ def input_shape() -> Shape:
 def encode_documents(request: Mapping[str, Any], to_json: Callable[[Any], str]) -> dict[str, Any]:
     """Document-typed fields (filter values, additionalModelRequestFields) become JSON strings,
     so that numbers and booleans inside them survive CloudFormation; the handler decodes them."""
-    return _map_documents(copy.deepcopy(dict(request)), input_shape(), to_json)
+    encoded: dict[str, Any] = _map_documents(copy.deepcopy(dict(request)), input_shape(), to_json)
+    return encoded
 
 
 def _map_documents(value: Any, shape: Shape | None, to_json: Callable[[Any], str]) -> Any:

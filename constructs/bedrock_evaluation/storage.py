@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import Duration, RemovalPolicy, Size, Stack
@@ -68,7 +69,7 @@ class EvaluationBucket(Construct):
         # aws:SourceAccount), never through ACLs, whatever the app's feature flags say.
         self.node.set_context(S3_LOG_DELIVERY_BY_POLICY, True)
         self._acknowledgements = WildcardAcknowledgements.of(self)
-        secure = {
+        secure: dict[str, Any] = {
             "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
             # Server access logs can only be delivered to an SSE-S3 bucket; the same for both.
             "encryption": s3.BucketEncryption.S3_MANAGED,
@@ -102,9 +103,8 @@ class EvaluationBucket(Construct):
         prefix = f"{DATASETS_PREFIX}{digest}/"
         key = f"{prefix}{path.name}"
         upload_id = f"Dataset{digest}"
-        upload = self.node.try_find_child(upload_id)
-        if upload is None:
-            upload = self._deploy(upload_id, path.parent, path.name, prefix)
+        existing = self.node.try_find_child(upload_id)
+        upload = existing if isinstance(existing, s3_deployment.BucketDeployment) else self._deploy(upload_id, path.parent, path.name, prefix)
         return DatasetLocation(
             s3_uri=f"s3://{self.bucket.bucket_name}/{key}", bucket=self.bucket, key=key, upload=upload
         )
