@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 CDK := cdk --no-notices
 
-.PHONY: setup synth test bench report deploy destroy clean
+.PHONY: setup synth lint test bench report deploy destroy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -33,7 +33,13 @@ synth: setup
 	$(CDK) synth --quiet
 	$(VENV)/bin/python scripts/summarize_templates.py cdk.out
 
-test: setup $(CHECKOV_VENV)/.installed
+# ruff and strict mypy on the package, the handler (with the contract it imports), the app, tests and scripts.
+lint: setup
+	$(VENV)/bin/ruff check constructs lambda tests scripts app.py
+	$(VENV)/bin/mypy
+	cd lambda/evaluation_job && MYPYPATH=$(CURDIR)/constructs $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml --explicit-package-bases .
+
+test: setup lint $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/python -m pytest -q
 
 bench: setup

@@ -44,14 +44,14 @@ from bedrock_evaluation import (
     RagSource,
     RatingMethod,
     TaskType,
+    compliance,
 )
-from bedrock_evaluation import compliance
 from bedrock_evaluation.compliance import (
     REASONS_KEY,
     RESOURCE_FINDINGS,
     WILDCARD_RESOURCES,
-    security_section,
 )
+from bedrock_evaluation.security_reference import security_section
 from bedrock_evaluation.storage import UPLOAD_EPHEMERAL_STORAGE, UPLOAD_MEMORY_MIB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -597,7 +597,7 @@ def test_a_bucket_deployment_that_would_share_our_upload_function_fails_at_synth
 
 
 def test_the_readme_security_section_is_generated_from_the_tables():
-    """Regenerate with: python -m bedrock_evaluation.compliance"""
+    """Regenerate with: python -m bedrock_evaluation.security_reference"""
     readme = (ROOT / "README.md").read_text()
     match = re.search(r"^## Security\n.*?(?=^## )", readme, flags=re.S | re.M)
     assert match, "README.md has no '## Security' section"
