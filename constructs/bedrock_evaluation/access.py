@@ -198,9 +198,7 @@ KEY_USE_HANDLER = Permission(
     "CreateEvaluationJob with customerEncryptionKeyId is checked against the caller's use of the key",
 )
 LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
-HANDLER_LOGS = Permission(
-    Holder.HANDLER_ROLE, LOG_WRITE, "`HandlerLogs`", "the handler's own log group (3 months)", by_cdk=True
-)
+HANDLER_LOGS = Permission(Holder.HANDLER_ROLE, LOG_WRITE, "`HandlerLogs`", "the handler's own log group (3 months)")
 
 # --- the Provider framework ----------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class EvaluationJobProvider(Construct):
         # List actions authorize on no resource: "*" is the only form IAM accepts.
         grant(self.role, access.JOB_LIST, ["*"])
         log_group = self._log_group("HandlerLogs")
-        log_group.grant_write(self.role)
+        grant(self.role, access.HANDLER_LOGS, [log_group.log_group_arn])
 
         code = handler_code()
         common: dict[str, Any] = {
@@ -109,7 +109,7 @@ class EvaluationJobProvider(Construct):
             ("FrameworkWaiterRole", "CDK Provider framework: polls the evaluation job handler until a job can be deleted"),
         ):
             role = iam.Role(self, role_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
-            framework_logs.grant_write(role)
+            grant(role, access.FRAMEWORK_LOGS, [framework_logs.log_group_arn])
             acknowledgements.watch(role, Holder.FRAMEWORK_ROLES)
             framework_roles.append(role)
         self.provider = cr.Provider(

@@ -175,7 +175,7 @@ class EvaluationBucket(Construct):
                 self, "UploadLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=RemovalPolicy.DESTROY
             )
             acknowledge_all(cfn_resources(self._upload_logs, "AWS::Logs::LogGroup"), LOGS_SERVICE_ENCRYPTED)
-            self._upload_logs.grant_write(self._upload_role)
+            grant(self._upload_role, access.UPLOAD_LOGS, [self._upload_logs.log_group_arn])
             self._allow(access.UPLOAD_LIST, [self.bucket.bucket_arn])
         return self._upload_role
 
