@@ -467,6 +467,16 @@ def test_fails_on_a_bad_local_dataset_naming_file_and_line(stack, tmp_path, case
         automatic(stack, tasks=[file_task(Metric.ACCURACY, path=path)])
 
 
+def test_fails_on_a_dataset_that_is_not_utf8_naming_file_line_and_byte(stack, tmp_path):
+    # JSON Lines is UTF-8 (jsonlines.org); a file saved as Latin-1 is refused before upload.
+    path = tmp_path / "qa.jsonl"
+    path.write_bytes('{"prompt": "a"}\n{"prompt": "caf\u00e9"}\n'.encode("latin-1"))
+    with pytest.raises(EvaluationJobConfigError) as raised:
+        automatic(stack, tasks=[file_task(Metric.ACCURACY, path=path)])
+    assert raised.value.value == str(path)
+    assert raised.value.rule.startswith("line 2 is not UTF-8 (byte 16: b'\\xe9')")
+
+
 def test_fails_on_value_types_that_cannot_be_datasets_or_models(tmp_path):
     with pytest.raises(EvaluationJobConfigError, match="is not a file"):
         Dataset.from_file(tmp_path / "missing.jsonl")
