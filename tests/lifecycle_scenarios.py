@@ -29,7 +29,6 @@ from lifecycle_driver import CloudFormation, Exchange, RealClock, VirtualClock
 
 import bedrock
 import index
-import lifecycle
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 BOTOCORE_ATTEMPTS = total_attempts(bedrock.CLIENT_CONFIG)
@@ -107,15 +106,7 @@ def world(
             aws_secret_access_key="x",
         )
         stack.enter_context(mock.patch.object(index, "_jobs", bedrock.EvaluationJobs(client)))
-        original_clock = lifecycle.Clock
-        handler_clock = clock.lifecycle_clock()
-
-        def clock_factory(**overrides: Any) -> lifecycle.Clock:
-            if overrides:
-                return original_clock(**overrides)
-            return handler_clock
-
-        stack.enter_context(mock.patch.object(lifecycle, "Clock", clock_factory))
+        stack.enter_context(mock.patch.object(index, "clock", clock.handler_clock))
         cfn = CloudFormation(clock)
         if on_event_timeout is not None:
             cfn.on_event_timeout = on_event_timeout

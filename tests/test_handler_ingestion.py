@@ -15,7 +15,7 @@ import bedrock
 import index
 import ingestion
 from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
-from request import InvalidProperties
+from runtime import InvalidProperties, backoff
 
 KB, DS, JOB = "KB12345678", "DS12345678", "IJ12345678"
 PHYSICAL = f"{KB}/{DS}/{JOB}"
@@ -105,22 +105,28 @@ def test_update_with_changed_documents_starts_a_new_ingestion(agent):
 
 
 def test_an_ingestion_already_running_is_waited_out_then_ours_starts(agent):
+    # given another ingestion of the data source runs for a while
     ingestions, stubber = agent
-    stubber.add_client_error("start_ingestion_job", "ConflictException", "An ingestion job is already running", 409)
+    for _ in range(2):
+        stubber.add_client_error("start_ingestion_job", "ConflictException", "An ingestion job is already running", 409)
     expect_start(stubber)
     clock = FakeClock()
+
+    # when
     ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, clock.budget())
-    assert clock.sleeps == [2.0]
+
+    # then ours starts after the handler's one backoff (doubling, jitter at its midpoint: 0.75 of the base)
+    assert clock.sleeps == [backoff(0, clock.clock()), backoff(1, clock.clock())] == [1.5, 3.0]
 
 
-def test_a_conflict_that_outlasts_the_budget_fails_with_the_service_message(agent):
+def test_fails_when_a_conflict_outlasts_the_budget_with_the_service_message(agent):
     ingestions, stubber = agent
     for _ in range(2):
         stubber.add_client_error("start_ingestion_job", "ConflictException", "An ingestion job is already running", 409)
     clock = FakeClock()
     with pytest.raises(ingestion.IngestionError, match="already running"):
-        ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, clock.budget(seconds=5))
-    assert clock.sleeps == [2.0], "the next wait (4 s) would pass the deadline: it gives up instead"
+        ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, clock.budget(seconds=4))
+    assert clock.sleeps == [1.5], "the next wait (3 s) would pass the deadline: it gives up instead"
 
 
 @pytest.mark.parametrize("status", ["STARTING", "IN_PROGRESS", "STOPPING"])

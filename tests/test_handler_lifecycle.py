@@ -36,8 +36,9 @@ import bedrock
 import index
 import lifecycle
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
-from lifecycle import BACKOFF_CAP_SECONDS, IAM_RETRY_WINDOW_SECONDS, MAX_REASON_LENGTH, JobError
-from request import InvalidProperties, JobSpec, client_request_token, job_spec
+from lifecycle import IAM_RETRY_WINDOW_SECONDS, JobError
+from request import JobSpec, job_spec
+from runtime import BACKOFF_CAP_SECONDS, MAX_REASON_LENGTH, InvalidProperties, idempotency_token
 
 NOT_ASSUMABLE = (
     "ValidationException",
@@ -73,7 +74,7 @@ def spec_for(properties: dict[str, Any]) -> JobSpec:
 
 def create_params(properties: dict[str, Any], request_id: str = "req-1") -> dict[str, Any]:
     """What CreateEvaluationJob must receive for these properties in this CloudFormation request."""
-    token = client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=request_id)
+    token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=request_id)
     return {**spec_for(properties).request, "clientRequestToken": token}
 
 
@@ -133,7 +134,7 @@ def test_create_sends_the_numbers_of_a_rag_request_as_numbers(bedrock_api, clock
     metric = expected["evaluationConfig"]["automated"]["customMetricConfig"]["customMetrics"][0]
     for item, value in zip(metric["customMetricDefinition"]["ratingScale"], [1.0, 0.0], strict=True):
         item["value"]["floatValue"] = value
-    token = client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
+    token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
     expected |= {"jobName": spec_for(properties).name, "clientRequestToken": token}
     bedrock_api.stubber.add_response("create_evaluation_job", {"jobArn": JOB_ARN}, expected)
 

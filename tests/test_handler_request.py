@@ -20,7 +20,8 @@ from handler_support import (
 
 import bedrock
 from bedrock_evaluation.contract import JOB_NAME_MAX_LENGTH, NAME_PREFIX_MAX_LENGTH, Removal
-from request import InvalidProperties, JobSpec, client_request_token, job_spec, restore_types
+from request import JobSpec, job_spec, restore_types
+from runtime import InvalidProperties, idempotency_token
 
 JOB_NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,62}")
 TOKEN_PATTERN = re.compile(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?")
@@ -261,16 +262,16 @@ def test_an_invalid_name_prefix_is_rejected(spec_of, prefix) -> None:
 
 
 def test_the_client_request_token_is_deterministic_and_valid_for_the_api() -> None:
-    token = client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
+    token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
 
-    assert token == client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
+    assert token == idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
     assert TOKEN_PATTERN.fullmatch(token)
     assert len(token) <= 256
 
 
 def test_each_cloudformation_request_gets_its_own_token() -> None:
     tokens = {
-        client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=rid)
+        idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=rid)
         for rid in ("req-1", "req-2", "9d1c2b5e-0a1f-4c8e-9f3d-2b7e6a5c4d3e")
     }
     assert len(tokens) == 3

@@ -17,10 +17,18 @@ _BUNDLED_MODELS = Path(__file__).resolve().parent / "data"
 if _BUNDLED_MODELS.is_dir():
     os.environ.setdefault("AWS_DATA_PATH", str(_BUNDLED_MODELS))
 
-import boto3  # noqa: E402  (AWS_DATA_PATH must be set first)
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError, HTTPClientError  # noqa: E402
-from botocore.exceptions import ConnectionError as BotocoreConnectionError  # noqa: E402
+# AWS_DATA_PATH must be set before botocore loads a model. boto3 and botocore ship no type
+# information: this module is where the handler meets them, so their types stop here.
+import boto3  # type: ignore[import-untyped]  # noqa: E402
+import botocore.exceptions  # type: ignore[import-untyped]  # noqa: E402
+import botocore.session  # type: ignore[import-untyped]  # noqa: E402
+from botocore.config import Config  # type: ignore[import-untyped]  # noqa: E402
+
+ClientError: type[Exception] = botocore.exceptions.ClientError
+"""The service answered with an error."""
+CALL_ERRORS: tuple[type[Exception], ...] = (ClientError, botocore.exceptions.BotoCoreError)
+"""Any failed call: the service's answers and botocore's own (connection, credentials, timeouts)."""
+_PASSING_CALL_ERRORS = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
 
 JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:evaluation-job/[a-z0-9]{12}")
 
@@ -49,28 +57,39 @@ _TRANSIENT_CODES = {
     "ServiceUnavailableException",
     "RequestTimeout",
 }
+_SERVER_ERROR = 500
 
 
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+def error_code(error: BaseException) -> str:
+    """The service's error code; empty for an error the service did not answer with."""
+    return str(_answer(error).get("Error", {}).get("Code", ""))
 
 
-def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+def error_message(error: BaseException) -> str:
+    """The service's own words for an error it answered with, else the error's text."""
+    return str(_answer(error).get("Error", {}).get("Message", "")) or str(error)
 
 
-def is_not_ready(error: ClientError) -> bool:
+def _answer(error: BaseException) -> dict[str, Any]:
+    """What the service answered, for an error it answered with; nothing for botocore's own."""
+    if not isinstance(error, ClientError):
+        return {}
+    response: dict[str, Any] = getattr(error, "response", {})
+    return response
+
+
+def is_not_ready(error: BaseException) -> bool:
     """True for the errors a freshly created role or policy produces until IAM has propagated."""
     return error_code(error) in _NOT_READY_CODES and bool(_NOT_READY.search(error_message(error)))
 
 
-def is_transient(error: Exception) -> bool:
+def is_transient(error: BaseException) -> bool:
     """Errors worth trying again later (botocore has already retried them a few times)."""
     if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(error) in _TRANSIENT_CODES or status >= 500
+        status = _answer(error).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(error) in _TRANSIENT_CODES or status >= _SERVER_ERROR
     # Connection failures and read timeouts; not lasting ones such as missing credentials.
-    return isinstance(error, BotocoreConnectionError | HTTPClientError)
+    return isinstance(error, _PASSING_CALL_ERRORS)
 
 
 class EvaluationJobs:

@@ -17,7 +17,7 @@ import ingestion
 import lifecycle
 from bedrock import EvaluationJobs, IngestionJobs, default_agent_client, default_client
 from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
-from request import InvalidProperties
+from runtime import Budget, Clock, InvalidProperties
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
@@ -48,10 +48,15 @@ def ingestions() -> IngestionJobs:
     return _ingestions
 
 
+def clock() -> Clock:
+    """The handler's time: real here, replaced by tests that drive time themselves."""
+    return Clock()
+
+
 def on_event(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     _log_event("on_event", event)
     request_type = event.get("RequestType")
-    budget = lifecycle.Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS)
+    budget = Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS, clock())
     if event.get("ResourceType") == INGESTION_RESOURCE_TYPE:
         if request_type in ("Create", "Update"):
             return ingestion.on_create_or_update(event, ingestions(), budget)

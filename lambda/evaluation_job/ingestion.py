@@ -7,21 +7,18 @@ Delete does nothing: the indexed documents belong to the knowledge base.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-from bedrock import IngestionJobs, error_code, error_message, is_transient
-from botocore.exceptions import BotoCoreError, ClientError
+from bedrock import CALL_ERRORS, ClientError, IngestionJobs, error_code, error_message
 from bedrock_evaluation.contract import (
     ATTR_INGESTION_JOB_ID,
     PROP_DATA_SOURCE_ID,
     PROP_DOCUMENTS_HASH,
     PROP_KNOWLEDGE_BASE_ID,
 )
-from lifecycle import MAX_REASON_LENGTH, Budget
-from request import InvalidProperties
+from runtime import Budget, InvalidProperties, ResourceError, backoff, idempotency_token, transient_or_fail
 
 logger = logging.getLogger("evaluation_job.ingestion")
 
@@ -29,10 +26,10 @@ RUNNING = frozenset({"STARTING", "IN_PROGRESS", "STOPPING"})
 _SEPARATOR = "/"
 
 
-class IngestionError(RuntimeError):
-    def __init__(self, what: str, message: str) -> None:
-        reason = f"ingestion of {what}: {message}"
-        super().__init__(reason[: MAX_REASON_LENGTH - 3] + "..." if len(reason) > MAX_REASON_LENGTH else reason)
+class IngestionError(ResourceError):
+    """A failure of one data source's ingestion (named knowledge base/data source)."""
+
+    what = "ingestion of"
 
 
 def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, budget: Budget) -> dict[str, Any]:
@@ -41,9 +38,11 @@ def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, bud
     if event.get("RequestType") == "Update" and isinstance(old, Mapping) and _same(old, event["ResourceProperties"]):
         logger.info("documents unchanged; no new ingestion")
         return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    # One token per CloudFormation request: a repeated delivery does not start a second ingestion.
-    token = hashlib.sha256(f"{event.get('StackId')}\n{event.get('LogicalResourceId')}\n{event.get('RequestId')}".encode()).hexdigest()
-    clock = budget.clock
+    token = idempotency_token(
+        stack_id=str(event.get("StackId")),
+        logical_id=str(event.get("LogicalResourceId")),
+        request_id=str(event.get("RequestId")),
+    )
     attempt = 0
     while True:
         try:
@@ -51,10 +50,10 @@ def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, bud
             break
         except ClientError as error:
             # Another ingestion of this data source is running (a retried deploy, the console).
-            delay = min(30.0, 2.0 * 2**attempt)
-            if error_code(error) != "ConflictException" or clock.monotonic() + delay > budget.deadline:
+            delay = backoff(attempt, budget.clock)
+            if error_code(error) != "ConflictException" or not budget.allows(delay):
                 raise IngestionError(f"{knowledge_base}/{data_source}", error_message(error)) from error
-            clock.sleep(delay)
+            budget.clock.sleep(delay)
             attempt += 1
     logger.info("started ingestion %s of %s/%s", job_id, knowledge_base, data_source)
     return {
@@ -72,12 +71,11 @@ def is_complete(event: Mapping[str, Any], ingestions: IngestionJobs) -> bool:
     knowledge_base, data_source, job_id = parts
     try:
         job = ingestions.get(knowledge_base, data_source, job_id)
-    except (ClientError, BotoCoreError) as error:
-        if is_transient(error):
-            logger.warning("transient error reading ingestion %s, will look again: %s", job_id, error)
-            return False
-        message = error_message(error) if isinstance(error, ClientError) else str(error)
-        raise IngestionError(f"{knowledge_base}/{data_source}", message) from error
+    except CALL_ERRORS as error:
+        transient_or_fail(
+            error, logger, f"reading ingestion {job_id}", lambda m: IngestionError(f"{knowledge_base}/{data_source}", m)
+        )
+        return False
     status = job.get("status")
     if status == "COMPLETE":
         logger.info("ingestion %s complete: %s", job_id, job.get("statistics"))

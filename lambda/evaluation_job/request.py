@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runtime import InvalidProperties
+
 from bedrock_evaluation.contract import (
     NAME_DIGEST_LENGTH,
     NAME_PREFIX_MAX_LENGTH,
@@ -24,10 +26,6 @@ from bedrock_evaluation.contract import (
 
 _NAME_PREFIX = re.compile(r"[a-z0-9](-*[a-z0-9])*")
 _TRUE, _FALSE = "true", "false"
-
-
-class InvalidProperties(ValueError):
-    """The resource properties cannot describe an evaluation job."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,11 +93,6 @@ def generated_job_name(prefix: Any, request: Mapping[str, Any], *, stack_id: str
     )
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:NAME_DIGEST_LENGTH]
     return f"{prefix}-{digest}"
-
-
-def client_request_token(*, stack_id: str, logical_id: str, request_id: str) -> str:
-    """Same CloudFormation request, same token: a repeated invocation never makes a second job."""
-    return hashlib.sha256(f"{stack_id}\n{logical_id}\n{request_id}".encode()).hexdigest()
 
 
 def restore_types(value: Any, shape: Any, path: str) -> Any:
