@@ -24,6 +24,7 @@ from botocore.stub import Stubber  # noqa: E402
 
 import bedrock  # noqa: E402
 import runtime  # noqa: E402
+from events import ResourceEvent  # noqa: E402
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Eval/1111-2222"
 LOGICAL_ID = "BoolQAccuracy"
@@ -179,6 +180,11 @@ def make_event(
     if old_properties is not None:
         event["OldResourceProperties"] = {"ServiceToken": SERVICE_TOKEN, **copy.deepcopy(dict(old_properties))}
     return event
+
+
+def resource_event(request_type: str, **kwargs: Any) -> ResourceEvent:
+    """`make_event`'s event as the entry points hand it to lifecycle and ingestion."""
+    return ResourceEvent.parse(make_event(request_type, **kwargs))
 
 
 @dataclass(frozen=True)

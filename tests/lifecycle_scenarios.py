@@ -80,7 +80,7 @@ def world(
     read_timeout: float | None = None,
     on_event_timeout: float | None = None,
 ) -> Iterator[World]:
-    """A running emulator, a handler whose `index._jobs` talks to it, and CloudFormation.
+    """A running emulator, a handler whose `index.jobs()` talks to it, and CloudFormation.
 
     With the virtual clock (the default) the handler's own clock, botocore's retry backoff and the
     emulator's slow answers all spend virtual seconds; `real_clock` keeps every wait real (botocore's
@@ -105,7 +105,8 @@ def world(
             aws_access_key_id="x",
             aws_secret_access_key="x",
         )
-        stack.enter_context(mock.patch.object(index, "_jobs", bedrock.EvaluationJobs(client)))
+        jobs = bedrock.EvaluationJobs(client)
+        stack.enter_context(mock.patch.object(index, "jobs", lambda: jobs))
         stack.enter_context(mock.patch.object(index, "clock", clock.handler_clock))
         cfn = CloudFormation(clock)
         if on_event_timeout is not None:

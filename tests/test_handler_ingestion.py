@@ -15,6 +15,7 @@ import bedrock
 import index
 import ingestion
 from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
+from events import ResourceEvent
 from runtime import InvalidProperties, backoff
 
 KB, DS, JOB = "KB12345678", "DS12345678", "IJ12345678"
@@ -25,10 +26,16 @@ def properties(documents_hash: str = "aaaa") -> dict[str, Any]:
     return {"KnowledgeBaseId": KB, "DataSourceId": DS, "DocumentsHash": documents_hash}
 
 
-def event(request_type: str, **kwargs: Any) -> dict[str, Any]:
+def raw_event(request_type: str, **kwargs: Any) -> dict[str, Any]:
+    """An ingestion resource's event as CloudFormation sends it."""
     built = make_event(request_type, **kwargs)
     built["ResourceType"] = INGESTION_RESOURCE_TYPE
     return built
+
+
+def event(request_type: str, **kwargs: Any) -> ResourceEvent:
+    """The same event as the entry points hand it to the ingestion handler."""
+    return ResourceEvent.parse(raw_event(request_type, **kwargs))
 
 
 def job(status: str, reasons: list[str] | None = None) -> dict[str, Any]:
@@ -62,7 +69,7 @@ def expect_start(stubber: Stubber) -> None:
 def test_create_starts_one_ingestion_and_names_it_in_the_physical_id(agent):
     ingestions, stubber = agent
     expect_start(stubber)
-    answer = ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, FakeClock().budget())
+    answer = ingestion.on_create(event("Create", properties=properties()), ingestions, FakeClock().budget())
     assert answer == {"PhysicalResourceId": PHYSICAL, "Data": {"IngestionJobId": JOB}}
 
 
@@ -79,13 +86,13 @@ def test_a_repeated_delivery_sends_the_same_client_token(agent):
 
     ingestions.client.start_ingestion_job = capture  # type: ignore[method-assign]
     for _ in range(2):
-        ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, FakeClock().budget())
+        ingestion.on_create(event("Create", properties=properties()), ingestions, FakeClock().budget())
     assert tokens[0] == tokens[1] and len(tokens[0]) >= 33
 
 
 def test_update_with_unchanged_documents_starts_nothing(agent):
     ingestions, _ = agent  # no queued answers: any call would fail the test
-    answer = ingestion.on_create_or_update(
+    answer = ingestion.on_update(
         event("Update", properties=properties("aaaa"), old_properties=properties("aaaa"), physical_id=PHYSICAL),
         ingestions,
         FakeClock().budget(),
@@ -96,7 +103,7 @@ def test_update_with_unchanged_documents_starts_nothing(agent):
 def test_update_with_changed_documents_starts_a_new_ingestion(agent):
     ingestions, stubber = agent
     expect_start(stubber)
-    answer = ingestion.on_create_or_update(
+    answer = ingestion.on_update(
         event("Update", properties=properties("bbbb"), old_properties=properties("aaaa"), physical_id=PHYSICAL),
         ingestions,
         FakeClock().budget(),
@@ -113,7 +120,7 @@ def test_an_ingestion_already_running_is_waited_out_then_ours_starts(agent):
     clock = FakeClock()
 
     # when
-    ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, clock.budget())
+    ingestion.on_create(event("Create", properties=properties()), ingestions, clock.budget())
 
     # then ours starts after the handler's one backoff (doubling, jitter at its midpoint: 0.75 of the base)
     assert clock.sleeps == [backoff(0, clock.clock()), backoff(1, clock.clock())] == [1.5, 3.0]
@@ -125,7 +132,7 @@ def test_fails_when_a_conflict_outlasts_the_budget_with_the_service_message(agen
         stubber.add_client_error("start_ingestion_job", "ConflictException", "An ingestion job is already running", 409)
     clock = FakeClock()
     with pytest.raises(ingestion.IngestionError, match="already running"):
-        ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, clock.budget(seconds=4))
+        ingestion.on_create(event("Create", properties=properties()), ingestions, clock.budget(seconds=4))
     assert clock.sleeps == [1.5], "the next wait (3 s) would pass the deadline: it gives up instead"
 
 
@@ -172,7 +179,7 @@ def test_a_physical_id_that_is_not_ours_is_refused_with_a_reason(agent):
 def test_missing_ids_are_refused_with_a_reason(agent):
     ingestions, _ = agent
     with pytest.raises(InvalidProperties, match="property DataSourceId must be a non-empty string"):
-        ingestion.on_create_or_update(event("Create", properties={"KnowledgeBaseId": KB}), ingestions, FakeClock().budget())
+        ingestion.on_create(event("Create", properties={"KnowledgeBaseId": KB}), ingestions, FakeClock().budget())
 
 
 class Context:
@@ -182,16 +189,16 @@ class Context:
 
 def test_delete_of_an_ingestion_calls_nothing_and_completes_at_once(agent, monkeypatch):
     ingestions, _ = agent
-    monkeypatch.setattr(index, "_ingestions", ingestions)
-    deleted = event("Delete", properties=properties(), physical_id=PHYSICAL)
+    monkeypatch.setattr(index, "ingestions", lambda: ingestions)
+    deleted = raw_event("Delete", properties=properties(), physical_id=PHYSICAL)
     assert index.on_event(deleted, Context()) == {"PhysicalResourceId": PHYSICAL}
     assert index.is_complete(deleted, Context()) == {"IsComplete": True}
 
 
 def test_the_entry_points_route_ingestion_events_to_the_ingestion_handler(agent, monkeypatch):
     ingestions, stubber = agent
-    monkeypatch.setattr(index, "_ingestions", ingestions)
+    monkeypatch.setattr(index, "ingestions", lambda: ingestions)
     expect_start(stubber)
     stubber.add_response("get_ingestion_job", job("COMPLETE"))
-    answer = index.on_event(event("Create", properties=properties()), Context())
-    assert index.is_complete({**event("Create", properties=properties()), **answer}, Context()) == {"IsComplete": True}
+    answer = index.on_event(raw_event("Create", properties=properties()), Context())
+    assert index.is_complete({**raw_event("Create", properties=properties()), **answer}, Context()) == {"IsComplete": True}

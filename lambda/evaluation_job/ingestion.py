@@ -7,10 +7,6 @@ Delete does nothing: the indexed documents belong to the knowledge base.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from typing import Any
-
 from bedrock import CALL_ERRORS, ClientError, IngestionJobs, error_code, error_message
 from bedrock_evaluation.contract import (
     ATTR_INGESTION_JOB_ID,
@@ -18,12 +14,23 @@ from bedrock_evaluation.contract import (
     PROP_DOCUMENTS_HASH,
     PROP_KNOWLEDGE_BASE_ID,
 )
-from runtime import Budget, InvalidProperties, ResourceError, backoff, idempotency_token, transient_or_fail
+from events import Properties, ResourceEvent, Response
+from runtime import (
+    Budget,
+    InvalidProperties,
+    ResourceError,
+    backoff,
+    idempotency_token,
+    module_logger,
+    transient_or_fail,
+)
 
-logger = logging.getLogger("evaluation_job.ingestion")
+logger = module_logger("ingestion")
 
 RUNNING = frozenset({"STARTING", "IN_PROGRESS", "STOPPING"})
+# The physical id: knowledge base/data source/ingestion job.
 _SEPARATOR = "/"
+_ID_PARTS = 3
 
 
 class IngestionError(ResourceError):
@@ -32,17 +39,51 @@ class IngestionError(ResourceError):
     what = "ingestion of"
 
 
-def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, budget: Budget) -> dict[str, Any]:
-    knowledge_base, data_source = _ids(event.get("ResourceProperties"))
-    old = event.get("OldResourceProperties")
-    if event.get("RequestType") == "Update" and isinstance(old, Mapping) and _same(old, event["ResourceProperties"]):
+def on_create(event: ResourceEvent, ingestions: IngestionJobs, budget: Budget) -> Response:
+    knowledge_base, data_source = _ids(event.properties)
+    return _start(event, knowledge_base, data_source, ingestions, budget)
+
+
+def on_update(event: ResourceEvent, ingestions: IngestionJobs, budget: Budget) -> Response:
+    knowledge_base, data_source = _ids(event.properties)
+    if _same(event.old_properties, event.properties):
         logger.info("documents unchanged; no new ingestion")
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    token = idempotency_token(
-        stack_id=str(event.get("StackId")),
-        logical_id=str(event.get("LogicalResourceId")),
-        request_id=str(event.get("RequestId")),
-    )
+        return {"PhysicalResourceId": event.physical_id}
+    return _start(event, knowledge_base, data_source, ingestions, budget)
+
+
+def on_delete(event: ResourceEvent) -> Response:
+    return {"PhysicalResourceId": event.physical_id}
+
+
+def is_complete(event: ResourceEvent, ingestions: IngestionJobs) -> bool:
+    if event.request_type == "Delete":
+        return True
+    parts = event.physical_id.split(_SEPARATOR)
+    if len(parts) != _ID_PARTS:
+        raise InvalidProperties(f"physical id {event.physical_id!r} is not knowledge base/data source/ingestion job")
+    knowledge_base, data_source, job_id = parts
+    try:
+        job = ingestions.get(knowledge_base, data_source, job_id)
+    except CALL_ERRORS as error:
+        transient_or_fail(
+            error, logger, f"reading ingestion {job_id}", lambda m: IngestionError(f"{knowledge_base}/{data_source}", m)
+        )
+        return False
+    status = job.get("status")
+    if status == "COMPLETE":
+        logger.info("ingestion %s complete: %s", job_id, job.get("statistics"))
+        return True
+    if status in RUNNING:
+        return False
+    reasons = "; ".join(job.get("failureReasons") or []) or "no reason given"
+    raise IngestionError(f"{knowledge_base}/{data_source}", f"ingestion job {job_id} ended {status}: {reasons}")
+
+
+def _start(
+    event: ResourceEvent, knowledge_base: str, data_source: str, ingestions: IngestionJobs, budget: Budget
+) -> Response:
+    token = idempotency_token(stack_id=event.stack_id, logical_id=event.logical_id, request_id=event.request_id)
     attempt = 0
     while True:
         try:
@@ -62,32 +103,8 @@ def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, bud
     }
 
 
-def is_complete(event: Mapping[str, Any], ingestions: IngestionJobs) -> bool:
-    if event.get("RequestType") == "Delete":
-        return True
-    parts = str(event.get("PhysicalResourceId", "")).split(_SEPARATOR)
-    if len(parts) != 3:
-        raise InvalidProperties(f"physical id {event.get('PhysicalResourceId')!r} is not knowledge base/data source/ingestion job")
-    knowledge_base, data_source, job_id = parts
-    try:
-        job = ingestions.get(knowledge_base, data_source, job_id)
-    except CALL_ERRORS as error:
-        transient_or_fail(
-            error, logger, f"reading ingestion {job_id}", lambda m: IngestionError(f"{knowledge_base}/{data_source}", m)
-        )
-        return False
-    status = job.get("status")
-    if status == "COMPLETE":
-        logger.info("ingestion %s complete: %s", job_id, job.get("statistics"))
-        return True
-    if status in RUNNING:
-        return False
-    reasons = "; ".join(job.get("failureReasons") or []) or "no reason given"
-    raise IngestionError(f"{knowledge_base}/{data_source}", f"ingestion job {job_id} ended {status}: {reasons}")
-
-
-def _ids(properties: Any) -> tuple[str, str]:
-    if not isinstance(properties, Mapping):
+def _ids(properties: Properties | None) -> tuple[str, str]:
+    if properties is None:
         raise InvalidProperties("the event has no resource properties")
     ids = []
     for key in (PROP_KNOWLEDGE_BASE_ID, PROP_DATA_SOURCE_ID):
@@ -98,6 +115,7 @@ def _ids(properties: Any) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
-def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+def _same(old: Properties | None, new: Properties | None) -> bool:
+    """Whether an Update leaves the knowledge base, the data source and the documents as they were."""
     keys = (PROP_KNOWLEDGE_BASE_ID, PROP_DATA_SOURCE_ID, PROP_DOCUMENTS_HASH)
-    return all(old.get(k) == new.get(k) for k in keys)
+    return old is not None and new is not None and all(old.get(k) == new.get(k) for k in keys)

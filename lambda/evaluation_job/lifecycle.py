@@ -6,10 +6,6 @@ Jobs are immutable: Create makes one, Update makes a new one when the request ch
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from typing import Any
-
 from bedrock import (
     CALL_ERRORS,
     JOB_ARN,
@@ -21,10 +17,19 @@ from bedrock import (
     is_transient,
 )
 from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, PROP_REMOVAL, Removal
+from events import Properties, ResourceEvent, Response
 from request import JobSpec, job_spec
-from runtime import Budget, InvalidProperties, ResourceError, backoff, idempotency_token, transient_or_fail
+from runtime import (
+    Budget,
+    InvalidProperties,
+    ResourceError,
+    backoff,
+    idempotency_token,
+    module_logger,
+    transient_or_fail,
+)
 
-logger = logging.getLogger("evaluation_job")
+logger = module_logger("lifecycle")
 
 # How long Create keeps retrying while a new role or policy propagates through IAM.
 IAM_RETRY_WINDOW_SECONDS = 240.0
@@ -33,8 +38,6 @@ TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 # A job of our name that already runs, or ran to the end, stands for this request.
 ADOPTABLE = frozenset({"InProgress", "Completed"})
 
-Response = dict[str, Any]
-
 
 class JobError(ResourceError):
     """A failure of one evaluation job (named by its name or ARN) for CloudFormation to report."""
@@ -42,16 +45,16 @@ class JobError(ResourceError):
     what = "evaluation job"
 
 
-def on_create(event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> Response:
-    spec = _spec(event, event.get("ResourceProperties"), jobs)
+def on_create(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
+    spec = _spec(event, event.properties, jobs)
     return _answer(spec, _create(spec, event, jobs, budget))
 
 
-def on_update(event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> Response:
-    new = _spec(event, event.get("ResourceProperties"), jobs)
-    current = str(event.get("PhysicalResourceId", ""))
+def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
+    new = _spec(event, event.properties, jobs)
+    current = event.physical_id
     try:
-        old: JobSpec | None = _spec(event, event.get("OldResourceProperties"), jobs)
+        old: JobSpec | None = _spec(event, event.old_properties, jobs)
     except InvalidProperties:
         old = None
     if old is not None and old.request == new.request and JOB_ARN.fullmatch(current):
@@ -84,8 +87,8 @@ def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs) -> bool:
     return all(job.get(key) == spec.request.get(key) for key in _COMPARED_FIELDS)
 
 
-def on_delete(event: Mapping[str, Any], jobs: EvaluationJobs) -> Response:
-    job_arn = str(event.get("PhysicalResourceId", ""))
+def on_delete(event: ResourceEvent, jobs: EvaluationJobs) -> Response:
+    job_arn = event.physical_id
     answer: Response = {"PhysicalResourceId": job_arn}
     if not JOB_ARN.fullmatch(job_arn):
         # A failed Create's marker, or an id CloudFormation invented: no job was ever made.
@@ -104,11 +107,11 @@ def on_delete(event: Mapping[str, Any], jobs: EvaluationJobs) -> Response:
     return answer
 
 
-def is_complete(event: Mapping[str, Any], jobs: EvaluationJobs) -> bool:
+def is_complete(event: ResourceEvent, jobs: EvaluationJobs) -> bool:
     """Delete waits until the job is no longer running (stop), or stopped and deleted (delete)."""
-    if event.get("RequestType") != "Delete":
+    if event.request_type != "Delete":
         return True
-    job_arn = str(event.get("PhysicalResourceId", ""))
+    job_arn = event.physical_id
     removal = _removal(event)
     if not JOB_ARN.fullmatch(job_arn) or removal is Removal.RETAIN:
         return True
@@ -158,12 +161,8 @@ def _not_found(code: str) -> bool:
     return "NotFound" in code or code == "404"
 
 
-def _create(spec: JobSpec, event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> str:
-    token = idempotency_token(
-        stack_id=_required(event, "StackId"),
-        logical_id=_required(event, "LogicalResourceId"),
-        request_id=_required(event, "RequestId"),
-    )
+def _create(spec: JobSpec, event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> str:
+    token = idempotency_token(stack_id=event.stack_id, logical_id=event.logical_id, request_id=event.request_id)
     clock = budget.clock
     started = clock.monotonic()
     iam_budget = budget.within(IAM_RETRY_WINDOW_SECONDS)
@@ -243,32 +242,22 @@ def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
         raise
 
 
-def _spec(event: Mapping[str, Any], properties: Any, jobs: EvaluationJobs) -> JobSpec:
-    if not isinstance(properties, Mapping):
+def _spec(event: ResourceEvent, properties: Properties | None, jobs: EvaluationJobs) -> JobSpec:
+    if properties is None:
         raise InvalidProperties("the event has no resource properties")
     return job_spec(
-        properties,
-        input_shape=jobs.create_input_shape,
-        stack_id=_required(event, "StackId"),
-        logical_id=_required(event, "LogicalResourceId"),
+        properties, input_shape=jobs.create_input_shape, stack_id=event.stack_id, logical_id=event.logical_id
     )
 
 
-def _removal(event: Mapping[str, Any]) -> Removal:
-    properties = event.get("ResourceProperties")
-    value = properties.get(PROP_REMOVAL) if isinstance(properties, Mapping) else None
+def _removal(event: ResourceEvent) -> Removal:
+    properties = event.properties
+    value = properties.get(PROP_REMOVAL) if properties is not None else None
     try:
         return Removal(value) if value is not None else Removal.STOP
     except ValueError:
         logger.warning("unknown %s %r; stopping the job", PROP_REMOVAL, value)
         return Removal.STOP
-
-
-def _required(event: Mapping[str, Any], key: str) -> str:
-    value = event.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidProperties(f"the event has no {key}")
-    return value
 
 
 def _answer(spec: JobSpec, job_arn: str) -> Response:
