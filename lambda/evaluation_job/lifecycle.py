@@ -16,9 +16,9 @@ from bedrock import (
     is_not_ready,
     is_transient,
 )
-from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, PROP_REMOVAL, Removal
+from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, Removal
 from events import Properties, ResourceEvent, Response
-from request import JobSpec, job_spec
+from request import JobSpec, job_spec, removal_of
 from runtime import (
     Budget,
     InvalidProperties,
@@ -94,7 +94,10 @@ def on_delete(event: ResourceEvent, jobs: EvaluationJobs) -> Response:
         # A failed Create's marker, or an id CloudFormation invented: no job was ever made.
         logger.info("physical id %r is not an evaluation job; nothing to delete", job_arn)
         return answer
-    if _removal(event) is Removal.RETAIN:
+    # Removal is read only now, and as strictly as Create and Update read it. That is safe:
+    # Create and Update refuse an unknown value, so a resource that carries one never got a job
+    # ARN, and its Delete (of the failed Create's marker) was answered just above.
+    if removal_of(event.properties) is Removal.RETAIN:
         logger.info("removal is retain; leaving %s", job_arn)
         return answer
     try:
@@ -112,8 +115,10 @@ def is_complete(event: ResourceEvent, jobs: EvaluationJobs) -> bool:
     if event.request_type != "Delete":
         return True
     job_arn = event.physical_id
-    removal = _removal(event)
-    if not JOB_ARN.fullmatch(job_arn) or removal is Removal.RETAIN:
+    if not JOB_ARN.fullmatch(job_arn):
+        return True
+    removal = removal_of(event.properties)  # after the id check, as in on_delete
+    if removal is Removal.RETAIN:
         return True
     try:
         if removal is Removal.STOP:
@@ -248,16 +253,6 @@ def _spec(event: ResourceEvent, properties: Properties | None, jobs: EvaluationJ
     return job_spec(
         properties, input_shape=jobs.create_input_shape, stack_id=event.stack_id, logical_id=event.logical_id
     )
-
-
-def _removal(event: ResourceEvent) -> Removal:
-    properties = event.properties
-    value = properties.get(PROP_REMOVAL) if properties is not None else None
-    try:
-        return Removal(value) if value is not None else Removal.STOP
-    except ValueError:
-        logger.warning("unknown %s %r; stopping the job", PROP_REMOVAL, value)
-        return Removal.STOP
 
 
 def _answer(spec: JobSpec, job_arn: str) -> Response:

@@ -22,6 +22,7 @@ from bedrock_evaluation.contract import (
     PROP_REMOVAL,
     PROP_REQUEST,
     Removal,
+    parse_removal,
 )
 
 _NAME_PREFIX = re.compile(r"[a-z0-9](-*[a-z0-9])*")
@@ -61,12 +62,7 @@ def job_spec(
         raise InvalidProperties(
             f"{PROP_REQUEST}.clientRequestToken must not be set: the handler derives it from the request id"
         )
-    removal_value = properties.get(PROP_REMOVAL, Removal.STOP.value)
-    try:
-        removal = Removal(removal_value)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Removal)
-        raise InvalidProperties(f"property {PROP_REMOVAL} is {removal_value!r}; expected one of {allowed}") from None
+    removal = removal_of(properties)
     name_is_generated = not request.get("jobName")
     if name_is_generated:
         prefix = properties.get(PROP_JOB_NAME_PREFIX)
@@ -74,6 +70,15 @@ def job_spec(
     if not isinstance(request.get("outputDataConfig"), Mapping) or "s3Uri" not in request["outputDataConfig"]:
         raise InvalidProperties(f"{PROP_REQUEST}.outputDataConfig.s3Uri is required")
     return JobSpec(request=request, removal=removal, name_is_generated=name_is_generated)
+
+
+def removal_of(properties: Mapping[str, object] | None) -> Removal:
+    """What deleting the resource does to its job, read by the contract's one rule for Create,
+    Update and Delete alike; absent means DEFAULT_REMOVAL. Raises InvalidProperties."""
+    try:
+        return parse_removal(properties.get(PROP_REMOVAL) if properties is not None else None)
+    except ValueError as error:
+        raise InvalidProperties(str(error)) from None
 
 
 def generated_job_name(prefix: Any, request: Mapping[str, Any], *, stack_id: str, logical_id: str) -> str:
