@@ -19,7 +19,15 @@ from handler_support import (
 )
 
 import bedrock
-from bedrock_evaluation.contract import JOB_NAME_MAX_LENGTH, NAME_PREFIX_MAX_LENGTH, Removal
+from bedrock_evaluation.contract import (
+    CLIENT_REQUEST_TOKEN,
+    CLIENT_REQUEST_TOKEN_RULE,
+    JOB_NAME_MAX_LENGTH,
+    NAME_PREFIX_MAX_LENGTH,
+    NAME_PREFIX_PATTERN,
+    Removal,
+    name_prefix_problem,
+)
 from request import JobSpec, job_spec, restore_types
 from runtime import InvalidProperties, idempotency_token
 
@@ -253,9 +261,12 @@ def test_a_job_name_fixed_in_the_request_is_kept_and_the_prefix_ignored(spec_of)
     ["Eval-BoolQ", "-eval", "eval-", "eval_boolq", "", "a" * (NAME_PREFIX_MAX_LENGTH + 1), None],
     ids=["uppercase", "leading hyphen", "trailing hyphen", "underscore", "empty", "too long", "missing"],
 )
-def test_an_invalid_name_prefix_is_rejected(spec_of, prefix) -> None:
-    with pytest.raises(InvalidProperties, match="property JobNamePrefix is"):
+def test_fails_for_an_invalid_name_prefix_giving_the_contracts_rule(spec_of, prefix) -> None:
+    with pytest.raises(InvalidProperties) as raised:
         spec_of(valid_properties(JobNamePrefix=prefix))
+
+    assert str(raised.value) == f"property JobNamePrefix is {prefix!r}; it {name_prefix_problem(prefix)}"
+    assert NAME_PREFIX_PATTERN.pattern in str(raised.value)
 
 
 # --- the idempotency token ------------------------------------------------------------------------
@@ -277,11 +288,13 @@ def test_each_cloudformation_request_gets_its_own_token() -> None:
     assert len(tokens) == 3
 
 
-def test_a_client_request_token_in_the_properties_is_rejected(spec_of) -> None:
-    request = model_request() | {"clientRequestToken": "mine"}
+def test_fails_for_a_client_request_token_in_the_request_giving_the_contracts_rule(spec_of) -> None:
+    request = model_request() | {CLIENT_REQUEST_TOKEN: "mine"}
 
-    with pytest.raises(InvalidProperties, match="clientRequestToken must not be set"):
+    with pytest.raises(InvalidProperties) as raised:
         spec_of(valid_properties(request=request))
+
+    assert str(raised.value) == f"Request.clientRequestToken {CLIENT_REQUEST_TOKEN_RULE}"
 
 
 # --- the other properties -------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,16 +15,17 @@ from typing import Any
 from runtime import InvalidProperties
 
 from bedrock_evaluation.contract import (
+    CLIENT_REQUEST_TOKEN,
+    CLIENT_REQUEST_TOKEN_RULE,
     NAME_DIGEST_LENGTH,
-    NAME_PREFIX_MAX_LENGTH,
     PROP_JOB_NAME_PREFIX,
     PROP_REMOVAL,
     PROP_REQUEST,
     Removal,
+    name_prefix_problem,
     parse_removal,
 )
 
-_NAME_PREFIX = re.compile(r"[a-z0-9](-*[a-z0-9])*")
 _TRUE, _FALSE = "true", "false"
 
 
@@ -58,10 +58,8 @@ def job_spec(
     if not isinstance(raw_request, Mapping):
         raise InvalidProperties(f"property {PROP_REQUEST} must be an object, got {_kind(raw_request)}")
     request = restore_types(raw_request, input_shape, PROP_REQUEST)
-    if "clientRequestToken" in request:
-        raise InvalidProperties(
-            f"{PROP_REQUEST}.clientRequestToken must not be set: the handler derives it from the request id"
-        )
+    if CLIENT_REQUEST_TOKEN in request:
+        raise InvalidProperties(f"{PROP_REQUEST}.{CLIENT_REQUEST_TOKEN} {CLIENT_REQUEST_TOKEN_RULE}")
     removal = removal_of(properties)
     name_is_generated = not request.get("jobName")
     if name_is_generated:
@@ -88,11 +86,9 @@ def generated_job_name(prefix: Any, request: Mapping[str, Any], *, stack_id: str
     so a changed request needs a new job), and makes a name found in the account ours: only
     this resource, in this stack, with this request, produces it.
     """
-    if not isinstance(prefix, str) or not _NAME_PREFIX.fullmatch(prefix) or len(prefix) > NAME_PREFIX_MAX_LENGTH:
-        raise InvalidProperties(
-            f"property {PROP_JOB_NAME_PREFIX} is {prefix!r}; it must match [a-z0-9](-*[a-z0-9])* "
-            f"and be at most {NAME_PREFIX_MAX_LENGTH} characters"
-        )
+    problem = name_prefix_problem(prefix)
+    if problem is not None:
+        raise InvalidProperties(f"property {PROP_JOB_NAME_PREFIX} is {prefix!r}; it {problem}")
     canonical = json.dumps(
         {"stack": stack_id, "resource": logical_id, "request": request}, sort_keys=True, separators=(",", ":")
     )
