@@ -68,11 +68,8 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-_SHAPE = bedrock.EvaluationJobs(new_client()).create_input_shape
-
-
 def spec_for(properties: dict[str, Any]) -> JobSpec:
-    return job_spec(properties, input_shape=_SHAPE, stack_id=STACK_ID, logical_id=LOGICAL_ID)
+    return job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID)
 
 
 def create_params(properties: dict[str, Any], request_id: str = "req-1") -> dict[str, Any]:

@@ -18,7 +18,6 @@ from handler_support import (
     valid_properties,
 )
 
-import bedrock
 from bedrock_evaluation.contract import (
     CLIENT_REQUEST_TOKEN,
     CLIENT_REQUEST_TOKEN_RULE,
@@ -42,7 +41,8 @@ def client() -> Any:
 
 @pytest.fixture(scope="module")
 def input_shape(client: Any) -> Any:
-    return bedrock.EvaluationJobs(client).create_input_shape
+    """CreateEvaluationJob's input shape in the client's model, passed explicitly."""
+    return client.meta.service_model.operation_model("CreateEvaluationJob").input_shape
 
 
 @pytest.fixture
@@ -295,6 +295,19 @@ def test_fails_for_a_client_request_token_in_the_request_giving_the_contracts_ru
         spec_of(valid_properties(request=request))
 
     assert str(raised.value) == f"Request.clientRequestToken {CLIENT_REQUEST_TOKEN_RULE}"
+
+
+def test_the_request_is_typed_by_the_bedrock_model_unless_a_shape_is_given(input_shape) -> None:
+    # given a request whose numbers arrive as strings
+    properties = valid_properties(request=retrieve_request())
+
+    # when it is read with the default shape and with the client's model passed explicitly
+    by_default = job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID)
+    given = job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID, input_shape=input_shape)
+
+    # then both give the same typed request
+    assert by_default == given
+    assert _number_of_results(by_default.request) == 5
 
 
 # --- the other properties -------------------------------------------------------------------------

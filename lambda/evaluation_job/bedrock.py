@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,6 @@ class EvaluationJobs:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    @property
-    def create_input_shape(self) -> Any:
-        return self.client.meta.service_model.operation_model("CreateEvaluationJob").input_shape
-
     def create(self, request: dict[str, Any], *, token: str) -> str:
         return str(self.client.create_evaluation_job(**request, clientRequestToken=token)["jobArn"])
 
@@ -149,6 +146,13 @@ class IngestionJobs:
             knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id, ingestionJobId=ingestion_job_id
         )
         return dict(response["ingestionJob"])
+
+
+@cache
+def create_input_shape() -> Any:
+    """CreateEvaluationJob's input shape, from the model the clients use (the bundled one in the asset)."""
+    model = botocore.session.get_session().get_service_model("bedrock")
+    return model.operation_model("CreateEvaluationJob").input_shape
 
 
 def default_client() -> Any:

@@ -46,15 +46,15 @@ class JobError(ResourceError):
 
 
 def on_create(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
-    spec = _spec(event, event.properties, jobs)
+    spec = _spec(event, event.properties)
     return _answer(spec, _create(spec, event, jobs, budget))
 
 
 def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
-    new = _spec(event, event.properties, jobs)
+    new = _spec(event, event.properties)
     current = event.physical_id
     try:
-        old: JobSpec | None = _spec(event, event.old_properties, jobs)
+        old: JobSpec | None = _spec(event, event.old_properties)
     except InvalidProperties:
         old = None
     if old is not None and old.request == new.request and JOB_ARN.fullmatch(current):
@@ -247,12 +247,10 @@ def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
         raise
 
 
-def _spec(event: ResourceEvent, properties: Properties | None, jobs: EvaluationJobs) -> JobSpec:
+def _spec(event: ResourceEvent, properties: Properties | None) -> JobSpec:
     if properties is None:
         raise InvalidProperties("the event has no resource properties")
-    return job_spec(
-        properties, input_shape=jobs.create_input_shape, stack_id=event.stack_id, logical_id=event.logical_id
-    )
+    return job_spec(properties, stack_id=event.stack_id, logical_id=event.logical_id)
 
 
 def _answer(spec: JobSpec, job_arn: str) -> Response:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bedrock import create_input_shape
 from runtime import InvalidProperties
 
 from bedrock_evaluation.contract import (
@@ -51,13 +52,18 @@ class JobSpec:
 
 
 def job_spec(
-    properties: Mapping[str, Any], *, input_shape: Any, stack_id: str, logical_id: str
+    properties: Mapping[str, Any], *, stack_id: str, logical_id: str, input_shape: Any = None
 ) -> JobSpec:
-    """Read and check the resource properties; raise InvalidProperties with the reason."""
+    """Read and check the resource properties; raise InvalidProperties with the reason.
+
+    The request is typed by `input_shape`, by default CreateEvaluationJob's in the handler's
+    Bedrock model.
+    """
     raw_request = properties.get(PROP_REQUEST)
     if not isinstance(raw_request, Mapping):
         raise InvalidProperties(f"property {PROP_REQUEST} must be an object, got {_kind(raw_request)}")
-    request = restore_types(raw_request, input_shape, PROP_REQUEST)
+    shape = input_shape if input_shape is not None else create_input_shape()
+    request = restore_types(raw_request, shape, PROP_REQUEST)
     if CLIENT_REQUEST_TOKEN in request:
         raise InvalidProperties(f"{PROP_REQUEST}.{CLIENT_REQUEST_TOKEN} {CLIENT_REQUEST_TOKEN_RULE}")
     removal = removal_of(properties)
