@@ -1,13 +1,15 @@
 """The one seam between the handler and Amazon Bedrock.
 
 Tests replace the client (botocore Stubber, or an endpoint_url pointing at an emulator);
-everything else in the handler talks to `EvaluationJobs`.
+everything else in the handler talks to `EvaluationJobs` and `IngestionJobs`, and tells one
+failed call from another with the functions here.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,10 +101,10 @@ class EvaluationJobs:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def create(self, request: dict[str, Any], *, token: str) -> str:
+    def create(self, request: Mapping[str, object], *, token: str) -> str:
         return str(self.client.create_evaluation_job(**request, clientRequestToken=token)["jobArn"])
 
-    def get(self, job_arn: str) -> dict[str, Any] | None:
+    def get(self, job_arn: str) -> dict[str, object] | None:
         """The job's description, or None if the service has no such job."""
         try:
             return dict(self.client.get_evaluation_job(jobIdentifier=job_arn))
@@ -141,7 +143,7 @@ class IngestionJobs:
         )
         return str(response["ingestionJob"]["ingestionJobId"])
 
-    def get(self, knowledge_base_id: str, data_source_id: str, ingestion_job_id: str) -> dict[str, Any]:
+    def get(self, knowledge_base_id: str, data_source_id: str, ingestion_job_id: str) -> dict[str, object]:
         response = self.client.get_ingestion_job(
             knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id, ingestionJobId=ingestion_job_id
         )

@@ -63,12 +63,11 @@ def is_complete(event: ResourceEvent, ingestions: IngestionJobs) -> bool:
     if len(parts) != _ID_PARTS:
         raise InvalidProperties(f"physical id {event.physical_id!r} is not knowledge base/data source/ingestion job")
     knowledge_base, data_source, job_id = parts
+    source = f"{knowledge_base}/{data_source}"
     try:
         job = ingestions.get(knowledge_base, data_source, job_id)
     except CALL_ERRORS as error:
-        transient_or_fail(
-            error, logger, f"reading ingestion {job_id}", lambda m: IngestionError(f"{knowledge_base}/{data_source}", m)
-        )
+        transient_or_fail(error, logger, f"reading ingestion {job_id}", lambda text: IngestionError(source, text))
         return False
     status = job.get("status")
     if status == "COMPLETE":
@@ -76,8 +75,8 @@ def is_complete(event: ResourceEvent, ingestions: IngestionJobs) -> bool:
         return True
     if status in RUNNING:
         return False
-    reasons = "; ".join(job.get("failureReasons") or []) or "no reason given"
-    raise IngestionError(f"{knowledge_base}/{data_source}", f"ingestion job {job_id} ended {status}: {reasons}")
+    reasons = "; ".join(str(r) for r in _list(job.get("failureReasons"))) or "no reason given"
+    raise IngestionError(source, f"ingestion job {job_id} ended {status}: {reasons}")
 
 
 def _start(
@@ -113,6 +112,10 @@ def _ids(properties: Properties | None) -> tuple[str, str]:
             raise InvalidProperties(f"property {key} must be a non-empty string, got {value!r}")
         ids.append(value)
     return ids[0], ids[1]
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def _same(old: Properties | None, new: Properties | None) -> bool:

@@ -106,7 +106,9 @@ def on_delete(event: ResourceEvent, jobs: EvaluationJobs) -> Response:
             _stop(job_arn, jobs)
     except CALL_ERRORS as error:
         # is_complete looks again (and stops the job) until it is no longer running.
-        transient_or_fail(error, logger, f"stopping {job_arn}", lambda m: JobError(job_arn, f"could not stop: {m}"))
+        transient_or_fail(
+            error, logger, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}")
+        )
     return answer
 
 
@@ -126,7 +128,9 @@ def is_complete(event: ResourceEvent, jobs: EvaluationJobs) -> bool:
         return _delete_when_stopped(job_arn, jobs)
     except CALL_ERRORS as error:
         # An exception here fails the resource at once, so a passing fault is "not yet".
-        transient_or_fail(error, logger, f"deleting {job_arn}", lambda m: JobError(job_arn, f"could not delete: {m}"))
+        transient_or_fail(
+            error, logger, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}")
+        )
         return False
 
 
@@ -206,7 +210,8 @@ def _found_after_failure(spec: JobSpec, jobs: EvaluationJobs, error: Exception) 
     except CALL_ERRORS:
         job_arn = None
     if job_arn is None:
-        raise JobError(spec.name, f"{error_message(error)} (the service kept failing until the handler's time ran out)") from error
+        message = f"{error_message(error)} (the service kept failing until the handler's time ran out)"
+        raise JobError(spec.name, message) from error
     return _adopt(spec, jobs, error)
 
 

@@ -64,7 +64,7 @@ class Budget:
 def backoff(attempt: int, clock: Clock) -> float:
     """Seconds to wait before retry `attempt` (counting from 0): doubling up to a cap, with jitter
     so that resources failing together do not retry together."""
-    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + clock.random() / 2)
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0**attempt) * (0.5 + clock.random() / 2)
 
 
 def reason(text: str) -> str:
@@ -95,9 +95,7 @@ def idempotency_token(*, stack_id: str, logical_id: str, request_id: str) -> str
     return hashlib.sha256(f"{stack_id}\n{logical_id}\n{request_id}".encode()).hexdigest()
 
 
-def transient_or_fail(
-    error: Exception, log: logging.Logger, doing: str, fail: Callable[[str], ResourceError]
-) -> None:
+def transient_or_fail(error: Exception, log: logging.Logger, doing: str, fail: Callable[[str], ResourceError]) -> None:
     """For a call that failed while the handler waits for something: return if the error may pass
     (the caller looks again on its next turn), else raise `fail(the error's message)`."""
     if is_transient(error):
