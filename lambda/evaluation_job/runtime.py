@@ -91,7 +91,7 @@ class ResourceError(RuntimeError):
 
 
 def idempotency_token(*, stack_id: str, logical_id: str, request_id: str) -> str:
-    """Same CloudFormation request, same token: a repeated delivery never starts a second job."""
+    """Same CloudFormation request, same token: a repeated delivery never starts a second job or ingestion."""
     return hashlib.sha256(f"{stack_id}\n{logical_id}\n{request_id}".encode()).hexdigest()
 
 
