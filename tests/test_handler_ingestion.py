@@ -170,13 +170,13 @@ def test_a_lasting_error_while_waiting_fails(agent):
         ingestion.is_complete(event("Create", physical_id=PHYSICAL), ingestions)
 
 
-def test_a_physical_id_that_is_not_ours_is_refused_with_a_reason(agent):
+def test_is_complete_fails_for_a_physical_id_that_is_not_ours_saying_why(agent):
     ingestions, _ = agent
     with pytest.raises(InvalidProperties, match="is not knowledge base/data source/ingestion job"):
         ingestion.is_complete(event("Create", physical_id="Kb-Ingestion-ABC"), ingestions)
 
 
-def test_missing_ids_are_refused_with_a_reason(agent):
+def test_create_fails_without_the_knowledge_base_and_data_source_ids_saying_which(agent):
     ingestions, _ = agent
     with pytest.raises(InvalidProperties, match="property DataSourceId must be a non-empty string"):
         ingestion.on_create(event("Create", properties={"KnowledgeBaseId": KB}), ingestions, FakeClock().budget())

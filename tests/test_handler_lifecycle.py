@@ -587,7 +587,7 @@ def handler_jobs(bedrock_api, monkeypatch) -> StubbedJobs:
     return bedrock_api
 
 
-def test_on_event_rejects_an_unknown_request_type(handler_jobs) -> None:
+def test_on_event_fails_for_an_unknown_request_type(handler_jobs) -> None:
     with pytest.raises(InvalidProperties, match="unknown RequestType 'Replace'"):
         index.on_event(make_event("Replace"), FakeContext(900_000))
 

@@ -139,14 +139,14 @@ def test_booleans_are_restored_from_their_strings(client, given, expected) -> No
     assert restore_types({"acceptEula": given}, shape, "Request") == {"acceptEula": expected}
 
 
-def test_a_boolean_that_is_neither_true_nor_false_is_rejected(client) -> None:
+def test_fails_for_a_boolean_that_is_neither_true_nor_false(client) -> None:
     shape = client.meta.service_model.operation_model("CreateMarketplaceModelEndpoint").input_shape
 
     with pytest.raises(InvalidProperties, match=r"Request\.acceptEula is 'yes', not true or false"):
         restore_types({"acceptEula": "yes"}, shape, "Request")
 
 
-def test_a_number_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> None:
+def test_fails_for_a_number_that_does_not_parse_naming_its_path(spec_of) -> None:
     request = retrieve_request()
     _kb(request)["retrieveConfig"]["knowledgeBaseRetrievalConfiguration"]["vectorSearchConfiguration"][
         "numberOfResults"
@@ -161,7 +161,7 @@ def test_a_number_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> No
     )
 
 
-def test_a_float_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> None:
+def test_fails_for_a_float_that_does_not_parse_naming_its_path(spec_of) -> None:
     request = rag_request()
     text = _kb(request)["retrieveAndGenerateConfig"]["knowledgeBaseConfiguration"]["generationConfiguration"]
     text["kbInferenceConfig"]["textInferenceConfig"]["temperature"] = "warm"
@@ -170,7 +170,7 @@ def test_a_float_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> Non
         spec_of(valid_properties(request=request))
 
 
-def test_a_document_that_is_not_json_is_rejected_naming_its_path(spec_of) -> None:
+def test_fails_for_a_document_that_is_not_json_naming_its_path(spec_of) -> None:
     request = rag_request()
     retrieval = _kb(request)["retrieveAndGenerateConfig"]["knowledgeBaseConfiguration"]["retrievalConfiguration"]
     retrieval["vectorSearchConfiguration"]["filter"]["equals"]["value"] = "drama"
@@ -179,7 +179,7 @@ def test_a_document_that_is_not_json_is_rejected_naming_its_path(spec_of) -> Non
         spec_of(valid_properties(request=request))
 
 
-def test_a_list_field_given_an_object_is_rejected(spec_of) -> None:
+def test_fails_for_a_list_field_given_an_object(spec_of) -> None:
     request = model_request()
     request["inferenceConfig"]["models"] = {"bedrockModel": {"modelIdentifier": "amazon.nova-lite-v1:0"}}
 
@@ -327,7 +327,7 @@ def test_fails_for_an_unknown_removal_as_the_contract_does(spec_of) -> None:
 
 
 @pytest.mark.parametrize(("request_value", "kind"), [(None, "nothing"), ('{"roleArn": "x"}', "str")])
-def test_a_missing_or_non_object_request_is_rejected(spec_of, request_value, kind) -> None:
+def test_fails_for_a_missing_or_non_object_request(spec_of, request_value, kind) -> None:
     properties = valid_properties()
     if request_value is None:
         del properties["Request"]
@@ -338,7 +338,7 @@ def test_a_missing_or_non_object_request_is_rejected(spec_of, request_value, kin
         spec_of(properties)
 
 
-def test_a_request_without_an_output_location_is_rejected(spec_of) -> None:
+def test_fails_for_a_request_without_an_output_location(spec_of) -> None:
     request = model_request()
     del request["outputDataConfig"]
 
