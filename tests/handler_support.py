@@ -23,7 +23,8 @@ import boto3  # noqa: E402
 from botocore.stub import Stubber  # noqa: E402
 
 import bedrock  # noqa: E402
-import lifecycle  # noqa: E402
+import runtime  # noqa: E402
+from events import ResourceEvent  # noqa: E402
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Eval/1111-2222"
 LOGICAL_ID = "BoolQAccuracy"
@@ -181,6 +182,11 @@ def make_event(
     return event
 
 
+def resource_event(request_type: str, **kwargs: Any) -> ResourceEvent:
+    """`make_event`'s event as the entry points hand it to lifecycle and ingestion."""
+    return ResourceEvent.parse(make_event(request_type, **kwargs))
+
+
 @dataclass(frozen=True)
 class StubbedJobs:
     jobs: bedrock.EvaluationJobs
@@ -218,11 +224,11 @@ class FakeClock:
     def random(self) -> float:
         return 0.5
 
-    def clock(self) -> lifecycle.Clock:
-        return lifecycle.Clock(monotonic=self.monotonic, sleep=self.sleep, random=self.random)
+    def clock(self) -> runtime.Clock:
+        return runtime.Clock(monotonic=self.monotonic, sleep=self.sleep, random=self.random)
 
-    def budget(self, seconds: float = 840.0) -> lifecycle.Budget:
-        return lifecycle.Budget.of_seconds(seconds, self.clock())
+    def budget(self, seconds: float = 840.0) -> runtime.Budget:
+        return runtime.Budget.of_seconds(seconds, self.clock())
 
 
 def job_description(

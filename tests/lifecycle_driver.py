@@ -32,7 +32,7 @@ from typing import Any, Literal, Protocol
 from handler_support import LOGICAL_ID, STACK_ID, make_event
 
 import index
-import lifecycle
+import runtime
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 # The provider as constructs/bedrock_evaluation/provider.py configures it (a test checks they agree).
@@ -49,7 +49,7 @@ class DriverClock(Protocol):
 
     def wait(self, seconds: float) -> None: ...
 
-    def lifecycle_clock(self) -> lifecycle.Clock: ...
+    def handler_clock(self) -> runtime.Clock: ...
 
 
 class VirtualClock:
@@ -73,9 +73,9 @@ class VirtualClock:
         self.handler_sleeps.append(seconds)
         self.wait(seconds)
 
-    def lifecycle_clock(self) -> lifecycle.Clock:
+    def handler_clock(self) -> runtime.Clock:
         """The handler's clock: this time, this sleep, and jitter fixed at its midpoint."""
-        return lifecycle.Clock(monotonic=self.monotonic, sleep=self._handler_sleep, random=lambda: 0.5)
+        return runtime.Clock(monotonic=self.monotonic, sleep=self._handler_sleep, random=lambda: 0.5)
 
 
 class RealClock:
@@ -85,8 +85,8 @@ class RealClock:
     def wait(self, seconds: float) -> None:
         time.sleep(seconds)
 
-    def lifecycle_clock(self) -> lifecycle.Clock:
-        return lifecycle.Clock()
+    def handler_clock(self) -> runtime.Clock:
+        return runtime.Clock()
 
 
 class LambdaContext:

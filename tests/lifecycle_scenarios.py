@@ -29,7 +29,6 @@ from lifecycle_driver import CloudFormation, Exchange, RealClock, VirtualClock
 
 import bedrock
 import index
-import lifecycle
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 BOTOCORE_ATTEMPTS = total_attempts(bedrock.CLIENT_CONFIG)
@@ -81,7 +80,7 @@ def world(
     read_timeout: float | None = None,
     on_event_timeout: float | None = None,
 ) -> Iterator[World]:
-    """A running emulator, a handler whose `index._jobs` talks to it, and CloudFormation.
+    """A running emulator, a handler whose `index.jobs()` talks to it, and CloudFormation.
 
     With the virtual clock (the default) the handler's own clock, botocore's retry backoff and the
     emulator's slow answers all spend virtual seconds; `real_clock` keeps every wait real (botocore's
@@ -106,16 +105,9 @@ def world(
             aws_access_key_id="x",
             aws_secret_access_key="x",
         )
-        stack.enter_context(mock.patch.object(index, "_jobs", bedrock.EvaluationJobs(client)))
-        original_clock = lifecycle.Clock
-        handler_clock = clock.lifecycle_clock()
-
-        def clock_factory(**overrides: Any) -> lifecycle.Clock:
-            if overrides:
-                return original_clock(**overrides)
-            return handler_clock
-
-        stack.enter_context(mock.patch.object(lifecycle, "Clock", clock_factory))
+        jobs = bedrock.EvaluationJobs(client)
+        stack.enter_context(mock.patch.object(index, "jobs", lambda: jobs))
+        stack.enter_context(mock.patch.object(index, "clock", clock.handler_clock))
         cfn = CloudFormation(clock)
         if on_event_timeout is not None:
             cfn.on_event_timeout = on_event_timeout

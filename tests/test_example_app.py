@@ -61,7 +61,6 @@ def test_the_handler_reads_back_exactly_the_request_the_construct_wrote(model_te
         }
         spec = handler_request.job_spec(
             as_delivered(properties),
-            input_shape=input_shape(),
             stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/Eval/1",
             logical_id=logical_id,
         )

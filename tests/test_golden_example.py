@@ -19,8 +19,6 @@ from cfn import as_delivered, resolve, resources_of_type  # noqa: E402
 import handler_support  # noqa: F401  (puts the handler on sys.path)
 import request as handler_request
 
-from bedrock_evaluation.service_model import input_shape
-
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example_jobs.json"
 JOB_TYPE = "Custom::BedrockEvaluationJob"
 
@@ -33,7 +31,6 @@ def pinned_jobs(templates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
             properties = resource["Properties"]
             spec = handler_request.job_spec(
                 as_delivered(resolve(properties, template)),
-                input_shape=input_shape(),
                 stack_id=f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/1",
                 logical_id=logical_id,
             )

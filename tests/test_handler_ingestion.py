@@ -15,7 +15,8 @@ import bedrock
 import index
 import ingestion
 from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
-from request import InvalidProperties
+from events import ResourceEvent
+from runtime import InvalidProperties, backoff
 
 KB, DS, JOB = "KB12345678", "DS12345678", "IJ12345678"
 PHYSICAL = f"{KB}/{DS}/{JOB}"
@@ -25,10 +26,16 @@ def properties(documents_hash: str = "aaaa") -> dict[str, Any]:
     return {"KnowledgeBaseId": KB, "DataSourceId": DS, "DocumentsHash": documents_hash}
 
 
-def event(request_type: str, **kwargs: Any) -> dict[str, Any]:
+def raw_event(request_type: str, **kwargs: Any) -> dict[str, Any]:
+    """An ingestion resource's event as CloudFormation sends it."""
     built = make_event(request_type, **kwargs)
     built["ResourceType"] = INGESTION_RESOURCE_TYPE
     return built
+
+
+def event(request_type: str, **kwargs: Any) -> ResourceEvent:
+    """The same event as the entry points hand it to the ingestion handler."""
+    return ResourceEvent.parse(raw_event(request_type, **kwargs))
 
 
 def job(status: str, reasons: list[str] | None = None) -> dict[str, Any]:
@@ -62,7 +69,7 @@ def expect_start(stubber: Stubber) -> None:
 def test_create_starts_one_ingestion_and_names_it_in_the_physical_id(agent):
     ingestions, stubber = agent
     expect_start(stubber)
-    answer = ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, FakeClock().budget())
+    answer = ingestion.on_create(event("Create", properties=properties()), ingestions, FakeClock().budget())
     assert answer == {"PhysicalResourceId": PHYSICAL, "Data": {"IngestionJobId": JOB}}
 
 
@@ -79,13 +86,13 @@ def test_a_repeated_delivery_sends_the_same_client_token(agent):
 
     ingestions.client.start_ingestion_job = capture  # type: ignore[method-assign]
     for _ in range(2):
-        ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, FakeClock().budget())
+        ingestion.on_create(event("Create", properties=properties()), ingestions, FakeClock().budget())
     assert tokens[0] == tokens[1] and len(tokens[0]) >= 33
 
 
 def test_update_with_unchanged_documents_starts_nothing(agent):
     ingestions, _ = agent  # no queued answers: any call would fail the test
-    answer = ingestion.on_create_or_update(
+    answer = ingestion.on_update(
         event("Update", properties=properties("aaaa"), old_properties=properties("aaaa"), physical_id=PHYSICAL),
         ingestions,
         FakeClock().budget(),
@@ -96,7 +103,7 @@ def test_update_with_unchanged_documents_starts_nothing(agent):
 def test_update_with_changed_documents_starts_a_new_ingestion(agent):
     ingestions, stubber = agent
     expect_start(stubber)
-    answer = ingestion.on_create_or_update(
+    answer = ingestion.on_update(
         event("Update", properties=properties("bbbb"), old_properties=properties("aaaa"), physical_id=PHYSICAL),
         ingestions,
         FakeClock().budget(),
@@ -105,22 +112,28 @@ def test_update_with_changed_documents_starts_a_new_ingestion(agent):
 
 
 def test_an_ingestion_already_running_is_waited_out_then_ours_starts(agent):
+    # given another ingestion of the data source runs for a while
     ingestions, stubber = agent
-    stubber.add_client_error("start_ingestion_job", "ConflictException", "An ingestion job is already running", 409)
+    for _ in range(2):
+        stubber.add_client_error("start_ingestion_job", "ConflictException", "An ingestion job is already running", 409)
     expect_start(stubber)
     clock = FakeClock()
-    ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, clock.budget())
-    assert clock.sleeps == [2.0]
+
+    # when
+    ingestion.on_create(event("Create", properties=properties()), ingestions, clock.budget())
+
+    # then ours starts after the handler's one backoff (doubling, jitter at its midpoint: 0.75 of the base)
+    assert clock.sleeps == [backoff(0, clock.clock()), backoff(1, clock.clock())] == [1.5, 3.0]
 
 
-def test_a_conflict_that_outlasts_the_budget_fails_with_the_service_message(agent):
+def test_fails_when_a_conflict_outlasts_the_budget_with_the_service_message(agent):
     ingestions, stubber = agent
     for _ in range(2):
         stubber.add_client_error("start_ingestion_job", "ConflictException", "An ingestion job is already running", 409)
     clock = FakeClock()
     with pytest.raises(ingestion.IngestionError, match="already running"):
-        ingestion.on_create_or_update(event("Create", properties=properties()), ingestions, clock.budget(seconds=5))
-    assert clock.sleeps == [2.0], "the next wait (4 s) would pass the deadline: it gives up instead"
+        ingestion.on_create(event("Create", properties=properties()), ingestions, clock.budget(seconds=4))
+    assert clock.sleeps == [1.5], "the next wait (3 s) would pass the deadline: it gives up instead"
 
 
 @pytest.mark.parametrize("status", ["STARTING", "IN_PROGRESS", "STOPPING"])
@@ -157,16 +170,16 @@ def test_a_lasting_error_while_waiting_fails(agent):
         ingestion.is_complete(event("Create", physical_id=PHYSICAL), ingestions)
 
 
-def test_a_physical_id_that_is_not_ours_is_refused_with_a_reason(agent):
+def test_is_complete_fails_for_a_physical_id_that_is_not_ours_saying_why(agent):
     ingestions, _ = agent
     with pytest.raises(InvalidProperties, match="is not knowledge base/data source/ingestion job"):
         ingestion.is_complete(event("Create", physical_id="Kb-Ingestion-ABC"), ingestions)
 
 
-def test_missing_ids_are_refused_with_a_reason(agent):
+def test_create_fails_without_the_knowledge_base_and_data_source_ids_saying_which(agent):
     ingestions, _ = agent
     with pytest.raises(InvalidProperties, match="property DataSourceId must be a non-empty string"):
-        ingestion.on_create_or_update(event("Create", properties={"KnowledgeBaseId": KB}), ingestions, FakeClock().budget())
+        ingestion.on_create(event("Create", properties={"KnowledgeBaseId": KB}), ingestions, FakeClock().budget())
 
 
 class Context:
@@ -176,16 +189,16 @@ class Context:
 
 def test_delete_of_an_ingestion_calls_nothing_and_completes_at_once(agent, monkeypatch):
     ingestions, _ = agent
-    monkeypatch.setattr(index, "_ingestions", ingestions)
-    deleted = event("Delete", properties=properties(), physical_id=PHYSICAL)
+    monkeypatch.setattr(index, "ingestions", lambda: ingestions)
+    deleted = raw_event("Delete", properties=properties(), physical_id=PHYSICAL)
     assert index.on_event(deleted, Context()) == {"PhysicalResourceId": PHYSICAL}
     assert index.is_complete(deleted, Context()) == {"IsComplete": True}
 
 
 def test_the_entry_points_route_ingestion_events_to_the_ingestion_handler(agent, monkeypatch):
     ingestions, stubber = agent
-    monkeypatch.setattr(index, "_ingestions", ingestions)
+    monkeypatch.setattr(index, "ingestions", lambda: ingestions)
     expect_start(stubber)
     stubber.add_response("get_ingestion_job", job("COMPLETE"))
-    answer = index.on_event(event("Create", properties=properties()), Context())
-    assert index.is_complete({**event("Create", properties=properties()), **answer}, Context()) == {"IsComplete": True}
+    answer = index.on_event(raw_event("Create", properties=properties()), Context())
+    assert index.is_complete({**raw_event("Create", properties=properties()), **answer}, Context()) == {"IsComplete": True}

@@ -28,6 +28,7 @@ from handler_support import (
     model_request,
     new_client,
     rag_request,
+    resource_event,
     stubbed_jobs,
     valid_properties,
 )
@@ -35,9 +36,12 @@ from handler_support import (
 import bedrock
 import index
 import lifecycle
+import runtime
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
-from lifecycle import BACKOFF_CAP_SECONDS, IAM_RETRY_WINDOW_SECONDS, MAX_REASON_LENGTH, JobError
-from request import InvalidProperties, JobSpec, client_request_token, job_spec
+from events import ResourceEvent
+from lifecycle import IAM_RETRY_WINDOW_SECONDS, JobError
+from request import JobSpec, job_spec
+from runtime import BACKOFF_CAP_SECONDS, MAX_REASON_LENGTH, InvalidProperties, idempotency_token
 
 NOT_ASSUMABLE = (
     "ValidationException",
@@ -64,16 +68,13 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-_SHAPE = bedrock.EvaluationJobs(new_client()).create_input_shape
-
-
 def spec_for(properties: dict[str, Any]) -> JobSpec:
-    return job_spec(properties, input_shape=_SHAPE, stack_id=STACK_ID, logical_id=LOGICAL_ID)
+    return job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID)
 
 
 def create_params(properties: dict[str, Any], request_id: str = "req-1") -> dict[str, Any]:
     """What CreateEvaluationJob must receive for these properties in this CloudFormation request."""
-    token = client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=request_id)
+    token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=request_id)
     return {**spec_for(properties).request, "clientRequestToken": token}
 
 
@@ -108,7 +109,7 @@ def test_create_sends_the_typed_request_with_a_deterministic_token_and_answers_t
     bedrock_api.stubber.add_response("create_evaluation_job", {"jobArn": JOB_ARN}, create_params(properties))
 
     # when
-    answer = lifecycle.on_create(make_event("Create", properties=properties), bedrock_api.jobs, clock.budget())
+    answer = lifecycle.on_create(resource_event("Create", properties=properties), bedrock_api.jobs, clock.budget())
 
     # then
     assert name.startswith("eval-boolq-")
@@ -133,12 +134,12 @@ def test_create_sends_the_numbers_of_a_rag_request_as_numbers(bedrock_api, clock
     metric = expected["evaluationConfig"]["automated"]["customMetricConfig"]["customMetrics"][0]
     for item, value in zip(metric["customMetricDefinition"]["ratingScale"], [1.0, 0.0], strict=True):
         item["value"]["floatValue"] = value
-    token = client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
+    token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
     expected |= {"jobName": spec_for(properties).name, "clientRequestToken": token}
     bedrock_api.stubber.add_response("create_evaluation_job", {"jobArn": JOB_ARN}, expected)
 
     # when
-    answer = lifecycle.on_create(make_event("Create", properties=properties), bedrock_api.jobs, clock.budget())
+    answer = lifecycle.on_create(resource_event("Create", properties=properties), bedrock_api.jobs, clock.budget())
 
     # then
     assert answer["PhysicalResourceId"] == JOB_ARN
@@ -153,7 +154,7 @@ def test_create_retries_while_the_new_role_is_not_usable_yet(bedrock_api, clock,
     bedrock_api.stubber.add_response("create_evaluation_job", {"jobArn": JOB_ARN}, create_params(properties))
 
     # when
-    answer = lifecycle.on_create(make_event("Create", properties=properties), bedrock_api.jobs, clock.budget())
+    answer = lifecycle.on_create(resource_event("Create", properties=properties), bedrock_api.jobs, clock.budget())
 
     # then the job is made, after a doubling backoff (jitter at its midpoint: 0.75 of the base)
     assert answer["PhysicalResourceId"] == JOB_ARN
@@ -167,7 +168,7 @@ def test_create_gives_up_when_the_iam_window_has_passed(bedrock_api, clock) -> N
 
     # when
     with pytest.raises(JobError) as raised:
-        lifecycle.on_create(make_event("Create"), bedrock_api.jobs, clock.budget())
+        lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget())
 
     # then the waits grew, stayed under the cap, and together stayed inside the window
     assert clock.sleeps == sorted(clock.sleeps)
@@ -184,7 +185,7 @@ def test_create_stops_retrying_at_the_lambda_deadline_even_inside_the_iam_window
         error(bedrock_api.stubber, "create_evaluation_job", *NOT_ASSUMABLE)
 
     with pytest.raises(JobError, match="unable to assume role"):
-        lifecycle.on_create(make_event("Create"), bedrock_api.jobs, clock.budget(seconds=10.0))
+        lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget(seconds=10.0))
 
     assert clock.sleeps == [1.5, 3.0]  # a third wait (6 s) would end after the 10 s budget
 
@@ -194,7 +195,7 @@ def test_create_fails_at_once_on_a_validation_error_that_is_not_about_iam(bedroc
     error(bedrock_api.stubber, "create_evaluation_job", "ValidationException", message, 400)
 
     with pytest.raises(JobError) as raised:
-        lifecycle.on_create(make_event("Create"), bedrock_api.jobs, clock.budget())
+        lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget())
 
     assert str(raised.value) == f"evaluation job {spec_for(valid_properties()).name}: {message}"
     assert clock.sleeps == []
@@ -211,7 +212,7 @@ def test_create_adopts_the_job_an_earlier_attempt_made_under_the_generated_name(
     )
     describe(bedrock_api.stubber, "InProgress")  # it runs: it stands for this request
 
-    answer = lifecycle.on_create(make_event("Create"), bedrock_api.jobs, clock.budget())
+    answer = lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget())
 
     assert answer["PhysicalResourceId"] == JOB_ARN
     assert answer["Data"]["JobName"] == name
@@ -225,7 +226,7 @@ def test_create_fails_on_a_conflict_when_no_job_has_exactly_the_name(bedrock_api
     )
 
     with pytest.raises(JobError, match="Job name already exists"):
-        lifecycle.on_create(make_event("Create"), bedrock_api.jobs, clock.budget())
+        lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget())
 
 
 @pytest.mark.parametrize(
@@ -248,7 +249,7 @@ def test_create_adopts_a_job_of_a_fixed_name_only_if_it_runs_as_our_role(
         job_description(JOB_ARN, name="my-boolq-run", status="Completed", role_arn=existing_role),
         {"jobIdentifier": JOB_ARN},
     )
-    event = make_event("Create", properties=properties)
+    event = resource_event("Create", properties=properties)
 
     if adopted:
         assert lifecycle.on_create(event, bedrock_api.jobs, clock.budget())["PhysicalResourceId"] == JOB_ARN
@@ -261,7 +262,7 @@ def test_job_error_reasons_are_truncated_to_fit_a_cloudformation_response(bedroc
     error(bedrock_api.stubber, "create_evaluation_job", "ValidationException", "x" * 5000, 400)
 
     with pytest.raises(JobError) as raised:
-        lifecycle.on_create(make_event("Create"), bedrock_api.jobs, clock.budget())
+        lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget())
 
     reason = str(raised.value)
     assert len(reason) == MAX_REASON_LENGTH <= 1000
@@ -278,7 +279,7 @@ def test_a_short_job_error_reason_is_left_whole() -> None:
 
 def test_update_that_changes_only_the_removal_keeps_the_job_without_calling_bedrock(bedrock_api, clock) -> None:
     # given the same request, now to be deleted on removal
-    event = make_event(
+    event = resource_event(
         "Update",
         properties=valid_properties(Removal="delete"),
         old_properties=valid_properties(),
@@ -302,7 +303,7 @@ def test_update_with_a_changed_request_creates_a_new_job_under_a_new_name(bedroc
     bedrock_api.stubber.add_response(
         "create_evaluation_job", {"jobArn": OTHER_JOB_ARN}, create_params(new, request_id="req-2")
     )
-    event = make_event("Update", properties=new, old_properties=old, physical_id=JOB_ARN, request_id="req-2")
+    event = resource_event("Update", properties=new, old_properties=old, physical_id=JOB_ARN, request_id="req-2")
 
     answer = lifecycle.on_update(event, bedrock_api.jobs, clock.budget())
 
@@ -316,7 +317,7 @@ def test_update_of_a_request_with_a_fixed_job_name_fails_without_creating_a_job(
     bedrock_api.stubber.add_response(
         "get_evaluation_job", job_description(JOB_ARN, name="my-boolq-run"), {"jobIdentifier": JOB_ARN}
     )
-    event = make_event(
+    event = resource_event(
         "Update",
         properties=valid_properties(request=fixed_name(changed_request())),
         old_properties=valid_properties(request=fixed_name(model_request())),
@@ -337,7 +338,7 @@ def test_rollback_to_the_old_request_adopts_the_old_job_which_still_exists(bedro
         "list_evaluation_jobs", {"jobSummaries": [job_summary(JOB_ARN, name_a)]}, {"nameContains": name_a}
     )
     describe(bedrock_api.stubber, "InProgress")  # A's job was never stopped: the rollback returns to it
-    event = make_event("Update", properties=a, old_properties=b, physical_id=OTHER_JOB_ARN, request_id="req-3")
+    event = resource_event("Update", properties=a, old_properties=b, physical_id=OTHER_JOB_ARN, request_id="req-3")
 
     # when
     answer = lifecycle.on_update(event, bedrock_api.jobs, clock.budget())
@@ -356,7 +357,7 @@ def test_rollback_of_a_rejected_fixed_name_change_keeps_the_existing_job() -> No
         job_description(JOB_ARN, name="my-boolq-run", status="Completed"),
         {"jobIdentifier": JOB_ARN},
     )
-    event = make_event(
+    event = resource_event(
         "Update",
         properties=valid_properties(request=fixed_name(model_request())),
         old_properties=valid_properties(request=fixed_name(changed_request())),
@@ -379,7 +380,7 @@ def test_rollback_of_a_rejected_fixed_name_change_keeps_the_existing_job() -> No
     ids=["failed create marker", "id CloudFormation invented", "empty"],
 )
 def test_delete_of_a_resource_that_never_made_a_job_calls_nothing(bedrock_api, physical_id) -> None:
-    answer = lifecycle.on_delete(make_event("Delete", physical_id=physical_id), bedrock_api.jobs)
+    answer = lifecycle.on_delete(resource_event("Delete", physical_id=physical_id), bedrock_api.jobs)
 
     assert answer == {"PhysicalResourceId": physical_id}
 
@@ -387,7 +388,7 @@ def test_delete_of_a_resource_that_never_made_a_job_calls_nothing(bedrock_api, p
 def test_delete_of_a_job_the_service_no_longer_has_succeeds(bedrock_api) -> None:
     error(bedrock_api.stubber, "get_evaluation_job", *NOT_FOUND)
 
-    assert lifecycle.on_delete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) == {
+    assert lifecycle.on_delete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) == {
         "PhysicalResourceId": JOB_ARN
     }
 
@@ -397,7 +398,7 @@ def test_delete_stops_a_running_job(bedrock_api, removal) -> None:
     describe(bedrock_api.stubber, "InProgress")
     bedrock_api.stubber.add_response("stop_evaluation_job", {}, {"jobIdentifier": JOB_ARN})
 
-    event = make_event("Delete", properties=valid_properties(Removal=removal), physical_id=JOB_ARN)
+    event = resource_event("Delete", properties=valid_properties(Removal=removal), physical_id=JOB_ARN)
 
     assert lifecycle.on_delete(event, bedrock_api.jobs) == {"PhysicalResourceId": JOB_ARN}
 
@@ -406,13 +407,13 @@ def test_delete_stops_a_running_job(bedrock_api, removal) -> None:
 def test_delete_leaves_a_job_that_is_not_running_alone(bedrock_api, status) -> None:
     describe(bedrock_api.stubber, status)
 
-    assert lifecycle.on_delete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) == {
+    assert lifecycle.on_delete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) == {
         "PhysicalResourceId": JOB_ARN
     }
 
 
 def test_delete_with_removal_retain_calls_nothing(bedrock_api) -> None:
-    event = make_event("Delete", properties=valid_properties(Removal="retain"), physical_id=JOB_ARN)
+    event = resource_event("Delete", properties=valid_properties(Removal="retain"), physical_id=JOB_ARN)
 
     assert lifecycle.on_delete(event, bedrock_api.jobs) == {"PhysicalResourceId": JOB_ARN}
 
@@ -423,7 +424,7 @@ def test_delete_succeeds_when_the_job_finished_between_get_and_stop(bedrock_api)
     error(stubber, "stop_evaluation_job", "ValidationException", "Job is not in a stoppable state.", 400)
     describe(stubber, "Completed")
 
-    assert lifecycle.on_delete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) == {
+    assert lifecycle.on_delete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) == {
         "PhysicalResourceId": JOB_ARN
     }
 
@@ -435,23 +436,23 @@ def test_delete_fails_when_a_still_running_job_cannot_be_stopped(bedrock_api) ->
     describe(stubber, "InProgress")
 
     with pytest.raises(JobError, match=f"evaluation job {JOB_ARN}: could not stop: Not authorized to stop."):
-        lifecycle.on_delete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs)
+        lifecycle.on_delete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs)
 
 
 # --- is_complete (only removal=delete waits) --------------------------------------------------------
 
 
-def delete_event(removal: str = "delete") -> dict[str, Any]:
-    return make_event("Delete", properties=valid_properties(Removal=removal), physical_id=JOB_ARN)
+def delete_event(removal: str = "delete") -> ResourceEvent:
+    return resource_event("Delete", properties=valid_properties(Removal=removal), physical_id=JOB_ARN)
 
 
 @pytest.mark.parametrize(
     "event",
     [
-        make_event("Create", physical_id=JOB_ARN),
-        make_event("Update", old_properties=valid_properties(), physical_id=JOB_ARN),
-        make_event("Delete", properties=valid_properties(Removal="retain"), physical_id=JOB_ARN),
-        make_event("Delete", properties=valid_properties(Removal="delete"), physical_id=CREATE_FAILED_MARKER),
+        resource_event("Create", physical_id=JOB_ARN),
+        resource_event("Update", old_properties=valid_properties(), physical_id=JOB_ARN),
+        resource_event("Delete", properties=valid_properties(Removal="retain"), physical_id=JOB_ARN),
+        resource_event("Delete", properties=valid_properties(Removal="delete"), physical_id=CREATE_FAILED_MARKER),
     ],
     ids=["create", "update", "delete with removal retain", "delete of no job"],
 )
@@ -461,19 +462,19 @@ def test_is_complete_at_once_without_calls_unless_a_job_must_be_stopped_or_delet
 
 def test_is_complete_with_removal_stop_once_the_job_no_longer_runs(bedrock_api) -> None:
     describe(bedrock_api.stubber, "Stopping")
-    assert lifecycle.is_complete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) is True
+    assert lifecycle.is_complete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) is True
 
 
 def test_is_complete_with_removal_stop_stops_a_job_a_failed_stop_left_running(bedrock_api) -> None:
     describe(bedrock_api.stubber, "InProgress")
     bedrock_api.stubber.add_response("stop_evaluation_job", {}, {"jobIdentifier": JOB_ARN})
-    assert lifecycle.is_complete(make_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) is False
+    assert lifecycle.is_complete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) is False
 
 
 def test_delete_leaves_a_throttled_stop_to_is_complete(bedrock_api) -> None:
     describe(bedrock_api.stubber, "InProgress")
     error(bedrock_api.stubber, "stop_evaluation_job", "ThrottlingException", "Rate exceeded", 429)
-    event = make_event("Delete", physical_id=JOB_ARN)
+    event = resource_event("Delete", physical_id=JOB_ARN)
     assert lifecycle.on_delete(event, bedrock_api.jobs) == {"PhysicalResourceId": JOB_ARN}
 
 
@@ -586,9 +587,18 @@ def handler_jobs(bedrock_api, monkeypatch) -> StubbedJobs:
     return bedrock_api
 
 
-def test_on_event_rejects_an_unknown_request_type(handler_jobs) -> None:
+def test_on_event_fails_for_an_unknown_request_type(handler_jobs) -> None:
     with pytest.raises(InvalidProperties, match="unknown RequestType 'Replace'"):
         index.on_event(make_event("Replace"), FakeContext(900_000))
+
+
+@pytest.mark.parametrize("key", ["StackId", "LogicalResourceId", "RequestId"])
+def test_on_event_fails_for_an_event_without_what_cloudformation_always_sends(handler_jobs, key) -> None:
+    event = make_event("Create")
+    del event[key]
+
+    with pytest.raises(InvalidProperties, match=f"the event has no {key}"):
+        index.on_event(event, FakeContext(900_000))
 
 
 def test_on_event_creates_the_job(handler_jobs) -> None:
@@ -621,7 +631,9 @@ def test_on_event_deletes_through_the_same_client(handler_jobs) -> None:
 def test_is_complete_entry_wraps_the_answer_for_the_framework(handler_jobs) -> None:
     error(handler_jobs.stubber, "get_evaluation_job", *NOT_FOUND)
 
-    assert index.is_complete(delete_event(), FakeContext(900_000)) == {"IsComplete": True}
+    event = make_event("Delete", properties=valid_properties(Removal="delete"), physical_id=JOB_ARN)
+
+    assert index.is_complete(event, FakeContext(900_000)) == {"IsComplete": True}
 
 
 def test_on_event_logs_the_event_but_never_the_presigned_response_url(handler_jobs, caplog) -> None:
@@ -633,3 +645,19 @@ def test_on_event_logs_the_event_but_never_the_presigned_response_url(handler_jo
     assert "req-logged" in caplog.text
     assert "ResponseURL" not in caplog.text
     assert "X-Amz-Signature" not in caplog.text
+
+
+def test_the_handler_logs_under_its_own_logger_at_info_and_leaves_the_root_logger_alone(handler_jobs, caplog) -> None:
+    # given
+    properties = valid_properties()
+    handler_jobs.stubber.add_response("create_evaluation_job", {"jobArn": JOB_ARN}, create_params(properties))
+
+    # when
+    index.on_event(make_event("Create", properties=properties), FakeContext(900_000))
+
+    # then index and lifecycle logged at INFO, each under the handler's logger
+    info = {record.name for record in caplog.records if record.levelno == logging.INFO}
+    assert info == {runtime.LOGGER_NAME, f"{runtime.LOGGER_NAME}.lifecycle"}
+    assert logging.getLogger(runtime.LOGGER_NAME).level == logging.INFO
+    # and the root logger (botocore's and everyone else's) keeps the level the Lambda runtime gave it
+    assert logging.getLogger().level == logging.WARNING

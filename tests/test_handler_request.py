@@ -18,9 +18,17 @@ from handler_support import (
     valid_properties,
 )
 
-import bedrock
-from bedrock_evaluation.contract import JOB_NAME_MAX_LENGTH, NAME_PREFIX_MAX_LENGTH, Removal
-from request import InvalidProperties, JobSpec, client_request_token, job_spec, restore_types
+from bedrock_evaluation.contract import (
+    CLIENT_REQUEST_TOKEN,
+    CLIENT_REQUEST_TOKEN_RULE,
+    JOB_NAME_MAX_LENGTH,
+    NAME_PREFIX_MAX_LENGTH,
+    NAME_PREFIX_PATTERN,
+    Removal,
+    name_prefix_problem,
+)
+from request import JobSpec, job_spec, restore_types
+from runtime import InvalidProperties, idempotency_token
 
 JOB_NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,62}")
 TOKEN_PATTERN = re.compile(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?")
@@ -33,7 +41,8 @@ def client() -> Any:
 
 @pytest.fixture(scope="module")
 def input_shape(client: Any) -> Any:
-    return bedrock.EvaluationJobs(client).create_input_shape
+    """CreateEvaluationJob's input shape in the client's model, passed explicitly."""
+    return client.meta.service_model.operation_model("CreateEvaluationJob").input_shape
 
 
 @pytest.fixture
@@ -130,14 +139,14 @@ def test_booleans_are_restored_from_their_strings(client, given, expected) -> No
     assert restore_types({"acceptEula": given}, shape, "Request") == {"acceptEula": expected}
 
 
-def test_a_boolean_that_is_neither_true_nor_false_is_rejected(client) -> None:
+def test_fails_for_a_boolean_that_is_neither_true_nor_false(client) -> None:
     shape = client.meta.service_model.operation_model("CreateMarketplaceModelEndpoint").input_shape
 
     with pytest.raises(InvalidProperties, match=r"Request\.acceptEula is 'yes', not true or false"):
         restore_types({"acceptEula": "yes"}, shape, "Request")
 
 
-def test_a_number_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> None:
+def test_fails_for_a_number_that_does_not_parse_naming_its_path(spec_of) -> None:
     request = retrieve_request()
     _kb(request)["retrieveConfig"]["knowledgeBaseRetrievalConfiguration"]["vectorSearchConfiguration"][
         "numberOfResults"
@@ -152,7 +161,7 @@ def test_a_number_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> No
     )
 
 
-def test_a_float_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> None:
+def test_fails_for_a_float_that_does_not_parse_naming_its_path(spec_of) -> None:
     request = rag_request()
     text = _kb(request)["retrieveAndGenerateConfig"]["knowledgeBaseConfiguration"]["generationConfiguration"]
     text["kbInferenceConfig"]["textInferenceConfig"]["temperature"] = "warm"
@@ -161,7 +170,7 @@ def test_a_float_that_does_not_parse_is_rejected_naming_its_path(spec_of) -> Non
         spec_of(valid_properties(request=request))
 
 
-def test_a_document_that_is_not_json_is_rejected_naming_its_path(spec_of) -> None:
+def test_fails_for_a_document_that_is_not_json_naming_its_path(spec_of) -> None:
     request = rag_request()
     retrieval = _kb(request)["retrieveAndGenerateConfig"]["knowledgeBaseConfiguration"]["retrievalConfiguration"]
     retrieval["vectorSearchConfiguration"]["filter"]["equals"]["value"] = "drama"
@@ -170,7 +179,7 @@ def test_a_document_that_is_not_json_is_rejected_naming_its_path(spec_of) -> Non
         spec_of(valid_properties(request=request))
 
 
-def test_a_list_field_given_an_object_is_rejected(spec_of) -> None:
+def test_fails_for_a_list_field_given_an_object(spec_of) -> None:
     request = model_request()
     request["inferenceConfig"]["models"] = {"bedrockModel": {"modelIdentifier": "amazon.nova-lite-v1:0"}}
 
@@ -252,35 +261,53 @@ def test_a_job_name_fixed_in_the_request_is_kept_and_the_prefix_ignored(spec_of)
     ["Eval-BoolQ", "-eval", "eval-", "eval_boolq", "", "a" * (NAME_PREFIX_MAX_LENGTH + 1), None],
     ids=["uppercase", "leading hyphen", "trailing hyphen", "underscore", "empty", "too long", "missing"],
 )
-def test_an_invalid_name_prefix_is_rejected(spec_of, prefix) -> None:
-    with pytest.raises(InvalidProperties, match="property JobNamePrefix is"):
+def test_fails_for_an_invalid_name_prefix_giving_the_contracts_rule(spec_of, prefix) -> None:
+    with pytest.raises(InvalidProperties) as raised:
         spec_of(valid_properties(JobNamePrefix=prefix))
+
+    assert str(raised.value) == f"property JobNamePrefix is {prefix!r}; it {name_prefix_problem(prefix)}"
+    assert NAME_PREFIX_PATTERN.pattern in str(raised.value)
 
 
 # --- the idempotency token ------------------------------------------------------------------------
 
 
 def test_the_client_request_token_is_deterministic_and_valid_for_the_api() -> None:
-    token = client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
+    token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
 
-    assert token == client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
+    assert token == idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
     assert TOKEN_PATTERN.fullmatch(token)
     assert len(token) <= 256
 
 
 def test_each_cloudformation_request_gets_its_own_token() -> None:
     tokens = {
-        client_request_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=rid)
+        idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=rid)
         for rid in ("req-1", "req-2", "9d1c2b5e-0a1f-4c8e-9f3d-2b7e6a5c4d3e")
     }
     assert len(tokens) == 3
 
 
-def test_a_client_request_token_in_the_properties_is_rejected(spec_of) -> None:
-    request = model_request() | {"clientRequestToken": "mine"}
+def test_fails_for_a_client_request_token_in_the_request_giving_the_contracts_rule(spec_of) -> None:
+    request = model_request() | {CLIENT_REQUEST_TOKEN: "mine"}
 
-    with pytest.raises(InvalidProperties, match="clientRequestToken must not be set"):
+    with pytest.raises(InvalidProperties) as raised:
         spec_of(valid_properties(request=request))
+
+    assert str(raised.value) == f"Request.clientRequestToken {CLIENT_REQUEST_TOKEN_RULE}"
+
+
+def test_the_request_is_typed_by_the_bedrock_model_unless_a_shape_is_given(input_shape) -> None:
+    # given a request whose numbers arrive as strings
+    properties = valid_properties(request=retrieve_request())
+
+    # when it is read with the default shape and with the client's model passed explicitly
+    by_default = job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID)
+    given = job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID, input_shape=input_shape)
+
+    # then both give the same typed request
+    assert by_default == given
+    assert _number_of_results(by_default.request) == 5
 
 
 # --- the other properties -------------------------------------------------------------------------
@@ -294,13 +321,13 @@ def test_removal_is_read_and_defaults_to_stop(spec_of, given, expected) -> None:
     assert spec_of(valid_properties(Removal=given)).removal is expected
 
 
-def test_an_unknown_removal_is_rejected(spec_of) -> None:
-    with pytest.raises(InvalidProperties, match="property Removal is 'destroy'; expected one of stop, delete, retain"):
+def test_fails_for_an_unknown_removal_as_the_contract_does(spec_of) -> None:
+    with pytest.raises(InvalidProperties, match="^Removal is 'destroy'; expected one of 'stop', 'delete', 'retain'$"):
         spec_of(valid_properties(Removal="destroy"))
 
 
 @pytest.mark.parametrize(("request_value", "kind"), [(None, "nothing"), ('{"roleArn": "x"}', "str")])
-def test_a_missing_or_non_object_request_is_rejected(spec_of, request_value, kind) -> None:
+def test_fails_for_a_missing_or_non_object_request(spec_of, request_value, kind) -> None:
     properties = valid_properties()
     if request_value is None:
         del properties["Request"]
@@ -311,7 +338,7 @@ def test_a_missing_or_non_object_request_is_rejected(spec_of, request_value, kin
         spec_of(properties)
 
 
-def test_a_request_without_an_output_location_is_rejected(spec_of) -> None:
+def test_fails_for_a_request_without_an_output_location(spec_of) -> None:
     request = model_request()
     del request["outputDataConfig"]
 

@@ -1,13 +1,16 @@
 """The one seam between the handler and Amazon Bedrock.
 
 Tests replace the client (botocore Stubber, or an endpoint_url pointing at an emulator);
-everything else in the handler talks to `EvaluationJobs`.
+everything else in the handler talks to `EvaluationJobs` and `IngestionJobs`, and tells one
+failed call from another with the functions here.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +20,18 @@ _BUNDLED_MODELS = Path(__file__).resolve().parent / "data"
 if _BUNDLED_MODELS.is_dir():
     os.environ.setdefault("AWS_DATA_PATH", str(_BUNDLED_MODELS))
 
-import boto3  # noqa: E402  (AWS_DATA_PATH must be set first)
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError, HTTPClientError  # noqa: E402
-from botocore.exceptions import ConnectionError as BotocoreConnectionError  # noqa: E402
+# AWS_DATA_PATH must be set before botocore loads a model. boto3 and botocore ship no type
+# information: this module is where the handler meets them, so their types stop here.
+import boto3  # type: ignore[import-untyped]  # noqa: E402
+import botocore.exceptions  # type: ignore[import-untyped]  # noqa: E402
+import botocore.session  # type: ignore[import-untyped]  # noqa: E402
+from botocore.config import Config  # type: ignore[import-untyped]  # noqa: E402
+
+ClientError: type[Exception] = botocore.exceptions.ClientError
+"""The service answered with an error."""
+CALL_ERRORS: tuple[type[Exception], ...] = (ClientError, botocore.exceptions.BotoCoreError)
+"""Any failed call: the service's answers and botocore's own (connection, credentials, timeouts)."""
+_PASSING_CALL_ERRORS = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
 
 JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:evaluation-job/[a-z0-9]{12}")
 
@@ -49,28 +60,39 @@ _TRANSIENT_CODES = {
     "ServiceUnavailableException",
     "RequestTimeout",
 }
+_SERVER_ERROR = 500
 
 
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+def error_code(error: BaseException) -> str:
+    """The service's error code; empty for an error the service did not answer with."""
+    return str(_answer(error).get("Error", {}).get("Code", ""))
 
 
-def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+def error_message(error: BaseException) -> str:
+    """The service's own words for an error it answered with, else the error's text."""
+    return str(_answer(error).get("Error", {}).get("Message", "")) or str(error)
 
 
-def is_not_ready(error: ClientError) -> bool:
+def _answer(error: BaseException) -> dict[str, Any]:
+    """What the service answered, for an error it answered with; nothing for botocore's own."""
+    if not isinstance(error, ClientError):
+        return {}
+    response: dict[str, Any] = getattr(error, "response", {})
+    return response
+
+
+def is_not_ready(error: BaseException) -> bool:
     """True for the errors a freshly created role or policy produces until IAM has propagated."""
     return error_code(error) in _NOT_READY_CODES and bool(_NOT_READY.search(error_message(error)))
 
 
-def is_transient(error: Exception) -> bool:
+def is_transient(error: BaseException) -> bool:
     """Errors worth trying again later (botocore has already retried them a few times)."""
     if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(error) in _TRANSIENT_CODES or status >= 500
+        status = _answer(error).get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(error) in _TRANSIENT_CODES or status >= _SERVER_ERROR
     # Connection failures and read timeouts; not lasting ones such as missing credentials.
-    return isinstance(error, BotocoreConnectionError | HTTPClientError)
+    return isinstance(error, _PASSING_CALL_ERRORS)
 
 
 class EvaluationJobs:
@@ -79,14 +101,10 @@ class EvaluationJobs:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    @property
-    def create_input_shape(self) -> Any:
-        return self.client.meta.service_model.operation_model("CreateEvaluationJob").input_shape
-
-    def create(self, request: dict[str, Any], *, token: str) -> str:
+    def create(self, request: Mapping[str, object], *, token: str) -> str:
         return str(self.client.create_evaluation_job(**request, clientRequestToken=token)["jobArn"])
 
-    def get(self, job_arn: str) -> dict[str, Any] | None:
+    def get(self, job_arn: str) -> dict[str, object] | None:
         """The job's description, or None if the service has no such job."""
         try:
             return dict(self.client.get_evaluation_job(jobIdentifier=job_arn))
@@ -125,11 +143,18 @@ class IngestionJobs:
         )
         return str(response["ingestionJob"]["ingestionJobId"])
 
-    def get(self, knowledge_base_id: str, data_source_id: str, ingestion_job_id: str) -> dict[str, Any]:
+    def get(self, knowledge_base_id: str, data_source_id: str, ingestion_job_id: str) -> dict[str, object]:
         response = self.client.get_ingestion_job(
             knowledgeBaseId=knowledge_base_id, dataSourceId=data_source_id, ingestionJobId=ingestion_job_id
         )
         return dict(response["ingestionJob"])
+
+
+@cache
+def create_input_shape() -> Any:
+    """CreateEvaluationJob's input shape, from the model the clients use (the bundled one in the asset)."""
+    model = botocore.session.get_session().get_service_model("bedrock")
+    return model.operation_model("CreateEvaluationJob").input_shape
 
 
 def default_client() -> Any:

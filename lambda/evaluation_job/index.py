@@ -2,6 +2,8 @@
 request, `is_complete` until it answers True (a removal=delete waits for the job to stop;
 a knowledge-base ingestion waits until its documents are indexed).
 
+Each event is read once, then handed by resource type and request type to the `on_create`,
+`on_update`, `on_delete` or `is_complete` of `lifecycle` (evaluation jobs) or `ingestion`.
 The handler returns `{"PhysicalResourceId", "Data"}` or raises; the framework answers
 CloudFormation either way, with the exception's message as the reason.
 """
@@ -11,70 +13,81 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
+from functools import cache
+from typing import Protocol
 
 import ingestion
 import lifecycle
 from bedrock import EvaluationJobs, IngestionJobs, default_agent_client, default_client
 from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
-from request import InvalidProperties
+from events import Completion, ResourceEvent, Response
+from runtime import LOGGER_NAME, Budget, Clock
 
-logger = logging.getLogger()
+logger = logging.getLogger(LOGGER_NAME)
 logger.setLevel(logging.INFO)
 
 # Stop starting new work this long before the Lambda timeout, so an answer always goes back.
 SAFETY_MARGIN_SECONDS = 95.0
-
-_jobs: EvaluationJobs | None = None
-_ingestions: IngestionJobs | None = None
 
 
 class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
+@cache
 def jobs() -> EvaluationJobs:
-    """The client is made once per Lambda container, on first use."""
-    global _jobs
-    if _jobs is None:
-        _jobs = EvaluationJobs(default_client())
-    return _jobs
+    """The clients are made once per Lambda container, on first use."""
+    return EvaluationJobs(default_client())
 
 
+@cache
 def ingestions() -> IngestionJobs:
-    global _ingestions
-    if _ingestions is None:
-        _ingestions = IngestionJobs(default_agent_client())
-    return _ingestions
+    return IngestionJobs(default_agent_client())
 
 
-def on_event(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+def clock() -> Clock:
+    """The handler's time: real here, replaced by tests that drive time themselves."""
+    return Clock()
+
+
+def on_event(event: Mapping[str, object], context: LambdaContext) -> Response:
     _log_event("on_event", event)
-    request_type = event.get("RequestType")
-    budget = lifecycle.Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS)
-    if event.get("ResourceType") == INGESTION_RESOURCE_TYPE:
-        if request_type in ("Create", "Update"):
-            return ingestion.on_create_or_update(event, ingestions(), budget)
-        if request_type == "Delete":
-            return {"PhysicalResourceId": event.get("PhysicalResourceId", "")}
-        raise InvalidProperties(f"unknown RequestType {request_type!r}; expected Create, Update or Delete")
-    if request_type == "Create":
-        return lifecycle.on_create(event, jobs(), budget)
-    if request_type == "Update":
-        return lifecycle.on_update(event, jobs(), budget)
-    if request_type == "Delete":
-        return lifecycle.on_delete(event, jobs())
-    raise InvalidProperties(f"unknown RequestType {request_type!r}; expected Create, Update or Delete")
+    budget = Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS, clock())
+    request = ResourceEvent.parse(event)
+    if request.resource_type == INGESTION_RESOURCE_TYPE:
+        return _ingestion_event(request, budget)
+    return _job_event(request, budget)
 
 
-def is_complete(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completion:
     _log_event("is_complete", event)
-    if event.get("ResourceType") == INGESTION_RESOURCE_TYPE:
-        return {"IsComplete": ingestion.is_complete(event, ingestions())}
-    return {"IsComplete": lifecycle.is_complete(event, jobs())}
+    request = ResourceEvent.parse(event)
+    if request.resource_type == INGESTION_RESOURCE_TYPE:
+        return {"IsComplete": ingestion.is_complete(request, ingestions())}
+    return {"IsComplete": lifecycle.is_complete(request, jobs())}
 
 
-def _log_event(entry: str, event: Mapping[str, Any]) -> None:
+def _job_event(event: ResourceEvent, budget: Budget) -> Response:
+    match event.request_type:
+        case "Create":
+            return lifecycle.on_create(event, jobs(), budget)
+        case "Update":
+            return lifecycle.on_update(event, jobs(), budget)
+        case "Delete":
+            return lifecycle.on_delete(event, jobs())
+
+
+def _ingestion_event(event: ResourceEvent, budget: Budget) -> Response:
+    match event.request_type:
+        case "Create":
+            return ingestion.on_create(event, ingestions(), budget)
+        case "Update":
+            return ingestion.on_update(event, ingestions(), budget)
+        case "Delete":
+            return ingestion.on_delete(event)
+
+
+def _log_event(entry: str, event: Mapping[str, object]) -> None:
     # The response URL is a presigned secret; everything else is safe to log.
     safe = {k: v for k, v in event.items() if k != "ResponseURL"}
     logger.info(json.dumps({"entry": entry, "event": safe}, default=str))

@@ -7,43 +7,82 @@ Delete does nothing: the indexed documents belong to the knowledge base.
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from collections.abc import Mapping
-from typing import Any
-
-from bedrock import IngestionJobs, error_code, error_message, is_transient
-from botocore.exceptions import BotoCoreError, ClientError
+from bedrock import CALL_ERRORS, ClientError, IngestionJobs, error_code, error_message
 from bedrock_evaluation.contract import (
     ATTR_INGESTION_JOB_ID,
     PROP_DATA_SOURCE_ID,
     PROP_DOCUMENTS_HASH,
     PROP_KNOWLEDGE_BASE_ID,
 )
-from lifecycle import MAX_REASON_LENGTH, Budget
-from request import InvalidProperties
+from events import Properties, ResourceEvent, Response
+from runtime import (
+    Budget,
+    InvalidProperties,
+    ResourceError,
+    backoff,
+    idempotency_token,
+    module_logger,
+    transient_or_fail,
+)
 
-logger = logging.getLogger("evaluation_job.ingestion")
+logger = module_logger("ingestion")
 
 RUNNING = frozenset({"STARTING", "IN_PROGRESS", "STOPPING"})
+# The physical id: knowledge base/data source/ingestion job.
 _SEPARATOR = "/"
+_ID_PARTS = 3
 
 
-class IngestionError(RuntimeError):
-    def __init__(self, what: str, message: str) -> None:
-        reason = f"ingestion of {what}: {message}"
-        super().__init__(reason[: MAX_REASON_LENGTH - 3] + "..." if len(reason) > MAX_REASON_LENGTH else reason)
+class IngestionError(ResourceError):
+    """A failure of one data source's ingestion (named knowledge base/data source)."""
+
+    what = "ingestion of"
 
 
-def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, budget: Budget) -> dict[str, Any]:
-    knowledge_base, data_source = _ids(event.get("ResourceProperties"))
-    old = event.get("OldResourceProperties")
-    if event.get("RequestType") == "Update" and isinstance(old, Mapping) and _same(old, event["ResourceProperties"]):
+def on_create(event: ResourceEvent, ingestions: IngestionJobs, budget: Budget) -> Response:
+    knowledge_base, data_source = _ids(event.properties)
+    return _start(event, knowledge_base, data_source, ingestions, budget)
+
+
+def on_update(event: ResourceEvent, ingestions: IngestionJobs, budget: Budget) -> Response:
+    knowledge_base, data_source = _ids(event.properties)
+    if _same(event.old_properties, event.properties):
         logger.info("documents unchanged; no new ingestion")
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    # One token per CloudFormation request: a repeated delivery does not start a second ingestion.
-    token = hashlib.sha256(f"{event.get('StackId')}\n{event.get('LogicalResourceId')}\n{event.get('RequestId')}".encode()).hexdigest()
-    clock = budget.clock
+        return {"PhysicalResourceId": event.physical_id}
+    return _start(event, knowledge_base, data_source, ingestions, budget)
+
+
+def on_delete(event: ResourceEvent) -> Response:
+    return {"PhysicalResourceId": event.physical_id}
+
+
+def is_complete(event: ResourceEvent, ingestions: IngestionJobs) -> bool:
+    if event.request_type == "Delete":
+        return True
+    parts = event.physical_id.split(_SEPARATOR)
+    if len(parts) != _ID_PARTS:
+        raise InvalidProperties(f"physical id {event.physical_id!r} is not knowledge base/data source/ingestion job")
+    knowledge_base, data_source, job_id = parts
+    source = f"{knowledge_base}/{data_source}"
+    try:
+        job = ingestions.get(knowledge_base, data_source, job_id)
+    except CALL_ERRORS as error:
+        transient_or_fail(error, logger, f"reading ingestion {job_id}", lambda text: IngestionError(source, text))
+        return False
+    status = job.get("status")
+    if status == "COMPLETE":
+        logger.info("ingestion %s complete: %s", job_id, job.get("statistics"))
+        return True
+    if status in RUNNING:
+        return False
+    reasons = "; ".join(str(r) for r in _list(job.get("failureReasons"))) or "no reason given"
+    raise IngestionError(source, f"ingestion job {job_id} ended {status}: {reasons}")
+
+
+def _start(
+    event: ResourceEvent, knowledge_base: str, data_source: str, ingestions: IngestionJobs, budget: Budget
+) -> Response:
+    token = idempotency_token(stack_id=event.stack_id, logical_id=event.logical_id, request_id=event.request_id)
     attempt = 0
     while True:
         try:
@@ -51,10 +90,10 @@ def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, bud
             break
         except ClientError as error:
             # Another ingestion of this data source is running (a retried deploy, the console).
-            delay = min(30.0, 2.0 * 2**attempt)
-            if error_code(error) != "ConflictException" or clock.monotonic() + delay > budget.deadline:
+            delay = backoff(attempt, budget.clock)
+            if error_code(error) != "ConflictException" or not budget.allows(delay):
                 raise IngestionError(f"{knowledge_base}/{data_source}", error_message(error)) from error
-            clock.sleep(delay)
+            budget.clock.sleep(delay)
             attempt += 1
     logger.info("started ingestion %s of %s/%s", job_id, knowledge_base, data_source)
     return {
@@ -63,33 +102,8 @@ def on_create_or_update(event: Mapping[str, Any], ingestions: IngestionJobs, bud
     }
 
 
-def is_complete(event: Mapping[str, Any], ingestions: IngestionJobs) -> bool:
-    if event.get("RequestType") == "Delete":
-        return True
-    parts = str(event.get("PhysicalResourceId", "")).split(_SEPARATOR)
-    if len(parts) != 3:
-        raise InvalidProperties(f"physical id {event.get('PhysicalResourceId')!r} is not knowledge base/data source/ingestion job")
-    knowledge_base, data_source, job_id = parts
-    try:
-        job = ingestions.get(knowledge_base, data_source, job_id)
-    except (ClientError, BotoCoreError) as error:
-        if is_transient(error):
-            logger.warning("transient error reading ingestion %s, will look again: %s", job_id, error)
-            return False
-        message = error_message(error) if isinstance(error, ClientError) else str(error)
-        raise IngestionError(f"{knowledge_base}/{data_source}", message) from error
-    status = job.get("status")
-    if status == "COMPLETE":
-        logger.info("ingestion %s complete: %s", job_id, job.get("statistics"))
-        return True
-    if status in RUNNING:
-        return False
-    reasons = "; ".join(job.get("failureReasons") or []) or "no reason given"
-    raise IngestionError(f"{knowledge_base}/{data_source}", f"ingestion job {job_id} ended {status}: {reasons}")
-
-
-def _ids(properties: Any) -> tuple[str, str]:
-    if not isinstance(properties, Mapping):
+def _ids(properties: Properties | None) -> tuple[str, str]:
+    if properties is None:
         raise InvalidProperties("the event has no resource properties")
     ids = []
     for key in (PROP_KNOWLEDGE_BASE_ID, PROP_DATA_SOURCE_ID):
@@ -100,6 +114,11 @@ def _ids(properties: Any) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
-def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _same(old: Properties | None, new: Properties | None) -> bool:
+    """Whether an Update leaves the knowledge base, the data source and the documents as they were."""
     keys = (PROP_KNOWLEDGE_BASE_ID, PROP_DATA_SOURCE_ID, PROP_DOCUMENTS_HASH)
-    return all(old.get(k) == new.get(k) for k in keys)
+    return old is not None and new is not None and all(old.get(k) == new.get(k) for k in keys)

@@ -6,83 +6,55 @@ Jobs are immutable: Create makes one, Update makes a new one when the request ch
 
 from __future__ import annotations
 
-import logging
-import random
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
-
 from bedrock import (
+    CALL_ERRORS,
     JOB_ARN,
+    ClientError,
     EvaluationJobs,
     error_code,
     error_message,
     is_not_ready,
     is_transient,
 )
-from botocore.exceptions import BotoCoreError, ClientError
-from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, PROP_REMOVAL, Removal
-from request import InvalidProperties, JobSpec, client_request_token, job_spec
+from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, Removal
+from events import Properties, ResourceEvent, Response
+from request import JobSpec, job_spec, removal_of
+from runtime import (
+    Budget,
+    InvalidProperties,
+    ResourceError,
+    backoff,
+    idempotency_token,
+    module_logger,
+    transient_or_fail,
+)
 
-logger = logging.getLogger("evaluation_job")
+logger = module_logger("lifecycle")
 
 # How long Create keeps retrying while a new role or policy propagates through IAM.
 IAM_RETRY_WINDOW_SECONDS = 240.0
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 30.0
-# Reasons go back to CloudFormation, whose whole response must fit in 4096 bytes.
-MAX_REASON_LENGTH = 1000
 STOPPABLE = "InProgress"
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 # A job of our name that already runs, or ran to the end, stands for this request.
 ADOPTABLE = frozenset({"InProgress", "Completed"})
 
-Response = dict[str, Any]
+
+class JobError(ResourceError):
+    """A failure of one evaluation job (named by its name or ARN) for CloudFormation to report."""
+
+    what = "evaluation job"
 
 
-class JobError(RuntimeError):
-    """A failure CloudFormation should report; the message is the reason it shows."""
-
-    def __init__(self, job: str, message: str) -> None:
-        reason = f"evaluation job {job}: {message}"
-        if len(reason) > MAX_REASON_LENGTH:
-            reason = reason[: MAX_REASON_LENGTH - 3] + "..."
-        super().__init__(reason)
-
-
-@dataclass(frozen=True)
-class Clock:
-    """Time, sleeping and jitter, replaceable in tests."""
-
-    monotonic: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    random: Callable[[], float] = random.random
-
-
-@dataclass(frozen=True)
-class Budget:
-    """The point after which the handler starts no new waiting, so it always answers in time."""
-
-    deadline: float
-    clock: Clock = field(default_factory=Clock)
-
-    @classmethod
-    def of_seconds(cls, seconds: float, clock: Clock | None = None) -> Budget:
-        clock = clock or Clock()
-        return cls(deadline=clock.monotonic() + seconds, clock=clock)
-
-
-def on_create(event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> Response:
-    spec = _spec(event, event.get("ResourceProperties"), jobs)
+def on_create(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
+    spec = _spec(event, event.properties)
     return _answer(spec, _create(spec, event, jobs, budget))
 
 
-def on_update(event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> Response:
-    new = _spec(event, event.get("ResourceProperties"), jobs)
-    current = str(event.get("PhysicalResourceId", ""))
+def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
+    new = _spec(event, event.properties)
+    current = event.physical_id
     try:
-        old: JobSpec | None = _spec(event, event.get("OldResourceProperties"), jobs)
+        old: JobSpec | None = _spec(event, event.old_properties)
     except InvalidProperties:
         old = None
     if old is not None and old.request == new.request and JOB_ARN.fullmatch(current):
@@ -115,49 +87,51 @@ def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs) -> bool:
     return all(job.get(key) == spec.request.get(key) for key in _COMPARED_FIELDS)
 
 
-def on_delete(event: Mapping[str, Any], jobs: EvaluationJobs) -> Response:
-    job_arn = str(event.get("PhysicalResourceId", ""))
+def on_delete(event: ResourceEvent, jobs: EvaluationJobs) -> Response:
+    job_arn = event.physical_id
     answer: Response = {"PhysicalResourceId": job_arn}
     if not JOB_ARN.fullmatch(job_arn):
         # A failed Create's marker, or an id CloudFormation invented: no job was ever made.
         logger.info("physical id %r is not an evaluation job; nothing to delete", job_arn)
         return answer
-    if _removal(event) is Removal.RETAIN:
+    # Removal is read only now, and as strictly as Create and Update read it. That is safe:
+    # Create and Update refuse an unknown value, so a resource that carries one never got a job
+    # ARN, and its Delete (of the failed Create's marker) was answered just above.
+    if removal_of(event.properties) is Removal.RETAIN:
         logger.info("removal is retain; leaving %s", job_arn)
         return answer
     try:
         job = jobs.get(job_arn)
         if job is not None and job.get("status") == STOPPABLE:
             _stop(job_arn, jobs)
-    except (ClientError, BotoCoreError) as error:
-        if is_transient(error):
-            # is_complete looks again (and stops the job) until it is no longer running.
-            logger.warning("transient error while stopping %s, will look again: %s", job_arn, error)
-            return answer
-        message = error_message(error) if isinstance(error, ClientError) else str(error)
-        raise JobError(job_arn, f"could not stop: {message}") from error
+    except CALL_ERRORS as error:
+        # is_complete looks again (and stops the job) until it is no longer running.
+        transient_or_fail(
+            error, logger, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}")
+        )
     return answer
 
 
-def is_complete(event: Mapping[str, Any], jobs: EvaluationJobs) -> bool:
+def is_complete(event: ResourceEvent, jobs: EvaluationJobs) -> bool:
     """Delete waits until the job is no longer running (stop), or stopped and deleted (delete)."""
-    if event.get("RequestType") != "Delete":
+    if event.request_type != "Delete":
         return True
-    job_arn = str(event.get("PhysicalResourceId", ""))
-    removal = _removal(event)
-    if not JOB_ARN.fullmatch(job_arn) or removal is Removal.RETAIN:
+    job_arn = event.physical_id
+    if not JOB_ARN.fullmatch(job_arn):
+        return True
+    removal = removal_of(event.properties)  # after the id check, as in on_delete
+    if removal is Removal.RETAIN:
         return True
     try:
         if removal is Removal.STOP:
             return _stopped(job_arn, jobs)
         return _delete_when_stopped(job_arn, jobs)
-    except (ClientError, BotoCoreError) as error:
+    except CALL_ERRORS as error:
         # An exception here fails the resource at once, so a passing fault is "not yet".
-        if is_transient(error):
-            logger.warning("transient error while deleting %s, will look again: %s", job_arn, error)
-            return False
-        message = error_message(error) if isinstance(error, ClientError) else str(error)
-        raise JobError(job_arn, f"could not delete: {message}") from error
+        transient_or_fail(
+            error, logger, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}")
+        )
+        return False
 
 
 def _stopped(job_arn: str, jobs: EvaluationJobs) -> bool:
@@ -196,59 +170,49 @@ def _not_found(code: str) -> bool:
     return "NotFound" in code or code == "404"
 
 
-def _create(spec: JobSpec, event: Mapping[str, Any], jobs: EvaluationJobs, budget: Budget) -> str:
-    token = client_request_token(
-        stack_id=_required(event, "StackId"),
-        logical_id=_required(event, "LogicalResourceId"),
-        request_id=_required(event, "RequestId"),
-    )
+def _create(spec: JobSpec, event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> str:
+    token = idempotency_token(stack_id=event.stack_id, logical_id=event.logical_id, request_id=event.request_id)
     clock = budget.clock
     started = clock.monotonic()
-    give_up_at = min(budget.deadline, started + IAM_RETRY_WINDOW_SECONDS)
+    iam_budget = budget.within(IAM_RETRY_WINDOW_SECONDS)
     attempt = 0
     while True:
         try:
             job_arn = jobs.create(spec.request, token=token)
             logger.info("created %s as %s", spec.name, job_arn)
             return job_arn
-        except (ClientError, BotoCoreError) as error:
-            if isinstance(error, ClientError) and error_code(error) == "ConflictException":
+        except CALL_ERRORS as error:
+            if error_code(error) == "ConflictException":
                 return _adopt(spec, jobs, error)
+            if not (is_transient(error) or is_not_ready(error)):
+                raise JobError(spec.name, error_message(error)) from error
+            delay = backoff(attempt, clock)
             if is_transient(error):
                 # The service may have made the job and its answer been lost: the same token
                 # makes a retry safe, and a job of our name is looked up before giving up.
-                delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + clock.random() / 2)
-                if clock.monotonic() + delay > budget.deadline:
+                if not budget.allows(delay):
                     return _found_after_failure(spec, jobs, error)
                 logger.warning("transient error creating %s (%s); retrying in %.1fs", spec.name, error, delay)
-                clock.sleep(delay)
-                attempt += 1
-                continue
-            if not isinstance(error, ClientError) or not is_not_ready(error):
-                raise JobError(spec.name, _message(error)) from error
-            delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt) * (0.5 + clock.random() / 2)
-            if clock.monotonic() + delay > give_up_at:
-                waited = clock.monotonic() - started
-                raise JobError(
-                    spec.name, f"{error_message(error)} (still refused after {waited:.0f}s waiting for IAM)"
-                ) from error
-            logger.info("role or permissions not ready (%s); retrying in %.1fs", error_message(error), delay)
-            clock.sleep(delay)
-            attempt += 1
+            else:
+                if not iam_budget.allows(delay):
+                    waited = clock.monotonic() - started
+                    raise JobError(
+                        spec.name, f"{error_message(error)} (still refused after {waited:.0f}s waiting for IAM)"
+                    ) from error
+                logger.info("role or permissions not ready (%s); retrying in %.1fs", error_message(error), delay)
+        clock.sleep(delay)
+        attempt += 1
 
 
 def _found_after_failure(spec: JobSpec, jobs: EvaluationJobs, error: Exception) -> str:
     try:
         job_arn = jobs.find_by_name(spec.name)
-    except (ClientError, BotoCoreError):
+    except CALL_ERRORS:
         job_arn = None
     if job_arn is None:
-        raise JobError(spec.name, f"{_message(error)} (the service kept failing until the handler's time ran out)") from error
+        message = f"{error_message(error)} (the service kept failing until the handler's time ran out)"
+        raise JobError(spec.name, message) from error
     return _adopt(spec, jobs, error)
-
-
-def _message(error: Exception) -> str:
-    return error_message(error) if isinstance(error, ClientError) else str(error)
 
 
 def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception) -> str:
@@ -257,7 +221,7 @@ def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception) -> str:
     name is adopted only if the job runs as our role."""
     job_arn = jobs.find_by_name(spec.name)
     if job_arn is None:
-        raise JobError(spec.name, _message(conflict))
+        raise JobError(spec.name, error_message(conflict))
     existing = jobs.get(job_arn) or {}
     if not spec.name_is_generated and existing.get("roleArn") != spec.request.get("roleArn"):
         raise JobError(spec.name, "a job with this fixed name already exists and was not made by this resource")
@@ -288,32 +252,10 @@ def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
         raise
 
 
-def _spec(event: Mapping[str, Any], properties: Any, jobs: EvaluationJobs) -> JobSpec:
-    if not isinstance(properties, Mapping):
+def _spec(event: ResourceEvent, properties: Properties | None) -> JobSpec:
+    if properties is None:
         raise InvalidProperties("the event has no resource properties")
-    return job_spec(
-        properties,
-        input_shape=jobs.create_input_shape,
-        stack_id=_required(event, "StackId"),
-        logical_id=_required(event, "LogicalResourceId"),
-    )
-
-
-def _removal(event: Mapping[str, Any]) -> Removal:
-    properties = event.get("ResourceProperties")
-    value = properties.get(PROP_REMOVAL) if isinstance(properties, Mapping) else None
-    try:
-        return Removal(value) if value is not None else Removal.STOP
-    except ValueError:
-        logger.warning("unknown %s %r; stopping the job", PROP_REMOVAL, value)
-        return Removal.STOP
-
-
-def _required(event: Mapping[str, Any], key: str) -> str:
-    value = event.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidProperties(f"the event has no {key}")
-    return value
+    return job_spec(properties, stack_id=event.stack_id, logical_id=event.logical_id)
 
 
 def _answer(spec: JobSpec, job_arn: str) -> Response:

@@ -8,88 +8,110 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
+from bedrock import create_input_shape
 from bedrock_evaluation.contract import (
+    CLIENT_REQUEST_TOKEN,
+    CLIENT_REQUEST_TOKEN_RULE,
     NAME_DIGEST_LENGTH,
-    NAME_PREFIX_MAX_LENGTH,
     PROP_JOB_NAME_PREFIX,
     PROP_REMOVAL,
     PROP_REQUEST,
     Removal,
+    name_prefix_problem,
+    parse_removal,
 )
+from runtime import InvalidProperties
 
-_NAME_PREFIX = re.compile(r"[a-z0-9](-*[a-z0-9])*")
 _TRUE, _FALSE = "true", "false"
 
 
-class InvalidProperties(ValueError):
-    """The resource properties cannot describe an evaluation job."""
+class Shape(Protocol):
+    """What is read here of a botocore model shape: a structure's `members`, a list's `member`,
+    a map's `value`."""
+
+    @property
+    def type_name(self) -> str: ...
+    @property
+    def metadata(self) -> Mapping[str, object]: ...
+    @property
+    def members(self) -> Mapping[str, Shape]: ...
+    @property
+    def member(self) -> Shape: ...
+    @property
+    def value(self) -> Shape: ...
 
 
 @dataclass(frozen=True, kw_only=True)
 class JobSpec:
     """Everything the handler needs to create, compare or remove one job."""
 
-    request: dict[str, Any]
+    request: dict[str, object]
     """The CreateEvaluationJob parameters, with jobName, without clientRequestToken."""
     removal: Removal
     name_is_generated: bool
     """True when the name is prefix + request digest, false when the request fixed jobName."""
+    output_s3_uri: str
+    """Where the service writes this job's results: <outputDataConfig.s3Uri>/<jobName>/."""
 
     @property
     def name(self) -> str:
         return str(self.request["jobName"])
 
-    @property
-    def output_s3_uri(self) -> str:
-        """Where the service writes this job's results: <outputDataConfig.s3Uri>/<jobName>/."""
-        base = str(self.request["outputDataConfig"]["s3Uri"]).rstrip("/")
-        return f"{base}/{self.name}/"
-
 
 def job_spec(
-    properties: Mapping[str, Any], *, input_shape: Any, stack_id: str, logical_id: str
+    properties: Mapping[str, object], *, stack_id: str, logical_id: str, input_shape: Shape | None = None
 ) -> JobSpec:
-    """Read and check the resource properties; raise InvalidProperties with the reason."""
+    """Read and check the resource properties; raise InvalidProperties with the reason.
+
+    The request is typed by `input_shape`, by default CreateEvaluationJob's in the handler's
+    Bedrock model.
+    """
     raw_request = properties.get(PROP_REQUEST)
     if not isinstance(raw_request, Mapping):
         raise InvalidProperties(f"property {PROP_REQUEST} must be an object, got {_kind(raw_request)}")
-    request = restore_types(raw_request, input_shape, PROP_REQUEST)
-    if "clientRequestToken" in request:
-        raise InvalidProperties(
-            f"{PROP_REQUEST}.clientRequestToken must not be set: the handler derives it from the request id"
-        )
-    removal_value = properties.get(PROP_REMOVAL, Removal.STOP.value)
-    try:
-        removal = Removal(removal_value)
-    except ValueError:
-        allowed = ", ".join(r.value for r in Removal)
-        raise InvalidProperties(f"property {PROP_REMOVAL} is {removal_value!r}; expected one of {allowed}") from None
+    shape: Shape = input_shape if input_shape is not None else create_input_shape()
+    request = _structure(raw_request, shape, PROP_REQUEST)
+    if CLIENT_REQUEST_TOKEN in request:
+        raise InvalidProperties(f"{PROP_REQUEST}.{CLIENT_REQUEST_TOKEN} {CLIENT_REQUEST_TOKEN_RULE}")
+    removal = removal_of(properties)
     name_is_generated = not request.get("jobName")
     if name_is_generated:
         prefix = properties.get(PROP_JOB_NAME_PREFIX)
         request["jobName"] = generated_job_name(prefix, request, stack_id=stack_id, logical_id=logical_id)
-    if not isinstance(request.get("outputDataConfig"), Mapping) or "s3Uri" not in request["outputDataConfig"]:
+    output = request.get("outputDataConfig")
+    if not isinstance(output, Mapping) or "s3Uri" not in output:
         raise InvalidProperties(f"{PROP_REQUEST}.outputDataConfig.s3Uri is required")
-    return JobSpec(request=request, removal=removal, name_is_generated=name_is_generated)
+    return JobSpec(
+        request=request,
+        removal=removal,
+        name_is_generated=name_is_generated,
+        output_s3_uri=f"{str(output['s3Uri']).rstrip('/')}/{request['jobName']}/",
+    )
 
 
-def generated_job_name(prefix: Any, request: Mapping[str, Any], *, stack_id: str, logical_id: str) -> str:
+def removal_of(properties: Mapping[str, object] | None) -> Removal:
+    """What deleting the resource does to its job, read by the contract's one rule for Create,
+    Update and Delete alike; absent means DEFAULT_REMOVAL. Raises InvalidProperties."""
+    try:
+        return parse_removal(properties.get(PROP_REMOVAL) if properties is not None else None)
+    except ValueError as error:
+        raise InvalidProperties(str(error)) from None
+
+
+def generated_job_name(prefix: object, request: Mapping[str, object], *, stack_id: str, logical_id: str) -> str:
     """prefix + "-" + a digest of the request and of the resource that owns it.
 
     The digest makes every distinct request a distinct, valid job name (jobs are immutable,
     so a changed request needs a new job), and makes a name found in the account ours: only
     this resource, in this stack, with this request, produces it.
     """
-    if not isinstance(prefix, str) or not _NAME_PREFIX.fullmatch(prefix) or len(prefix) > NAME_PREFIX_MAX_LENGTH:
-        raise InvalidProperties(
-            f"property {PROP_JOB_NAME_PREFIX} is {prefix!r}; it must match [a-z0-9](-*[a-z0-9])* "
-            f"and be at most {NAME_PREFIX_MAX_LENGTH} characters"
-        )
+    problem = name_prefix_problem(prefix)
+    if problem is not None:
+        raise InvalidProperties(f"property {PROP_JOB_NAME_PREFIX} is {prefix!r}; it {problem}")
     canonical = json.dumps(
         {"stack": stack_id, "resource": logical_id, "request": request}, sort_keys=True, separators=(",", ":")
     )
@@ -97,49 +119,53 @@ def generated_job_name(prefix: Any, request: Mapping[str, Any], *, stack_id: str
     return f"{prefix}-{digest}"
 
 
-def client_request_token(*, stack_id: str, logical_id: str, request_id: str) -> str:
-    """Same CloudFormation request, same token: a repeated invocation never makes a second job."""
-    return hashlib.sha256(f"{stack_id}\n{logical_id}\n{request_id}".encode()).hexdigest()
-
-
-def restore_types(value: Any, shape: Any, path: str) -> Any:
+def restore_types(value: object, shape: Shape | None, path: str) -> object:
     """Give back numbers, booleans and documents the types the service model declares."""
     if shape is None:
         return value  # unknown field: botocore's own validation names it
-    type_name = shape.type_name
-    if type_name == "structure" and shape.metadata.get("document"):
+    if shape.type_name == "structure" and shape.metadata.get("document"):
         return _document(value, path)
-    if type_name == "structure":
-        if not isinstance(value, Mapping):
-            raise InvalidProperties(f"{path} must be an object, got {_kind(value)}")
-        return {key: restore_types(item, shape.members.get(key), f"{path}.{key}") for key, item in value.items()}
-    if type_name == "list":
-        if not isinstance(value, list):
-            raise InvalidProperties(f"{path} must be a list, got {_kind(value)}")
-        return [restore_types(item, shape.member, f"{path}[{i}]") for i, item in enumerate(value)]
-    if type_name == "map":
-        if not isinstance(value, Mapping):
-            raise InvalidProperties(f"{path} must be an object, got {_kind(value)}")
-        return {key: restore_types(item, shape.value, f"{path}.{key}") for key, item in value.items()}
-    if type_name in ("integer", "long"):
-        return _number(value, int, path)
-    if type_name in ("float", "double"):
-        return _number(value, float, path)
-    if type_name == "boolean":
-        return _boolean(value, path)
-    return value
+    restore = _RESTORE.get(shape.type_name)
+    return value if restore is None else restore(value, shape, path)
 
 
-def _number(value: Any, kind: type, path: str) -> Any:
+def _structure(value: object, shape: Shape, path: str) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise InvalidProperties(f"{path} must be an object, got {_kind(value)}")
+    return {key: restore_types(item, shape.members.get(key), f"{path}.{key}") for key, item in value.items()}
+
+
+def _list(value: object, shape: Shape, path: str) -> list[object]:
+    if not isinstance(value, list):
+        raise InvalidProperties(f"{path} must be a list, got {_kind(value)}")
+    return [restore_types(item, shape.member, f"{path}[{i}]") for i, item in enumerate(value)]
+
+
+def _map(value: object, shape: Shape, path: str) -> dict[str, object]:
+    if not isinstance(value, Mapping):
+        raise InvalidProperties(f"{path} must be an object, got {_kind(value)}")
+    return {key: restore_types(item, shape.value, f"{path}.{key}") for key, item in value.items()}
+
+
+def _integer(value: object, shape: Shape, path: str) -> object:
     if isinstance(value, str):
         try:
-            return kind(value)
+            return int(value)
         except ValueError:
-            raise InvalidProperties(f"{path} is {value!r}, not a{'n integer' if kind is int else ' number'}") from None
+            raise InvalidProperties(f"{path} is {value!r}, not an integer") from None
     return value
 
 
-def _boolean(value: Any, path: str) -> Any:
+def _float(value: object, shape: Shape, path: str) -> object:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise InvalidProperties(f"{path} is {value!r}, not a number") from None
+    return value
+
+
+def _boolean(value: object, shape: Shape, path: str) -> object:
     if isinstance(value, str):
         if value.lower() == _TRUE:
             return True
@@ -149,7 +175,7 @@ def _boolean(value: Any, path: str) -> Any:
     return value
 
 
-def _document(value: Any, path: str) -> Any:
+def _document(value: object, path: str) -> object:
     if isinstance(value, str):
         try:
             return json.loads(value)
@@ -158,5 +184,18 @@ def _document(value: Any, path: str) -> Any:
     return value
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     return "nothing" if value is None else type(value).__name__
+
+
+# How each kind of model shape restores a value CloudFormation turned into a string.
+_RESTORE: dict[str, Callable[[object, Shape, str], object]] = {
+    "structure": _structure,
+    "list": _list,
+    "map": _map,
+    "integer": _integer,
+    "long": _integer,
+    "float": _float,
+    "double": _float,
+    "boolean": _boolean,
+}

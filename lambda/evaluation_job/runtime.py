@@ -1,0 +1,104 @@
+"""What every resource handler needs from the Lambda it runs in: a clock and a deadline, one
+backoff, failure reasons CloudFormation can show, idempotency tokens, and one way to treat a
+failed call while waiting for something.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from bedrock import error_message, is_transient
+
+LOGGER_NAME = "bedrock_evaluation.handler"
+"""The handler's logger: index sets its level once, each module logs to a child of it."""
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 30.0
+# CloudFormation refuses a custom-resource response over 4096 bytes, and the reason shares it
+# with the ids and the data: it gets at most this many bytes of UTF-8.
+MAX_REASON_LENGTH = 1000
+_CUT = "..."
+
+
+def module_logger(name: str) -> logging.Logger:
+    """The logger of one handler module, a child of the handler's."""
+    return logging.getLogger(f"{LOGGER_NAME}.{name}")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Time, sleeping and jitter, replaceable in tests."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    random: Callable[[], float] = random.random
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The point after which the handler starts no new waiting, so it always answers in time."""
+
+    deadline: float
+    clock: Clock = field(default_factory=Clock)
+
+    @classmethod
+    def of_seconds(cls, seconds: float, clock: Clock | None = None) -> Budget:
+        clock = clock or Clock()
+        return cls(deadline=clock.monotonic() + seconds, clock=clock)
+
+    def within(self, seconds: float) -> Budget:
+        """This budget, ending no later than `seconds` from now."""
+        return Budget(deadline=min(self.deadline, self.clock.monotonic() + seconds), clock=self.clock)
+
+    def allows(self, seconds: float) -> bool:
+        """Whether a wait of this long, starting now, ends by the deadline."""
+        return self.clock.monotonic() + seconds <= self.deadline
+
+
+def backoff(attempt: int, clock: Clock) -> float:
+    """Seconds to wait before retry `attempt` (counting from 0): doubling up to a cap, with jitter
+    so that resources failing together do not retry together."""
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0**attempt) * (0.5 + clock.random() / 2)
+
+
+def reason(text: str) -> str:
+    """The text, cut to MAX_REASON_LENGTH bytes (and marked where it was cut) if it is longer."""
+    encoded = text.encode()
+    if len(encoded) <= MAX_REASON_LENGTH:
+        return text
+    # errors="ignore" drops a character the cut went through, so the result stays in bounds.
+    return encoded[: MAX_REASON_LENGTH - len(_CUT)].decode(errors="ignore") + _CUT
+
+
+class InvalidProperties(ValueError):
+    """The event or its resource properties cannot describe the resource."""
+
+
+class ResourceError(RuntimeError):
+    """A failure CloudFormation should report; the message is the reason it shows."""
+
+    what: ClassVar[str]
+    """What kind of thing failed, as the reason names it."""
+
+    def __init__(self, subject: str, message: str) -> None:
+        super().__init__(reason(f"{self.what} {subject}: {message}"))
+
+
+def idempotency_token(*, stack_id: str, logical_id: str, request_id: str) -> str:
+    """Same CloudFormation request, same token: a repeated delivery never starts a second job or ingestion."""
+    return hashlib.sha256(f"{stack_id}\n{logical_id}\n{request_id}".encode()).hexdigest()
+
+
+def transient_or_fail(error: Exception, log: logging.Logger, doing: str, fail: Callable[[str], ResourceError]) -> None:
+    """For a call that failed while the handler waits for something: return if the error may pass
+    (the caller looks again on its next turn), else raise `fail(the error's message)`."""
+    if is_transient(error):
+        log.warning("transient error %s, will look again: %s", doing, error)
+        return
+    raise fail(error_message(error)) from error

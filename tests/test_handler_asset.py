@@ -1,0 +1,49 @@
+"""The handler's Lambda asset stands on its own: the handler's files, the contract under the name
+the handler imports it by, and the bundled Bedrock model; nothing else of this package, no CDK."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bedrock_evaluation.handler_asset import build_asset
+
+# Run inside the asset: import the handler the way Lambda does, then say what got loaded.
+PROBE = """
+import json, os, sys
+import index
+import bedrock, bedrock_evaluation
+bedrock.create_input_shape()
+print(json.dumps({
+    "package": bedrock_evaluation.__file__,
+    "data_path": os.environ.get("AWS_DATA_PATH"),
+    "cdk": sorted(m for m in sys.modules if m.split(".")[0] in ("aws_cdk", "jsii", "constructs")),
+}))
+"""
+
+
+def test_the_built_asset_imports_with_its_own_contract_and_model_and_without_the_cdk(tmp_path: Path) -> None:
+    # given the asset as the construct builds it
+    build_asset(tmp_path)
+
+    # when a fresh Python imports the handler with the asset first on its path (so the asset's
+    # bedrock_evaluation shadows the installed package)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=tmp_path,
+        env={**{k: v for k, v in os.environ.items() if k != "AWS_DATA_PATH"}, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    # then the import succeeds, the contract comes from the asset, the model is the bundled one,
+    # and no CDK code was loaded
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert Path(loaded["package"]).resolve() == (tmp_path / "bedrock_evaluation" / "__init__.py").resolve()
+    assert Path(loaded["data_path"]).resolve() == (tmp_path / "data").resolve()
+    assert loaded["cdk"] == []
