@@ -22,10 +22,10 @@ if _BUNDLED_MODELS.is_dir():
 
 # AWS_DATA_PATH must be set before botocore loads a model. boto3 and botocore ship no type
 # information: this module is where the handler meets them, so their types stop here.
-import boto3  # type: ignore[import-untyped]  # noqa: E402
-import botocore.exceptions  # type: ignore[import-untyped]  # noqa: E402
-import botocore.session  # type: ignore[import-untyped]  # noqa: E402
-from botocore.config import Config  # type: ignore[import-untyped]  # noqa: E402
+import boto3  # noqa: E402
+import botocore.exceptions  # noqa: E402
+import botocore.session  # noqa: E402
+from botocore.config import Config  # noqa: E402
 
 ClientError: type[Exception] = botocore.exceptions.ClientError
 """The service answered with an error."""

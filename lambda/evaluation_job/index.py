@@ -19,9 +19,10 @@ from typing import Protocol
 import ingestion
 import lifecycle
 from bedrock import EvaluationJobs, IngestionJobs, default_agent_client, default_client
-from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
 from events import Completion, ResourceEvent, Response
 from runtime import LOGGER_NAME, Budget, Clock
+
+from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.setLevel(logging.INFO)

@@ -8,12 +8,6 @@ Delete does nothing: the indexed documents belong to the knowledge base.
 from __future__ import annotations
 
 from bedrock import CALL_ERRORS, ClientError, IngestionJobs, error_code, error_message
-from bedrock_evaluation.contract import (
-    ATTR_INGESTION_JOB_ID,
-    PROP_DATA_SOURCE_ID,
-    PROP_DOCUMENTS_HASH,
-    PROP_KNOWLEDGE_BASE_ID,
-)
 from events import Properties, ResourceEvent, Response
 from runtime import (
     Budget,
@@ -23,6 +17,13 @@ from runtime import (
     idempotency_token,
     module_logger,
     transient_or_fail,
+)
+
+from bedrock_evaluation.contract import (
+    ATTR_INGESTION_JOB_ID,
+    PROP_DATA_SOURCE_ID,
+    PROP_DOCUMENTS_HASH,
+    PROP_KNOWLEDGE_BASE_ID,
 )
 
 logger = module_logger("ingestion")

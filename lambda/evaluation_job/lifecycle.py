@@ -16,7 +16,6 @@ from bedrock import (
     is_not_ready,
     is_transient,
 )
-from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, Removal
 from events import Properties, ResourceEvent, Response
 from request import JobSpec, job_spec, removal_of
 from runtime import (
@@ -28,6 +27,8 @@ from runtime import (
     module_logger,
     transient_or_fail,
 )
+
+from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, Removal
 
 logger = module_logger("lifecycle")
 

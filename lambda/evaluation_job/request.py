@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bedrock import create_input_shape
+from runtime import InvalidProperties
+
 from bedrock_evaluation.contract import (
     CLIENT_REQUEST_TOKEN,
     CLIENT_REQUEST_TOKEN_RULE,
@@ -24,7 +26,6 @@ from bedrock_evaluation.contract import (
     name_prefix_problem,
     parse_removal,
 )
-from runtime import InvalidProperties
 
 _TRUE, _FALSE = "true", "false"
 
