@@ -14,11 +14,10 @@ import collections.abc
 import functools
 import inspect
 import types
-import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, fields
 from enum import Enum
-from typing import Any, ParamSpec, TypeVar, Union, get_args, get_origin
+from typing import Any, Literal, ParamSpec, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 import typeguard
 from aws_cdk import Token
@@ -46,7 +45,7 @@ def checked(function: Callable[P, R]) -> Callable[P, R]:
     ``@staticmethod`` above it). The error is named by the function's qualified name, such as
     ``Model.bedrock``. Arguments left out are not checked: their defaults are the function's own.
     """
-    where = function.__qualname__
+    where = _name(function)
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -76,7 +75,7 @@ def checked_construct(init: Init) -> Init:
             raise EvaluationJobConfigError(_construct_where(self, scope, construct_id), violations)
         init(self, *args, **kwargs)
 
-    return typing.cast(Init, wrapper)
+    return cast(Init, wrapper)
 
 
 def check_fields(instance: object, *, constants: Iterable[type] = ()) -> None:
@@ -95,13 +94,13 @@ def check_fields(instance: object, *, constants: Iterable[type] = ()) -> None:
         and (problem := field.problem(value, constants)) is not None
     ]
     if violations:
-        raise EvaluationJobConfigError(type(instance).__qualname__, violations)
+        raise EvaluationJobConfigError(_name(type(instance)), violations)
 
 
 def _construct_where(construct: object, scope: object, construct_id: object) -> str:
     if not isinstance(scope, Construct):
-        return f"{type(construct).__qualname__}({construct_id!r})"
-    name = construct_id if isinstance(construct_id, str) else type(construct).__qualname__
+        return f"{_name(type(construct))}({construct_id!r})"
+    name = construct_id if isinstance(construct_id, str) else _name(type(construct))
     return f"{scope.node.path}/{name}" if scope.node.path else name
 
 
@@ -128,22 +127,25 @@ class _Field:
         except TypeError:
             if self._accepted_as_token(value):
                 return None
+            rule = f"expected {self.expected}, got {_type_name(value)}"
             detail = _item_detail(self.name, value, self.checkable)
-            return f"expected {self.expected}, got {_type_name(value)}" + (f" ({detail})" if detail else "")
+            if detail:
+                return f"{rule} ({detail})"
+            if hasattr(type(value), "__jsii_type__") and Token.is_unresolved(value):
+                return f"{rule}, a token: give it as the type expected (Token.as_string, as_number or as_list)"
+            return rule
         if self.holds_sequence and _str_for_sequence(value, self.checkable):
             return self._str_for_sequence_rule(value, constants)
         return None
 
     def _accepted_as_token(self, value: object) -> bool:
         # A token stands for a value of the type it is encoded as: a string token is accepted
-        # where a str is, a number token where a number is; any other resolvable anywhere.
+        # where a str is, a number token where a number is. (A list token is a list of str.)
         stand_in: object
         if isinstance(value, str):
             stand_in = ""
         elif isinstance(value, int | float) and not isinstance(value, bool):
             stand_in = 0
-        elif hasattr(type(value), "__jsii_type__"):
-            return bool(Token.is_unresolved(value))
         else:
             return False
         return bool(Token.is_unresolved(value)) and self.problem(stand_in) is None
@@ -169,7 +171,7 @@ class _Signature:
     @staticmethod
     @functools.cache
     def of(function: Callable[..., Any]) -> _Signature:
-        hints = typing.get_type_hints(function)
+        hints = get_type_hints(function)
         parameters = inspect.signature(function).parameters.values()
         kinds = inspect.Parameter
         positional = (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
@@ -208,7 +210,7 @@ def _dataclass_fields(cls: type) -> tuple[tuple[_Field, object], ...]:
     """Each checked field of a dataclass and its default, resolved once per class."""
     known = _DATACLASS_FIELDS.get(cls)
     if known is None:
-        hints = typing.get_type_hints(cls)
+        hints = get_type_hints(cls)
         known = _DATACLASS_FIELDS[cls] = tuple(
             (_Field.of(f.name, hints[f.name]), _NO_DEFAULT if f.default is MISSING else f.default)
             for f in fields(cls)
@@ -225,7 +227,7 @@ def _checkable(annotation: Any) -> Any:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Union or origin is types.UnionType:
         # typeguard 2 predates X | Y and lets any value through one.
-        return typing.cast(Any, Union)[tuple(_checkable(a) for a in args)]
+        return cast(Any, Union)[tuple(_checkable(a) for a in args)]
     if (origin in _ITEM_CONTAINERS or origin in _MAPPINGS) and args:
         return origin[tuple(a if a is Ellipsis else _checkable(a) for a in args)]
     if annotation is int:
@@ -266,8 +268,10 @@ def _implementing(interface: type) -> type:
 
 
 def _is_jsii_interface(annotation: Any) -> bool:
-    return isinstance(annotation, type) and bool(getattr(annotation, "_is_protocol", False)) and hasattr(
-        annotation, "__jsii_type__"
+    return (
+        isinstance(annotation, type)
+        and bool(getattr(annotation, "_is_protocol", False))
+        and hasattr(annotation, "__jsii_type__")
     )
 
 
@@ -322,7 +326,7 @@ def _item_detail(name: str, value: object, checkable: Any) -> str | None:
     origin = get_origin(checkable)
     if origin is Union:
         return next(filter(None, (_item_detail(name, value, a) for a in get_args(checkable))), None)
-    if origin is None or not _passes(value, origin):
+    if (origin not in _ITEM_CONTAINERS and origin not in _MAPPINGS) or not _passes(value, origin):
         return None
     try:
         typeguard.check_type(argname=name, value=value, expected_type=checkable)
@@ -342,12 +346,17 @@ def _readable(annotation: Any) -> str:
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Union or origin is types.UnionType:
         return " | ".join(_readable(a) for a in args)
-    if origin is typing.Literal:
+    if origin is Literal:
         return " | ".join(repr(a) for a in args)
     if origin is not None:
         name = getattr(origin, "__qualname__", str(origin))
         return f"{name}[{', '.join('...' if a is Ellipsis else _readable(a) for a in args)}]" if args else name
     return annotation.__qualname__ if isinstance(annotation, type) else str(annotation)
+
+
+def _name(defined: Callable[..., Any] | type) -> str:
+    """``Model.bedrock``: the qualified name, without the function a local definition is in."""
+    return defined.__qualname__.rpartition("<locals>.")[2]
 
 
 def _type_name(value: object) -> str:

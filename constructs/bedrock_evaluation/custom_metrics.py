@@ -51,7 +51,9 @@ class CustomMetric:
     def render(self) -> dict[str, Any]:
         definition: dict[str, Any] = {"name": self.name, "instructions": self.instructions}
         if self.rating_scale is not None:
-            definition["ratingScale"] = [{"definition": r.definition, "value": dict(r.value)} for r in self.rating_scale]
+            definition["ratingScale"] = [
+                {"definition": r.definition, "value": dict(r.value)} for r in self.rating_scale
+            ]
         return {"customMetricDefinition": definition}
 
 

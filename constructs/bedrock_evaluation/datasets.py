@@ -19,6 +19,7 @@ from .errors import NOT_GIVEN, EvaluationJobConfigError
 _DATASET_NAME = re.compile(r"[0-9a-zA-Z\-_.]+")
 # Characters the API's s3Uri pattern allows in a key segment.
 _KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
+_KEY_CHARACTERS = "use letters, digits and -!_*'()."
 MAX_NAME_LENGTH = 63
 MAX_PROMPTS = 1000
 
@@ -94,11 +95,11 @@ class Dataset:
         where = "Dataset.from_file"
         file = Path(path)
         if not file.is_file():
-            raise EvaluationJobConfigError.of(where, "path", path, "it is not a file (relative paths start at cdk synth's working directory)")
+            rule = "it is not a file (a relative path starts at the working directory of cdk synth)"
+            raise EvaluationJobConfigError.of(where, "path", path, rule)
         if not _KEY_SEGMENT.fullmatch(file.name):
-            raise EvaluationJobConfigError.of(
-                where, "path", path, f"file name {file.name!r} has characters an s3Uri cannot carry; use letters, digits and -!_*'()."
-            )
+            rule = f"file name {file.name!r} has characters an s3Uri cannot carry; {_KEY_CHARACTERS}"
+            raise EvaluationJobConfigError.of(where, "path", path, rule)
         return cls(name=_checked_name(where, name, file.stem), source=_LocalFile(file.resolve()))
 
     @classmethod
@@ -114,9 +115,8 @@ class Dataset:
                 raise EvaluationJobConfigError.of(where, "name", NOT_GIVEN, "required when the key is a token")
             return cls(name=_checked_name(where, name, None), source=_S3Object(bucket, key))
         if any(not _KEY_SEGMENT.fullmatch(segment) for segment in key.split("/")):
-            raise EvaluationJobConfigError.of(
-                where, "key", key, "it has an empty segment or characters an s3Uri cannot carry; use letters, digits and -!_*'()."
-            )
+            rule = f"it has an empty segment or characters an s3Uri cannot carry; {_KEY_CHARACTERS}"
+            raise EvaluationJobConfigError.of(where, "key", key, rule)
         return cls(name=_checked_name(where, name, Path(key).stem), source=_S3Object(bucket, key))
 
     @property

@@ -24,7 +24,7 @@ class KnowledgeBaseIngestion(Construct):
     """
 
     @checked_construct
-    def __init__(
+    def __init__(  # noqa: PLR0913 (keyword-only props, as in generated CDK constructs)
         self,
         scope: Construct,
         construct_id: str,

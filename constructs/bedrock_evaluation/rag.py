@@ -14,7 +14,6 @@ from aws_cdk import aws_s3 as s3
 from .boundary import check_fields, checked
 from .errors import EvaluationJobConfigError
 
-
 _MIN_GROUP = 2
 """Filters in an andAll or orAll group."""
 
@@ -165,9 +164,8 @@ class Reranking:
     def __post_init__(self) -> None:
         check_fields(self)
         if self.fields_to_include is not None and self.fields_to_exclude is not None:
-            raise EvaluationJobConfigError.of(
-                "Reranking", "fields_to_exclude", self.fields_to_exclude, "give fields_to_include or fields_to_exclude, not both"
-            )
+            rule = "give fields_to_include or fields_to_exclude, not both"
+            raise EvaluationJobConfigError.of("Reranking", "fields_to_exclude", self.fields_to_exclude, rule)
 
     def render(self) -> dict[str, Any]:
         model: dict[str, Any] = {"modelArn": self.model_arn}
@@ -296,9 +294,8 @@ class ExternalSource:
     @classmethod
     @checked
     def byte_content(cls, *, identifier: str, content_type: str, data: str) -> ExternalSource:
-        return cls(
-            {"sourceType": "BYTE_CONTENT", "byteContent": {"identifier": identifier, "contentType": content_type, "data": data}}
-        )
+        content = {"identifier": identifier, "contentType": content_type, "data": data}
+        return cls({"sourceType": "BYTE_CONTENT", "byteContent": content})
 
 
 @dataclass(frozen=True)
@@ -318,15 +315,18 @@ class RagSource:
 
     @classmethod
     @checked
-    def retrieve(cls, knowledge_base: str | bedrock.CfnKnowledgeBase, *, search: VectorSearch | None = None) -> RagSource:
+    def retrieve(
+        cls, knowledge_base: str | bedrock.CfnKnowledgeBase, *, search: VectorSearch | None = None
+    ) -> RagSource:
         """Retrieve only: the evaluation scores the retrieved chunks."""
+        retrieval = {"vectorSearchConfiguration": (search or VectorSearch()).render()}
         return cls(
             RagKind.RETRIEVE,
             {
                 "knowledgeBaseConfig": {
                     "retrieveConfig": {
                         "knowledgeBaseId": knowledge_base_id(knowledge_base),
-                        "knowledgeBaseRetrievalConfiguration": {"vectorSearchConfiguration": (search or VectorSearch()).render()},
+                        "knowledgeBaseRetrievalConfiguration": retrieval,
                     }
                 }
             },
@@ -355,10 +355,13 @@ class RagSource:
         if generation is not None:
             configuration["generationConfiguration"] = generation.render()
         if query_decomposition:
-            configuration["orchestrationConfiguration"] = {"queryTransformationConfiguration": {"type": "QUERY_DECOMPOSITION"}}
+            configuration["orchestrationConfiguration"] = {
+                "queryTransformationConfiguration": {"type": "QUERY_DECOMPOSITION"}
+            }
+        generate = {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": configuration}
         return cls(
             RagKind.RETRIEVE_AND_GENERATE,
-            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": configuration}}},
+            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": generate}},
             knowledge_base=_declared(knowledge_base),
         )
 
@@ -371,9 +374,10 @@ class RagSource:
         configuration: dict[str, Any] = {"modelArn": model_arn, "sources": [source.rendered]}
         if generation is not None:
             configuration["generationConfiguration"] = generation.render()
+        generate = {"type": "EXTERNAL_SOURCES", "externalSourcesConfiguration": configuration}
         return cls(
             RagKind.RETRIEVE_AND_GENERATE,
-            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": {"type": "EXTERNAL_SOURCES", "externalSourcesConfiguration": configuration}}},
+            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": generate}},
             sources=(source,),
         )
 
