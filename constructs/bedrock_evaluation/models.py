@@ -26,6 +26,9 @@ class Latency(StrEnum):
     OPTIMIZED = "optimized"
 
 
+_LATENCIES = tuple(value.value for value in Latency)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Model:
     """A Bedrock model, by model id, inference profile id or ARN.
@@ -99,12 +102,15 @@ class Model:
 
 
 def _latency(latency: Latency | str | None) -> Latency | str | None:
-    if latency is None or isinstance(latency, Latency) or Token.is_unresolved(latency):
+    if latency is None or isinstance(latency, Latency):
         return latency
-    if latency not in Latency.__members__.values():
-        known = ", ".join(repr(str(value)) for value in Latency)
-        raise EvaluationJobConfigError.of("Model.bedrock", "latency", latency, f"expected one of {known}")
-    return Latency(latency)
+    if latency in _LATENCIES:
+        return Latency(latency)
+    if Token.is_unresolved(latency):
+        return latency
+    known = ", ".join(repr(value) for value in _LATENCIES)
+    raise EvaluationJobConfigError.of("Model.bedrock", "latency", latency, f"expected one of {known}")
+
 
 
 @dataclass(frozen=True)
