@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .boundary import check_fields, checked
+
 
 @dataclass(frozen=True)
 class Rating:
@@ -15,11 +17,16 @@ class Rating:
     definition: str
     value: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     @classmethod
+    @checked
     def number(cls, definition: str, value: float) -> Rating:
         return cls(definition, {"floatValue": value})
 
     @classmethod
+    @checked
     def text(cls, definition: str, value: str) -> Rating:
         return cls(definition, {"stringValue": value})
 
@@ -38,10 +45,15 @@ class CustomMetric:
     instructions: str
     rating_scale: Sequence[Rating] | None = None
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def render(self) -> dict[str, Any]:
         definition: dict[str, Any] = {"name": self.name, "instructions": self.instructions}
         if self.rating_scale is not None:
-            definition["ratingScale"] = [{"definition": r.definition, "value": dict(r.value)} for r in self.rating_scale]
+            definition["ratingScale"] = [
+                {"definition": r.definition, "value": dict(r.value)} for r in self.rating_scale
+            ]
         return {"customMetricDefinition": definition}
 
 
@@ -68,6 +80,9 @@ class HumanMetric:
     rating_method: RatingMethod | str
     description: str | None = None
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def render(self) -> dict[str, Any]:
         rendered: dict[str, Any] = {"name": self.name, "ratingMethod": str(self.rating_method)}
         if self.description is not None:
@@ -85,6 +100,9 @@ class HumanWorkflow:
 
     flow_definition_arn: str
     instructions: str | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def render(self) -> dict[str, Any]:
         rendered: dict[str, Any] = {"flowDefinitionArn": self.flow_definition_arn}

@@ -12,6 +12,7 @@ from aws_cdk import aws_bedrock as bedrock
 from constructs import Construct, IConstruct, IValidation
 
 from . import contract
+from .boundary import checked, checked_construct
 from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
 
 
@@ -23,7 +24,8 @@ class KnowledgeBaseIngestion(Construct):
     a failed ingestion fails the deploy with the ingestion's own reasons.
     """
 
-    def __init__(
+    @checked_construct
+    def __init__(  # noqa: PLR0913 (keyword-only props, as in generated CDK constructs)
         self,
         scope: Construct,
         construct_id: str,
@@ -69,6 +71,7 @@ class KnowledgeBaseIngestion(Construct):
         return self.resource.get_att_string(contract.ATTR_INGESTION_JOB_ID)
 
     @staticmethod
+    @checked
     def of(data_source: bedrock.CfnDataSource) -> KnowledgeBaseIngestion | None:
         """The ingestion of this data source declared in its stack, if any."""
         for construct in Stack.of(data_source).node.find_all():
@@ -87,6 +90,7 @@ def data_sources_of(knowledge_base: bedrock.CfnKnowledgeBase) -> list[bedrock.Cf
     ]
 
 
+@checked
 def documents_hash(path: str | Path) -> str:
     """A digest of a directory of documents (names and contents), for `documents_hash=`."""
     root = Path(path)

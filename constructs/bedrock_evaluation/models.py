@@ -11,6 +11,7 @@ from typing import Any
 
 from aws_cdk import Stack, Token
 
+from .boundary import check_fields, checked
 from .errors import EvaluationJobConfigError
 
 # Geographic prefixes of system (cross-region) inference profiles: "us.anthropic.claude-...".
@@ -25,6 +26,9 @@ class Latency(StrEnum):
     OPTIMIZED = "optimized"
 
 
+_LATENCIES = tuple(value.value for value in Latency)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Model:
     """A Bedrock model, by model id, inference profile id or ARN.
@@ -35,11 +39,16 @@ class Model:
     identifier: str
     inference_params: str | None = None
     """JSON string sent as inferenceParams; None leaves the model's defaults."""
-    latency: Latency | None = None
+    latency: Latency | str | None = None
+    """A Latency, or a token that resolves to one."""
     precomputed: bool = False
     """True for responses you bring in the dataset (precomputedInferenceSource)."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     @classmethod
+    @checked
     def bedrock(
         cls,
         identifier: str,
@@ -64,12 +73,13 @@ class Model:
             try:
                 json.loads(params)
             except json.JSONDecodeError as error:
-                raise EvaluationJobConfigError(
-                    f"Model {identifier}: inference_params {params!r} is not valid JSON ({error.msg})"
+                raise EvaluationJobConfigError.of(
+                    "Model.bedrock", "inference_params", inference_params, f"it is not valid JSON ({error.msg})"
                 ) from None
-        return cls(identifier=identifier, inference_params=params, latency=Latency(latency) if latency else None)
+        return cls(identifier=identifier, inference_params=params, latency=_latency(latency))
 
     @classmethod
+    @checked
     def precomputed_responses(cls, source_identifier: str) -> Model:
         """Responses your own system produced, carried in the dataset's ``modelResponses``
         under this ``modelIdentifier`` (bring your own inference)."""
@@ -87,8 +97,20 @@ class Model:
         if self.inference_params is not None:
             rendered["inferenceParams"] = self.inference_params
         if self.latency is not None:
-            rendered["performanceConfig"] = {"latency": self.latency.value}
+            rendered["performanceConfig"] = {"latency": str(self.latency)}
         return rendered
+
+
+def _latency(latency: Latency | str | None) -> Latency | str | None:
+    if latency is None or isinstance(latency, Latency):
+        return latency
+    if latency in _LATENCIES:
+        return Latency(latency)
+    if Token.is_unresolved(latency):
+        return latency
+    known = ", ".join(repr(value) for value in _LATENCIES)
+    raise EvaluationJobConfigError.of("Model.bedrock", "latency", latency, f"expected one of {known}")
+
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,11 @@ from typing import Any
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_s3 as s3
 
+from .boundary import check_fields, checked
 from .errors import EvaluationJobConfigError
+
+_MIN_GROUP = 2
+"""Filters in an andAll or orAll group."""
 
 
 class SearchType(StrEnum):
@@ -33,66 +37,84 @@ class Filter:
 
     rendered: dict[str, Any]
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     @classmethod
     def _compare(cls, operator: str, key: str, value: Any) -> Filter:
         return cls({operator: {"key": key, "value": value}})
 
     @classmethod
+    @checked
     def equals(cls, key: str, value: Any) -> Filter:
         return cls._compare("equals", key, value)
 
     @classmethod
+    @checked
     def not_equals(cls, key: str, value: Any) -> Filter:
         return cls._compare("notEquals", key, value)
 
     @classmethod
+    @checked
     def greater_than(cls, key: str, value: float) -> Filter:
         return cls._compare("greaterThan", key, value)
 
     @classmethod
+    @checked
     def greater_than_or_equals(cls, key: str, value: float) -> Filter:
         return cls._compare("greaterThanOrEquals", key, value)
 
     @classmethod
+    @checked
     def less_than(cls, key: str, value: float) -> Filter:
         return cls._compare("lessThan", key, value)
 
     @classmethod
+    @checked
     def less_than_or_equals(cls, key: str, value: float) -> Filter:
         return cls._compare("lessThanOrEquals", key, value)
 
     @classmethod
+    @checked
     def in_(cls, key: str, values: Sequence[Any]) -> Filter:
         return cls._compare("in", key, list(values))
 
     @classmethod
+    @checked
     def not_in(cls, key: str, values: Sequence[Any]) -> Filter:
         return cls._compare("notIn", key, list(values))
 
     @classmethod
+    @checked
     def starts_with(cls, key: str, value: str) -> Filter:
         return cls._compare("startsWith", key, value)
 
     @classmethod
+    @checked
     def list_contains(cls, key: str, value: Any) -> Filter:
         return cls._compare("listContains", key, value)
 
     @classmethod
+    @checked
     def string_contains(cls, key: str, value: str) -> Filter:
         return cls._compare("stringContains", key, value)
 
     @classmethod
+    @checked
     def and_all(cls, *filters: Filter) -> Filter:
         return cls._group("andAll", filters)
 
     @classmethod
+    @checked
     def or_all(cls, *filters: Filter) -> Filter:
         return cls._group("orAll", filters)
 
     @classmethod
     def _group(cls, operator: str, filters: Sequence[Filter]) -> Filter:
-        if len(filters) < 2:
-            raise EvaluationJobConfigError(f"Filter.{'and_all' if operator == 'andAll' else 'or_all'} takes at least 2 filters, got {len(filters)}")
+        if len(filters) < _MIN_GROUP:
+            where = f"Filter.{'and_all' if operator == 'andAll' else 'or_all'}"
+            rule = f"takes at least {_MIN_GROUP} filters, got {len(filters)}"
+            raise EvaluationJobConfigError.of(where, "filters", filters, rule)
         return cls({operator: [f.rendered for f in filters]})
 
 
@@ -104,6 +126,9 @@ class MetadataAttribute:
     type: AttributeType | str
     description: str
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def render(self) -> dict[str, Any]:
         return {"key": self.key, "type": str(self.type), "description": self.description}
 
@@ -114,6 +139,9 @@ class ImplicitFilter:
 
     attributes: Sequence[MetadataAttribute]
     model_arn: str
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def render(self) -> dict[str, Any]:
         return {"metadataAttributes": [a.render() for a in self.attributes], "modelArn": self.model_arn}
@@ -133,6 +161,12 @@ class Reranking:
     fields_to_include: Sequence[str] | None = None
     fields_to_exclude: Sequence[str] | None = None
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.fields_to_include is not None and self.fields_to_exclude is not None:
+            rule = "give fields_to_include or fields_to_exclude, not both"
+            raise EvaluationJobConfigError.of("Reranking", "fields_to_exclude", self.fields_to_exclude, rule)
+
     def render(self) -> dict[str, Any]:
         model: dict[str, Any] = {"modelArn": self.model_arn}
         if self.additional_model_request_fields is not None:
@@ -141,8 +175,6 @@ class Reranking:
         if self.number_of_reranked_results is not None:
             config["numberOfRerankedResults"] = self.number_of_reranked_results
         if self.fields_to_include is not None or self.fields_to_exclude is not None:
-            if self.fields_to_include is not None and self.fields_to_exclude is not None:
-                raise EvaluationJobConfigError("Reranking: give fields_to_include or fields_to_exclude, not both")
             key, names = (
                 ("fieldsToInclude", self.fields_to_include)
                 if self.fields_to_include is not None
@@ -167,6 +199,9 @@ class VectorSearch:
     implicit_filter: ImplicitFilter | None = None
     reranking: Reranking | None = None
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def render(self) -> dict[str, Any]:
         rendered: dict[str, Any] = {}
         if self.number_of_results is not None:
@@ -187,6 +222,9 @@ class Guardrail:
     guardrail_id: str
     version: str
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def render(self) -> dict[str, Any]:
         return {"guardrailId": self.guardrail_id, "guardrailVersion": self.version}
 
@@ -205,6 +243,9 @@ class Generation:
     max_tokens: int | None = None
     stop_sequences: Sequence[str] | None = None
     additional_model_request_fields: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def render(self) -> dict[str, Any]:
         rendered: dict[str, Any] = {}
@@ -242,15 +283,19 @@ class ExternalSource:
     bucket: s3.IBucket | None = None
     key: str | None = None
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     @classmethod
+    @checked
     def s3(cls, bucket: s3.IBucket, key: str) -> ExternalSource:
         return cls({"sourceType": "S3", "s3Location": {"uri": f"s3://{bucket.bucket_name}/{key}"}}, bucket, key)
 
     @classmethod
+    @checked
     def byte_content(cls, *, identifier: str, content_type: str, data: str) -> ExternalSource:
-        return cls(
-            {"sourceType": "BYTE_CONTENT", "byteContent": {"identifier": identifier, "contentType": content_type, "data": data}}
-        )
+        content = {"identifier": identifier, "contentType": content_type, "data": data}
+        return cls({"sourceType": "BYTE_CONTENT", "byteContent": content})
 
 
 @dataclass(frozen=True)
@@ -265,16 +310,23 @@ class RagSource:
     knowledge_base: bedrock.CfnKnowledgeBase | None = None
     """The knowledge base, when it is declared in the same app."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     @classmethod
-    def retrieve(cls, knowledge_base: str | bedrock.CfnKnowledgeBase, *, search: VectorSearch | None = None) -> RagSource:
+    @checked
+    def retrieve(
+        cls, knowledge_base: str | bedrock.CfnKnowledgeBase, *, search: VectorSearch | None = None
+    ) -> RagSource:
         """Retrieve only: the evaluation scores the retrieved chunks."""
+        retrieval = {"vectorSearchConfiguration": (search or VectorSearch()).render()}
         return cls(
             RagKind.RETRIEVE,
             {
                 "knowledgeBaseConfig": {
                     "retrieveConfig": {
                         "knowledgeBaseId": knowledge_base_id(knowledge_base),
-                        "knowledgeBaseRetrievalConfiguration": {"vectorSearchConfiguration": (search or VectorSearch()).render()},
+                        "knowledgeBaseRetrievalConfiguration": retrieval,
                     }
                 }
             },
@@ -282,6 +334,7 @@ class RagSource:
         )
 
     @classmethod
+    @checked
     def retrieve_and_generate(
         cls,
         knowledge_base: str | bedrock.CfnKnowledgeBase,
@@ -302,14 +355,18 @@ class RagSource:
         if generation is not None:
             configuration["generationConfiguration"] = generation.render()
         if query_decomposition:
-            configuration["orchestrationConfiguration"] = {"queryTransformationConfiguration": {"type": "QUERY_DECOMPOSITION"}}
+            configuration["orchestrationConfiguration"] = {
+                "queryTransformationConfiguration": {"type": "QUERY_DECOMPOSITION"}
+            }
+        generate = {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": configuration}
         return cls(
             RagKind.RETRIEVE_AND_GENERATE,
-            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": {"type": "KNOWLEDGE_BASE", "knowledgeBaseConfiguration": configuration}}},
+            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": generate}},
             knowledge_base=_declared(knowledge_base),
         )
 
     @classmethod
+    @checked
     def external_sources(
         cls, *, model_arn: str, source: ExternalSource, generation: Generation | None = None
     ) -> RagSource:
@@ -317,13 +374,15 @@ class RagSource:
         configuration: dict[str, Any] = {"modelArn": model_arn, "sources": [source.rendered]}
         if generation is not None:
             configuration["generationConfiguration"] = generation.render()
+        generate = {"type": "EXTERNAL_SOURCES", "externalSourcesConfiguration": configuration}
         return cls(
             RagKind.RETRIEVE_AND_GENERATE,
-            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": {"type": "EXTERNAL_SOURCES", "externalSourcesConfiguration": configuration}}},
+            {"knowledgeBaseConfig": {"retrieveAndGenerateConfig": generate}},
             sources=(source,),
         )
 
     @classmethod
+    @checked
     def precomputed(cls, kind: RagKind, source_identifier: str) -> RagSource:
         """Responses from your own RAG system, carried in the dataset's ``output`` objects."""
         key = "retrieveSourceConfig" if kind is RagKind.RETRIEVE else "retrieveAndGenerateSourceConfig"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .boundary import check_fields
 from .datasets import Dataset
 
 
@@ -112,3 +113,7 @@ class EvaluationTask:
     metrics: Sequence[str]
     task_type: TaskType | str | None = None
     """Required for model evaluation; knowledge-base jobs ignore it. @default - "General" for knowledge-base jobs"""
+
+    def __post_init__(self) -> None:
+        # metrics=Metric.ACCURACY is a str: refused, with [Metric.ACCURACY] suggested.
+        check_fields(self, constants=(Metric, RagMetric))
