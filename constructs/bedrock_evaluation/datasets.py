@@ -11,14 +11,15 @@ from aws_cdk import Token
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from . import service_model
 from .boundary import check_fields, checked
 from .errors import NOT_GIVEN, EvaluationJobConfigError
 
-_DATASET_NAME = re.compile(r"[0-9a-zA-Z\-_.]+")
 # Characters the API's s3Uri pattern allows in a key segment.
-_KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
+KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
 _KEY_CHARACTERS = "use letters, digits and -!_*'()."
-MAX_NAME_LENGTH = 63
+# The API's own rule for dataset names, read from the service model.
+_NAME_PATTERN, _NAME_MAX = service_model.string_limits("evaluationConfig", "automated", "datasetMetricConfigs", "dataset", "name")
 
 BUILTIN_DATASETS = frozenset(
     {
@@ -85,7 +86,7 @@ class Dataset:
         if not file.is_file():
             rule = "it is not a file (a relative path starts at the working directory of cdk synth)"
             raise EvaluationJobConfigError.of(where, "path", path, rule)
-        if not _KEY_SEGMENT.fullmatch(file.name):
+        if not KEY_SEGMENT.fullmatch(file.name):
             rule = f"file name {file.name!r} has characters an s3Uri cannot carry; {_KEY_CHARACTERS}"
             raise EvaluationJobConfigError.of(where, "path", path, rule)
         return cls(name=_checked_name(where, name, file.stem), source=_LocalFile(file.resolve()))
@@ -102,7 +103,7 @@ class Dataset:
             if name is None:
                 raise EvaluationJobConfigError.of(where, "name", NOT_GIVEN, "required when the key is a token")
             return cls(name=_checked_name(where, name, None), source=_S3Object(bucket, key))
-        if any(not _KEY_SEGMENT.fullmatch(segment) for segment in key.split("/")):
+        if any(not KEY_SEGMENT.fullmatch(segment) for segment in key.split("/")):
             rule = f"it has an empty segment or characters an s3Uri cannot carry; {_KEY_CHARACTERS}"
             raise EvaluationJobConfigError.of(where, "key", key, rule)
         return cls(name=_checked_name(where, name, Path(key).stem), source=_S3Object(bucket, key))
@@ -135,9 +136,10 @@ def content_digest(path: Path) -> str:
 def _checked_name(where: str, given: str | None, derived: str | None) -> str:
     """The dataset's name: the one given, else the one derived from the file or key."""
     name = given or derived or ""
-    if (_DATASET_NAME.fullmatch(name) and len(name) <= MAX_NAME_LENGTH) or Token.is_unresolved(name):
+    if Token.is_unresolved(name) or ((_NAME_PATTERN is None or _NAME_PATTERN.fullmatch(name)) and len(name) <= (_NAME_MAX or len(name))):
         return name
-    rule = f"a dataset name must match [0-9a-zA-Z-_.]+ and be at most {MAX_NAME_LENGTH} characters"
+    pattern = _NAME_PATTERN.pattern if _NAME_PATTERN is not None else "the API's pattern"
+    rule = f"a dataset name must match {pattern} and be at most {_NAME_MAX} characters"
     if not given:
         rule += "; this one comes from the file name: give name="
     raise EvaluationJobConfigError.of(where, "name", name, rule)

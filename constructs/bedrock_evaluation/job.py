@@ -15,6 +15,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from . import contract, naming, service_model
+from .boundary import checked_construct
 from .builder import BuiltRequest, JobProps, build_request, with_dataset_locations
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
 from .errors import EvaluationJobConfigError, Violation
@@ -46,6 +47,7 @@ class EvaluationJob(Construct):
     name, and the old one is then removed as ``removal`` says.
     """
 
+    @checked_construct
     def __init__(
         self,
         scope: Construct,

@@ -8,11 +8,9 @@ import re
 from aws_cdk import Token
 
 from . import contract
+from .datasets import KEY_SEGMENT
 from .errors import Violation
 from .storage import RESULTS_PREFIX
-
-# Characters the API's s3Uri pattern allows in a key segment.
-KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
 
 
 def default_name_prefix(path: str, limit: int = contract.NAME_PREFIX_MAX_LENGTH) -> str:

@@ -26,6 +26,23 @@ def input_shape() -> Shape:
     return model.operation_model(OPERATION).input_shape
 
 
+def member(*path: str) -> Shape:
+    """The shape of a request field: member("jobTags", "key"); list members are stepped through."""
+    shape = input_shape()
+    for name in path:
+        while shape.type_name == "list":
+            shape = shape.member
+        shape = shape.members[name]
+    return shape
+
+
+def string_limits(*path: str) -> tuple[re.Pattern[str] | None, int | None]:
+    """A string field's pattern and maximum length, as the service model states them."""
+    meta = member(*path).metadata
+    pattern = meta.get("pattern")
+    return (_compiled(pattern) if pattern else None), meta.get("max")
+
+
 def encode_documents(request: Mapping[str, Any], to_json: Callable[[Any], str]) -> dict[str, Any]:
     """Document-typed fields (filter values, additionalModelRequestFields) become JSON strings,
     so that numbers and booleans inside them survive CloudFormation; the handler decodes them."""
