@@ -402,7 +402,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("name prefix too long", {"job_name_prefix": "a" * 53}, "at most 52 characters"),
     ("bad output prefix", {"output_prefix": "/results with space"}, "output_prefix is '/results with space': must be key segments"),
     ("request and typed props", {"request": raw_request()}, "not both: request= was given with model, tasks"),
-    ("unknown removal", {"removal": "destroy"}, "removal is 'destroy': expected JobRemoval"),
+    ("unknown removal", {"removal": "destroy"}, "removal is 'destroy': expected JobRemoval | None, got str"),
     ("bad model id", {"model": Model.bedrock("not a model")}, "modelIdentifier is 'not a model'"),
 ]
 

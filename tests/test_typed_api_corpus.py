@@ -528,7 +528,7 @@ INVALID: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str]] = [
     ("number of results 101", lambda s: _rag(_search(number_of_results=101), RagMetric.CONTEXT_RELEVANCE), "numberOfResults is 101: must be between 1 and 100"),
     ("number of results 0", lambda s: _rag(_search(number_of_results=0), RagMetric.CONTEXT_RELEVANCE), "numberOfResults"),
     ("unknown search type", lambda s: _rag(_search(search_type="KEYWORD"), RagMetric.CONTEXT_RELEVANCE), None),
-    ("and_all of one", lambda s: _rag(_search(filter=Filter.and_all(Filter.equals("a", 1))), RagMetric.CONTEXT_RELEVANCE), "Filter.and_all takes at least 2 filters"),
+    ("and_all of one", lambda s: _rag(_search(filter=Filter.and_all(Filter.equals("a", 1))), RagMetric.CONTEXT_RELEVANCE), "Filter.and_all: filters is (Filter(rendered={'equals': {'key': 'a', 'value': 1}}),): takes at least 2 filters, got 1"),
     ("filter key too long", lambda s: _rag(_search(filter=Filter.equals("k" * 101, 1)), RagMetric.CONTEXT_RELEVANCE), "filter.equals.key is 101 characters long"),
     ("26 metadata attributes", lambda s: _rag(_search(implicit_filter=ImplicitFilter(attributes=[MetadataAttribute(key=f"k{i}", type="STRING", description="d") for i in range(26)], model_arn=JUDGE)), RagMetric.CONTEXT_RELEVANCE), "metadataAttributes is 26 items: at most 25 are allowed"),
     ("reranking include and exclude", lambda s: _rag(_search(reranking=Reranking(model_arn=RERANKER, fields_to_include=["a"], fields_to_exclude=["b"])), RagMetric.CONTEXT_RELEVANCE), "give fields_to_include or fields_to_exclude, not both"),

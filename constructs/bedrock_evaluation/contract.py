@@ -65,7 +65,7 @@ ATTR_INGESTION_JOB_ID = "IngestionJobId"
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 
 
-class Removal(StrEnum):
+class JobRemoval(StrEnum):
     """What happens to the evaluation job when its resource is deleted or replaced."""
 
     STOP = "stop"
@@ -76,7 +76,10 @@ class Removal(StrEnum):
     """Leave the job alone."""
 
 
-DEFAULT_REMOVAL = Removal.STOP
+Removal = JobRemoval
+"""The handler's name for it."""
+
+DEFAULT_REMOVAL = JobRemoval.STOP
 """A running job is stopped: nothing keeps costing money, and nothing is lost."""
 
 

@@ -31,8 +31,7 @@ from .tags import job_tag_manager, render_tags_after_tagging
 from .tasks import EvaluationTask
 from .validation import validate
 
-JobRemoval = contract.Removal
-"""What deleting or replacing the resource does to its job: STOP (default), DELETE or RETAIN."""
+JobRemoval = contract.JobRemoval
 
 _WARNING_ID = "bedrock-evaluation"
 
