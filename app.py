@@ -19,7 +19,6 @@ from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
-from bedrock_evaluation.lint import acknowledge_role_dependencies
 from bedrock_evaluation import (
     Dataset,
     EvaluationJob,
@@ -34,6 +33,7 @@ from bedrock_evaluation import (
     VectorSearch,
     documents_hash,
 )
+from bedrock_evaluation.lint import acknowledge_role_dependencies
 
 HERE = Path(__file__).resolve().parent
 EVALUATED_MODEL = "amazon.nova-lite-v1:0"

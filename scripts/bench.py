@@ -792,7 +792,7 @@ def machine() -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")), platform.processor())
     mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    node = subprocess.run(["node", "--version"], env=child_env(), capture_output=True, text=True).stdout.strip()
+    node = subprocess.run(["node", "--version"], check=False, env=child_env(), capture_output=True, text=True).stdout.strip()
     versions = {name: importlib.metadata.version(name) for name in ("aws-cdk-lib", "constructs", "jsii", "boto3", "botocore")}
     return {
         "CPU": f"{model}, {os.cpu_count()} cores ({len(os.sched_getaffinity(0))} usable)",
@@ -870,13 +870,13 @@ def render(results: Results, info: dict[str, str], date: str) -> str:
         w(f"- The time budget dropped these synths (runs columns show what ran): {', '.join(results.skipped)}.")
     changed = drift(results)
     if changed:
-        w(f"- **Warning**: the same variant and N gave different templates in different rounds, so the code changed")
+        w("- **Warning**: the same variant and N gave different templates in different rounds, so the code changed")
         w(f"  while the bench ran and the medians mix versions (template figures are from the last round): {'; '.join(changed)}.")
     w("- **Template bytes** are the file `cdk synth` writes (what is uploaded). **Bytes/job** = bytes ÷ N;")
     w("  **marginal bytes/job** = what each job beyond the first adds: (bytes(N) − bytes(1)) ÷ (N − 1).")
     w("- **IAM policy sizes** are characters of the deployed policy JSON without whitespace (as IAM counts them),")
     w(f"  with ARNs resolved for account {ACCOUNT} in {REGION} and generated names as long as CloudFormation makes")
-    w(f"  them (`<stack>-<logical id>-<12 characters>`, cut to the name limit). A role's inline policies together may")
+    w("  them (`<stack>-<logical id>-<12 characters>`, cut to the name limit). A role's inline policies together may")
     w(f"  hold {MAX_ROLE_INLINE_POLICY_CHARS:,} characters. The **handler role** is the role of the function that calls Bedrock:")
     w("  ours, the `OnEvent`/`IsComplete` role; theirs, the `AwsCustomResource` singleton function's role, to which")
     w("  every job's `AwsCustomResourcePolicy` is attached.")
@@ -988,7 +988,7 @@ def render(results: Results, info: dict[str, str], date: str) -> str:
     w("### Capacity of one stack")
     w("")
     w("Jobs until each limit is reached, extrapolated linearly from N = 1 and the largest N measured (what each")
-    w(f"job adds to the fixed part). CDK moves what does not fit a role's inline policy into customer managed")
+    w("job adds to the fixed part). CDK moves what does not fit a role's inline policy into customer managed")
     w(f"policies (`OverflowPolicy`), at most {MAX_MANAGED_POLICIES_PER_ROLE} per role by default; separate `AWS::IAM::Policy`")
     w("resources, like each `AwsCustomResource`'s, all count toward the role's inline limit.")
     w("")
@@ -1026,7 +1026,7 @@ def render(results: Results, info: dict[str, str], date: str) -> str:
     cached = "a `__pycache__` is there, so Python used it: faster than a Lambda cold start" if results.handler_pycache else (
         "there is no `__pycache__` there, so like Lambda (the asset carries no `.pyc`) it compiles the handler's modules from source"
     )
-    w(f"Import time in fresh processes (`python -B -c ...`, wall and CPU time taken inside the process around the")
+    w("Import time in fresh processes (`python -B -c ...`, wall and CPU time taken inside the process around the")
     w(f"import statement), {IMPORT_RUNS} runs each, alternating which goes first. `import index` runs with")
     w(f"`lambda/evaluation_job` first on `sys.path`; {cached}. boto3 comes from the venv, with its bytecode.")
     w("")
@@ -1210,7 +1210,7 @@ def main(argv: list[str] | None = None) -> int:
         "when make runs it (the first round always runs)",
     )
     args = parser.parse_args(argv)
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M")
     info = machine()
     spent = make_seconds()
     if spent:

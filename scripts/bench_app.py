@@ -218,7 +218,7 @@ def import_library(variant: str) -> None:
         from aws_cdk import aws_iam, aws_s3, custom_resources  # noqa: F401
 
 
-def synth(variant: str, n: int, outdir: str, phases: dict[str, float], calls: dict[str, int] | None = None, counter: JsiiCounter | None = None) -> Path:
+def synth(variant: str, n: int, outdir: str, phases: dict[str, float], *, calls: dict[str, int] | None = None, counter: JsiiCounter | None = None) -> Path:
     """Synthesize one variant into outdir; returns the template's path. `phases` receives
     the seconds spent importing aws_cdk, importing the variant's library, building the
     constructs and synthesizing (Node: the template, the assets, CDK's validation); `calls`,
@@ -280,7 +280,7 @@ def main(argv: list[str]) -> int:
     calls: dict[str, int] = {}
     status = 0
     try:
-        template = synth(variant, int(n), outdir, phases, calls, counter if counter.available else None)
+        template = synth(variant, int(n), outdir, phases, calls=calls, counter=counter if counter.available else None)
     except RuntimeError as error:
         template = Path(outdir) / f"{STACK_NAME}.template.json"
         if "ValidationFailed" not in str(error) or not template.is_file():

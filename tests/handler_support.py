@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,10 @@ if HANDLER_DIR in sys.path:
     sys.path.remove(HANDLER_DIR)
 sys.path.insert(0, HANDLER_DIR)
 
-import boto3  # noqa: E402
-from botocore.stub import Stubber  # noqa: E402
-
 import bedrock  # noqa: E402
+import boto3  # noqa: E402
 import runtime  # noqa: E402
+from botocore.stub import Stubber  # noqa: E402
 from events import ResourceEvent  # noqa: E402
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Eval/1111-2222"
@@ -246,7 +245,7 @@ def job_description(
         "evaluationConfig": request["evaluationConfig"],
         "inferenceConfig": request["inferenceConfig"],
         "outputDataConfig": request["outputDataConfig"],
-        "creationTime": datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "creationTime": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
     }
 
 
@@ -256,7 +255,7 @@ def job_summary(job_arn: str, name: str, status: str = "Completed") -> dict[str,
         "jobArn": job_arn,
         "jobName": name,
         "status": status,
-        "creationTime": datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        "creationTime": datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC),
         "jobType": "Automated",
         "evaluationTaskTypes": ["QuestionAndAnswer"],
     }

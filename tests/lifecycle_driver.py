@@ -29,10 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from handler_support import LOGICAL_ID, STACK_ID, make_event
-
 import index
 import runtime
+from handler_support import LOGICAL_ID, STACK_ID, make_event
+
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 # The provider as constructs/bedrock_evaluation/provider.py configures it (a test checks they agree).

@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+import bedrock
 import boto3
+import index
 from botocore.config import Config
 from emulator import GONE, BedrockEmulator, Job, canonical, fast_retries, total_attempts
 from handler_support import OUTPUT_S3_URI, model_request, valid_properties
 from lifecycle_driver import CloudFormation, Exchange, RealClock, VirtualClock
 
-import bedrock
-import index
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 BOTOCORE_ATTEMPTS = total_attempts(bedrock.CLIENT_CONFIG)

@@ -683,3 +683,28 @@ def test_dataclass_fields_left_at_their_default_and_private_fields_are_not_check
     assert Settings(size=1, _cache=typing.cast(str, 2)).label == 0
     error = refused(lambda: Settings(size="1", label=1))
     assert (error.where, [v.field for v in error.violations]) == ("Settings", ["size", "label"])
+
+
+# --- EvaluationJob itself ------------------------------------------------------------------------
+
+JOB_WRONG_TYPES: list[tuple[str, dict[str, Any], str]] = [
+    ("model", {"model": NOVA}, "expected Model | None, got str"),
+    ("tasks", {"tasks": EvaluationTask(dataset=BOOLQ, metrics=[Metric.ACCURACY], task_type="QuestionAndAnswer")}, "got EvaluationTask"),
+    ("role", {"role": "arn:aws:iam::123456789012:role/eval"}, "expected IRole | None, got str"),
+    ("encryption_key", {"encryption_key": "arn:aws:kms:us-east-1:123456789012:key/1234"}, "got str"),
+    ("removal", {"removal": "delete"}, "expected JobRemoval | None, got str"),
+    ("tags", {"tags": [("team", "ml")]}, "got list"),
+    ("request", {"request": ["not", "a", "mapping"]}, "got list"),
+    ("wait_for_ingestion", {"wait_for_ingestion": "yes"}, "expected bool, got str"),
+    ("output_bucket", {"output_bucket": "my-results"}, "got str"),
+]
+
+
+@pytest.mark.parametrize(("field", "given", "rule"), JOB_WRONG_TYPES, ids=[c[0] for c in JOB_WRONG_TYPES])
+def test_evaluation_job_fails_on_a_wrong_type_naming_path_field_and_types(stack: cdk.Stack, field: str, given: dict[str, Any], rule: str) -> None:
+    from bedrock_evaluation import EvaluationJob
+
+    props: dict[str, Any] = {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(dataset=BOOLQ, metrics=[Metric.ACCURACY], task_type="QuestionAndAnswer")]}
+    error = refused(lambda: EvaluationJob(stack, "Job", **{**props, **given}))
+    assert (error.where, error.field) == ("Eval/Job", field)
+    assert rule in error.rule

@@ -10,9 +10,10 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+import bedrock
 import boto3
 import pytest
 from botocore.config import Config
@@ -30,8 +31,6 @@ from emulator import (
 from emulator.server import route_for
 from emulator.service import SERVICE_MODEL
 from handler_support import ROLE_ARN, model_request
-
-import bedrock
 
 ONE_ATTEMPT = Config(retries={"mode": "standard", "max_attempts": 0})
 
@@ -103,7 +102,7 @@ def test_each_operation_answers_a_real_client_with_the_status_code_of_the_model(
         expected = SERVICE_MODEL.operation_model(operation).http.get("responseCode", 200)
         assert answer["ResponseMetadata"]["HTTPStatusCode"] == expected, operation
     assert set(answers) == set(OPERATIONS)
-    assert emulator.service.calls == {op: 1 for op in OPERATIONS} | {"CreateEvaluationJob": 2}
+    assert emulator.service.calls == dict.fromkeys(OPERATIONS, 1) | {"CreateEvaluationJob": 2}
 
 
 def test_a_job_identifier_arrives_percent_encoded_and_is_decoded() -> None:
@@ -305,8 +304,8 @@ def test_list_filters_by_name_and_status_and_pages(emulator, client) -> None:
     assert names(nameContains="nightly") == ["nightly-b", "nightly-a"]
     assert names(statusEquals="Stopped") == ["nightly-b"]
     assert names(sortOrder="Ascending") == ["nightly-a", "nightly-b", "weekly-c"]
-    assert names(creationTimeAfter=datetime(2000, 1, 1, tzinfo=timezone.utc)) == ["weekly-c", "nightly-b", "nightly-a"]
-    assert names(creationTimeBefore=datetime(2000, 1, 1, tzinfo=timezone.utc)) == []
+    assert names(creationTimeAfter=datetime(2000, 1, 1, tzinfo=UTC)) == ["weekly-c", "nightly-b", "nightly-a"]
+    assert names(creationTimeBefore=datetime(2000, 1, 1, tzinfo=UTC)) == []
     assert len(client.list_evaluation_jobs()["jobSummaries"]) == 2
     assert len(client.list_evaluation_jobs(maxResults=1)["jobSummaries"]) == 1
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import app
 from botocore.validate import ParamValidator
 from cfn import as_delivered, resolve, resources_of_type
 
+import app
 from bedrock_evaluation import contract
 from bedrock_evaluation.service_model import input_shape
 

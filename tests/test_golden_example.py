@@ -14,10 +14,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # app.py, when run as a script
 
-import app  # noqa: E402
-from cfn import as_delivered, resolve, resources_of_type  # noqa: E402
 import handler_support  # noqa: F401  (puts the handler on sys.path)
 import request as handler_request
+from cfn import as_delivered, resolve, resources_of_type  # noqa: E402
+
+import app  # noqa: E402
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "example_jobs.json"
 JOB_TYPE = "Custom::BedrockEvaluationJob"

@@ -3,20 +3,20 @@ waits until its documents are indexed; failures carry the ingestion's own reason
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-import pytest
-from botocore.stub import ANY, Stubber
-from handler_support import FakeClock, make_event
-
 import bedrock
+import boto3
 import index
 import ingestion
-from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
+import pytest
+from botocore.stub import ANY, Stubber
 from events import ResourceEvent
+from handler_support import FakeClock, make_event
 from runtime import InvalidProperties, backoff
+
+from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
 
 KB, DS, JOB = "KB12345678", "DS12345678", "IJ12345678"
 PHYSICAL = f"{KB}/{DS}/{JOB}"
@@ -44,8 +44,8 @@ def job(status: str, reasons: list[str] | None = None) -> dict[str, Any]:
         "dataSourceId": DS,
         "ingestionJobId": JOB,
         "status": status,
-        "startedAt": datetime(2026, 1, 1, tzinfo=timezone.utc),
-        "updatedAt": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "startedAt": datetime(2026, 1, 1, tzinfo=UTC),
+        "updatedAt": datetime(2026, 1, 1, tzinfo=UTC),
     }
     if reasons is not None:
         described["failureReasons"] = reasons

@@ -10,10 +10,14 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import bedrock
+import index
+import lifecycle
 import pytest
+import runtime
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
-
+from events import ResourceEvent
 from handler_support import (
     JOB_ARN,
     LOGICAL_ID,
@@ -32,16 +36,11 @@ from handler_support import (
     stubbed_jobs,
     valid_properties,
 )
-
-import bedrock
-import index
-import lifecycle
-import runtime
-from bedrock_evaluation.contract import CREATE_FAILED_MARKER
-from events import ResourceEvent
 from lifecycle import IAM_RETRY_WINDOW_SECONDS, JobError
 from request import JobSpec, job_spec
 from runtime import BACKOFF_CAP_SECONDS, MAX_REASON_LENGTH, InvalidProperties, idempotency_token
+
+from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 NOT_ASSUMABLE = (
     "ValidationException",

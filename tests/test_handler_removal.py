@@ -6,14 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
-from handler_support import JOB_ARN, FakeClock, job_description, resource_event, stubbed_jobs, valid_properties
-
 import lifecycle
+import pytest
+from handler_support import JOB_ARN, FakeClock, job_description, resource_event, stubbed_jobs, valid_properties
+from runtime import InvalidProperties
+
 from bedrock_evaluation import contract
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER, DEFAULT_REMOVAL, Removal, parse_removal
-from runtime import InvalidProperties
 
 
 @dataclass

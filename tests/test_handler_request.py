@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-
 from handler_support import (
     LOGICAL_ID,
     OUTPUT_S3_URI,
@@ -17,6 +16,8 @@ from handler_support import (
     rag_request,
     valid_properties,
 )
+from request import JobSpec, job_spec, restore_types
+from runtime import InvalidProperties, idempotency_token
 
 from bedrock_evaluation.contract import (
     CLIENT_REQUEST_TOKEN,
@@ -27,8 +28,6 @@ from bedrock_evaluation.contract import (
     Removal,
     name_prefix_problem,
 )
-from request import JobSpec, job_spec, restore_types
-from runtime import InvalidProperties, idempotency_token
 
 JOB_NAME_PATTERN = re.compile(r"[a-z0-9](-*[a-z0-9]){0,62}")
 TOKEN_PATTERN = re.compile(r"[a-zA-Z0-9]([-a-zA-Z0-9]{0,254}[a-zA-Z0-9])?")

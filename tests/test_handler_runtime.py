@@ -8,10 +8,8 @@ import logging
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-
-from handler_support import LOGICAL_ID, STACK_ID, FakeClock, make_event
-
 from events import ResourceEvent
+from handler_support import LOGICAL_ID, STACK_ID, FakeClock, make_event
 from runtime import (
     BACKOFF_CAP_SECONDS,
     MAX_REASON_LENGTH,

@@ -13,6 +13,7 @@ import pytest
 
 pytest.register_assert_rewrite("lifecycle_scenarios", "lifecycle_driver")
 
+import index  # noqa: E402
 import lifecycle_driver  # noqa: E402
 import lifecycle_scenarios  # noqa: E402
 from handler_support import make_event  # noqa: E402
@@ -30,7 +31,6 @@ from lifecycle_scenarios import (  # noqa: E402
     world,
 )
 
-import index  # noqa: E402
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER  # noqa: E402
 
 # --- every scenario, one at a time -------------------------------------------------------------------

@@ -11,8 +11,7 @@ import pytest
 from aws_cdk import aws_bedrock as bedrock
 from cfn import resolve, resources_of_type
 
-from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, Model, RagMetric, RagSource
-from bedrock_evaluation import contract
+from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, Model, RagMetric, RagSource, contract
 
 JOB = contract.RESOURCE_TYPE
 INGESTION = contract.INGESTION_RESOURCE_TYPE

@@ -556,7 +556,7 @@ def test_invalid_configuration_fails_at_synth_naming_the_field(case, build, mess
     if message is None:
         # An enum value botocore does not list is a warning, not an error (AWS enums are open).
         EvaluationJob(stack, "Job", **build(stack))
-        warnings = [m for m in cdk.assertions.Annotations.from_stack(stack).find_warning("*", cdk.assertions.Match.any_value())]
+        warnings = list(cdk.assertions.Annotations.from_stack(stack).find_warning("*", cdk.assertions.Match.any_value()))
         assert any("KEYWORD" in json.dumps(w.entry.data) for w in warnings)
         return
     with pytest.raises(EvaluationJobConfigError, match=_escaped(message)) as raised:

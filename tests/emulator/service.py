@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.session
@@ -131,7 +131,7 @@ class EvaluationService:
         gone_after_gets: int = 2,
         list_page_size: int = 10,
         seed: int = 0,
-        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         for name, value in (("stop_after_gets", stop_after_gets), ("gone_after_gets", gone_after_gets)):
             if value < 1:
