@@ -33,11 +33,11 @@ synth: setup
 	$(CDK) synth --quiet
 	$(VENV)/bin/python scripts/summarize_templates.py cdk.out
 
-# ruff and strict mypy on the package, the handler (with the contract it imports), the app, tests and scripts.
+# ruff on the package, the handler, the app, tests and scripts; strict mypy on the package, and on the
+# handler alone with the contract it imports (not the CDK-side package around it).
 lint: setup
 	$(VENV)/bin/ruff check constructs lambda tests scripts app.py
 	$(VENV)/bin/mypy
-	# The handler alone, with the contract it imports (not the CDK-side package around it).
 	cd lambda/evaluation_job && MYPYPATH=$(CURDIR)/constructs $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml \
 		--explicit-package-bases --follow-imports=skip . $(CURDIR)/constructs/bedrock_evaluation/contract.py
 
