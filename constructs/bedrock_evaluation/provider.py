@@ -13,6 +13,7 @@ from constructs import Construct
 
 from . import access
 from .access import Holder
+from .boundary import checked, checked_construct
 from .compliance import (
     ENVIRONMENT_WITHOUT_SECRETS,
     LOGS_SERVICE_ENCRYPTED,
@@ -47,11 +48,13 @@ class EvaluationJobProvider(Construct):
     CONSTRUCT_ID = "BedrockEvaluationJobProvider"
 
     @classmethod
+    @checked
     def of(cls, scope: Construct) -> EvaluationJobProvider:
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
         return existing if isinstance(existing, EvaluationJobProvider) else cls(stack, cls.CONSTRUCT_ID)
 
+    @checked_construct
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)

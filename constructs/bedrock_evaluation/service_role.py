@@ -6,6 +6,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .boundary import checked_construct
 from .grants import BEDROCK, evaluation_job_arns
 
 
@@ -16,6 +17,7 @@ class EvaluationServiceRole(iam.Role):
     share it (each job adds its own grants), which keeps large suites within IAM's policy limits.
     """
 
+    @checked_construct
     def __init__(self, scope: Construct, construct_id: str, *, description: str | None = None) -> None:
         """
         :param description: the role's description. @default - "Service role of Bedrock evaluation jobs"

@@ -17,6 +17,7 @@ from constructs import Construct, IValidation
 
 from . import access
 from .access import Holder
+from .boundary import checked, checked_construct
 from .compliance import (
     ACCESS_LOG_DESTINATION,
     CDK_UPLOAD_RUNTIME,
@@ -58,11 +59,13 @@ class EvaluationBucket(Construct):
     CONSTRUCT_ID = "BedrockEvaluationBucket"
 
     @classmethod
+    @checked
     def of(cls, scope: Construct) -> EvaluationBucket:
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
         return existing if isinstance(existing, EvaluationBucket) else cls(stack, cls.CONSTRUCT_ID)
 
+    @checked_construct
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         # Log delivery through a bucket policy (logging.s3.amazonaws.com, with aws:SourceArn and
