@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # app.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # test helpers
+sys.path.insert(0, str(ROOT / "lambda" / "evaluation_job"))  # the handler's modules, as Lambda imports them
 
 
 @pytest.fixture(scope="session")
