@@ -381,9 +381,22 @@ def test_grants_read_results_and_describe(stack):
 
 
 def test_task_type_outside_botocores_list_is_a_warning_not_an_error(stack):
-    automatic(stack, evaluator_model=Model.bedrock(JUDGE), tasks=[EvaluationTask(task_type="General", dataset=Dataset.from_file(DATASET), metrics=[Metric.CORRECTNESS])])
-    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("General"))
+    # AWS enums are open: botocore never enforces them; "Summarise" is not in its list.
+    automatic(stack, tasks=[EvaluationTask(task_type="Summarise", dataset=Dataset.from_file(DATASET), metrics=[Metric.ACCURACY])])
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("Summarise"))
     assert warnings
+
+
+def test_a_judge_job_takes_general_without_a_warning_and_warns_on_other_task_types(stack):
+    # AWS samples ("must be General for LLMaaJ") and Terraform's docs: judge jobs take taskType General.
+    automatic(stack, "General", evaluator_model=Model.bedrock(JUDGE), tasks=[EvaluationTask(dataset=Dataset.from_file(DATASET), metrics=[Metric.CORRECTNESS])])
+    automatic(stack, "Qa", evaluator_model=Model.bedrock(JUDGE), tasks=[EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.from_file(DATASET), metrics=[Metric.CORRECTNESS])])
+    request = Template.from_stack(stack).find_resources("Custom::BedrockEvaluationJob")
+    task_types = sorted(r["Properties"]["Request"]["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["taskType"] for r in request.values())
+    assert task_types == ["General", "QuestionAndAnswer"]
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("taskType"))
+    assert [w.id for w in warnings] == ["/Eval/Qa"]
+    assert "take taskType 'General'" in str(warnings[0].entry.data)
 
 
 # --- refused at synth -------------------------------------------------------------------------
@@ -396,7 +409,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("automatic metric on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [file_task(Metric.ACCURACY)]}, "metricNames[0] is 'Builtin.Accuracy': is not a metric of LLM-as-a-judge jobs"),
     ("metric named twice", {"tasks": [boolq_task(Metric.ACCURACY, Metric.ACCURACY)]}, "names a metric twice"),
     ("built-in dataset on a judge job", {"evaluator_model": Model.bedrock(JUDGE), "tasks": [boolq_task(Metric.CORRECTNESS)]}, "LLM-as-a-judge jobs need a custom prompt dataset"),
-    ("built-in dataset of another task type", {"tasks": [EvaluationTask(task_type=TaskType.SUMMARIZATION, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])]}, "dataset.name is 'Builtin.BoolQ (a dataset for QuestionAndAnswer) with taskType Summarization': a built-in dataset only fits"),
+    ("built-in dataset of another task type", {"tasks": [EvaluationTask(task_type=TaskType.SUMMARIZATION, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])]}, "dataset.name is 'Builtin.BoolQ' for Builtin.Accuracy on Summarization (it is a dataset for"),
     ("description too long", {"description": "x" * 201}, "jobDescription is 201 characters long: at most 200 are allowed"),
     ("bad name prefix", {"job_name_prefix": "Nightly_Eval"}, "job_name_prefix is 'Nightly_Eval': must match [a-z0-9](-*[a-z0-9])*"),
     ("name prefix too long", {"job_name_prefix": "a" * 53}, "at most 52 characters"),
@@ -452,10 +465,10 @@ def test_errors_name_the_construct(stack):
 
 
 DATASET_INVALID = [
-    ("not json", '{"prompt": "a"}\n{"prompt": \n', r"qa\.jsonl': line 2 is not valid JSON"),
-    ("no prompt", '{"prompt": "a"}\n{"question": "b"}\n', r"qa\.jsonl': line 2: the record has no 'prompt' key"),
+    ("not json", '{"prompt": "a", "referenceResponse": "b"}\n{"prompt": \n', r"qa\.jsonl': line 2 is not valid JSON"),
+    ("no prompt", '{"prompt": "a", "referenceResponse": "b"}\n{"question": "b"}\n', r"qa\.jsonl': line 2: the record has no 'prompt' key"),
     ("empty", "\n", "has no records"),
-    ("too many", '{"prompt": "a"}\n' * 1001, "1001 records; a dataset holds at most 1000"),
+    ("too many", '{"prompt": "a", "referenceResponse": "b"}\n' * 1001, "1001 records; a dataset holds at most 1000"),
 ]
 
 
@@ -470,11 +483,11 @@ def test_fails_on_a_bad_local_dataset_naming_file_and_line(stack, tmp_path, case
 def test_fails_on_a_dataset_that_is_not_utf8_naming_file_line_and_byte(stack, tmp_path):
     # JSON Lines is UTF-8 (jsonlines.org); a file saved as Latin-1 is refused before upload.
     path = tmp_path / "qa.jsonl"
-    path.write_bytes('{"prompt": "a"}\n{"prompt": "caf\u00e9"}\n'.encode("latin-1"))
+    path.write_bytes('{"prompt": "a", "referenceResponse": "b"}\n{"prompt": "caf\u00e9"}\n'.encode("latin-1"))
     with pytest.raises(EvaluationJobConfigError) as raised:
         automatic(stack, tasks=[file_task(Metric.ACCURACY, path=path)])
     assert raised.value.value == str(path)
-    assert raised.value.rule.startswith("line 2 is not UTF-8 (byte 16: b'\\xe9')")
+    assert raised.value.rule.startswith("line 2 is not UTF-8 (byte 16: b'\\xe9')"), raised.value.rule
 
 
 def test_fails_on_value_types_that_cannot_be_datasets_or_models(tmp_path):

@@ -22,6 +22,8 @@ from bedrock_evaluation import (
     EvaluationJob,
     EvaluationJobConfigError,
     EvaluationTask,
+    ExternalSource,
+    Generation,
     HumanMetric,
     HumanWorkflow,
     Metric,
@@ -38,17 +40,17 @@ from bedrock_evaluation.rules import RULES, Severity
 NOVA = "amazon.nova-lite-v1:0"
 MICRO = "amazon.nova-micro-v1:0"
 JUDGE = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+GENERATOR = "anthropic.claude-3-sonnet-20240229-v1:0"
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/eval-flow"
 ROLE = "arn:aws:iam::123456789012:role/evaluation"
-DATASET_URI = "s3://my-datasets/data/qa.jsonl"
 OUTPUT = {"s3Uri": "s3://my-results/results/"}
 
 Props = Callable[[cdk.Stack], dict[str, Any]]
 
 
-def s3_task(stack: cdk.Stack, *metrics: str, task_type: str | None = TaskType.QUESTION_AND_ANSWER) -> EvaluationTask:
+def s3_task(stack: cdk.Stack, *metrics: str, task_type: str | None = TaskType.QUESTION_AND_ANSWER, key: str = "data/qa.jsonl") -> EvaluationTask:
     bucket = s3.Bucket.from_bucket_name(stack, "Datasets", "my-datasets")
-    return EvaluationTask(task_type=task_type, dataset=Dataset.from_s3(bucket, "data/qa.jsonl"), metrics=list(metrics))
+    return EvaluationTask(task_type=task_type, dataset=Dataset.from_s3(bucket, key), metrics=list(metrics))
 
 
 def builtin_task(dataset: str, *metrics: str, task_type: str = TaskType.QUESTION_AND_ANSWER) -> EvaluationTask:
@@ -75,7 +77,6 @@ TYPED: dict[str, Props] = {
     "one-model": lambda s: {"models": [Model.bedrock(NOVA), Model.bedrock(MICRO)], "tasks": [builtin_task("Builtin.BoolQ", Metric.ACCURACY)]},
     "distinct-models": lambda s: human(s, models=[Model.bedrock(NOVA), Model.bedrock(NOVA)], metric=THUMBS),
     "automatic-needs-live-model": lambda s: {"model": Model.precomputed_responses("my-app"), "tasks": [s3_task(s, Metric.ACCURACY)]},
-    "no-mixed-responses": lambda s: human(s, models=[Model.bedrock(NOVA), Model.precomputed_responses("my-app")], metric=THUMBS),
     "knowledge-base-needs-judge": lambda s: {"rag": RagSource.retrieve("KB12345678"), "tasks": [s3_task(s, RagMetric.CONTEXT_RELEVANCE, task_type=None)]},
     "metric-of-kind": lambda s: {"model": Model.bedrock(NOVA), "tasks": [builtin_task("Builtin.BoolQ", Metric.CORRECTNESS)]},
     "metric-once": lambda s: {"model": Model.bedrock(NOVA), "tasks": [builtin_task("Builtin.BoolQ", Metric.ACCURACY, Metric.ACCURACY)]},
@@ -121,7 +122,46 @@ TYPED: dict[str, Props] = {
         s, models=[Model.bedrock(NOVA)], metric=HumanMetric(name="Better", rating_method=RatingMethod.COMPARISON_CHOICE)
     ),
     "human-metrics": lambda s: {**human(s, models=[Model.bedrock(NOVA)], metric=THUMBS), "human_metrics": []},
-    "listed-judge": lambda s: {"model": Model.bedrock(NOVA), "evaluator_model": Model.bedrock(MICRO), "tasks": [s3_task(s, Metric.CORRECTNESS)]},
+    # A custom dataset is JSON Lines with the .jsonl extension (user guide, model-evaluation-prompt-datasets-custom).
+    "dataset-extension": lambda s: {"model": Model.bedrock(NOVA), "tasks": [s3_task(s, Metric.ACCURACY, key="data/qa.json")]},
+    # The five rating methods of HumanEvaluationCustomMetric (API reference).
+    "rating-method": lambda s: human(s, models=[Model.bedrock(NOVA)], metric=HumanMetric(name="Helpful", rating_method="ThumbsUpDwn")),
+    # RetrieveConfig.knowledgeBaseId takes an id (API reference: 0-10 characters, [0-9a-zA-Z]+).
+    "knowledge-base-id": lambda s: {
+        "rag": RagSource.retrieve("arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"),
+        "evaluator_model": Model.bedrock(JUDGE),
+        "tasks": [s3_task(s, RagMetric.CONTEXT_RELEVANCE, task_type=None)],
+    },
+    # A knowledge-base prompt template places the passages at $search_results$ (user guide, kb-test-config).
+    "prompt-template-search-results": lambda s: {
+        "rag": RagSource.retrieve_and_generate("KB12345678", model_arn=GENERATOR, generation=Generation(prompt_template="Answer $query$.")),
+        "evaluator_model": Model.bedrock(JUDGE),
+        "tasks": [s3_task(s, RagMetric.CORRECTNESS, task_type=None)],
+    },
+    # Warnings. API reference (ExternalSourcesRetrieveAndGenerateConfiguration): only Claude 3 Sonnet generators.
+    "external-sources-generator": lambda s: {
+        "rag": RagSource.external_sources(model_arn=NOVA, source=ExternalSource.byte_content(identifier="doc", content_type="text/plain", data="x")),
+        "evaluator_model": Model.bedrock(JUDGE),
+        "tasks": [s3_task(s, RagMetric.CORRECTNESS, task_type=None)],
+    },
+    # User guide (model-evaluation-custom-metrics-prompt-formats): role, task, criteria, rubric, then the variables.
+    "custom-metric-variables-last": lambda s: {
+        "model": Model.bedrock(NOVA),
+        "evaluator_model": Model.bedrock(JUDGE),
+        "custom_metrics": [judged(instructions="{{prediction}}\nRate the response above for how concise and direct it is.", rating_scale=[Rating.number("ok", 1)])],
+        "tasks": [s3_task(s, "Concise", task_type=None)],
+    },
+    # Same page: without a rating scale the results cannot be averaged or charted.
+    "custom-metric-rating-scale": lambda s: {
+        "model": Model.bedrock(NOVA),
+        "evaluator_model": Model.bedrock(JUDGE),
+        "custom_metrics": [judged()],
+        "tasks": [s3_task(s, "Concise", task_type=None)],
+    },
+    # AWS samples ("must be General for LLMaaJ"), Terraform's docs: judge jobs take taskType General.
+    "judge-task-type": lambda s: {"model": Model.bedrock(NOVA), "evaluator_model": Model.bedrock(JUDGE), "tasks": [s3_task(s, Metric.CORRECTNESS)]},
+    # The user guide's judge list (evaluation-judge): Nova Lite is not a judge there.
+    "listed-judge": lambda s: {"model": Model.bedrock(MICRO), "evaluator_model": Model.bedrock(NOVA), "tasks": [s3_task(s, Metric.CORRECTNESS, task_type=None)]},
 }
 
 
@@ -129,9 +169,10 @@ def the_request_typed_props_build(props: dict[str, Any]) -> dict[str, Any]:
     """What typed props send, written out as a raw request (datasets, role and output literal)."""
     request = copy.deepcopy(build_request(JobProps(**props), "test").request)
     (config,) = request["evaluationConfig"].values()
-    for task in config["datasetMetricConfigs"]:
+    for task, typed in zip(config["datasetMetricConfigs"], props["tasks"], strict=True):
         if not task["dataset"]["name"].startswith("Builtin."):
-            task["dataset"]["datasetLocation"] = {"s3Uri": DATASET_URI}
+            key = typed.dataset.source.key
+            task["dataset"]["datasetLocation"] = {"s3Uri": f"s3://my-datasets/{key}"}
     return {**request, "roleArn": ROLE, "outputDataConfig": OUTPUT}
 
 
@@ -199,12 +240,21 @@ def test_fails_when_a_builtin_dataset_name_is_unknown_in_the_typed_api_too():
         Dataset.builtin("Builtin.SQuAD")
 
 
-def test_a_judge_the_user_guide_does_not_list_is_a_warning_for_typed_props_and_raw_requests_alike():
-    typed = TYPED["listed-judge"]
+WARNING_RULES = [rule for rule in RULES if rule.severity is Severity.WARNING]
+
+
+@pytest.mark.parametrize("rule", WARNING_RULES, ids=[rule.key for rule in WARNING_RULES])
+def test_warns_the_same_for_typed_props_and_their_raw_request(rule):
+    typed = TYPED[rule.key]
     typed_warnings = warnings_of(**typed(cdk.Stack(cdk.App(), "Props")))
     raw_warnings = warnings_of(request=the_request_typed_props_build(typed(cdk.Stack())))
     assert typed_warnings == raw_warnings
-    assert any("amazon.nova-micro-v1:0" in w and "judge models the user guide lists" in w for w in typed_warnings)
+    assert any(rule.message.split("{")[0][:40] in w for w in typed_warnings), typed_warnings
+
+
+def test_a_judge_the_user_guide_does_not_list_is_named_in_the_warning():
+    warnings = warnings_of(**TYPED["listed-judge"](cdk.Stack(cdk.App(), "Props")))
+    assert any("'amazon.nova-lite-v1:0': is not among the judge models the user guide lists" in w for w in warnings)
 
 
 def _retrieve_request() -> dict[str, Any]:

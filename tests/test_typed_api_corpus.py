@@ -83,10 +83,41 @@ BYO_TWO = _write(
 ONE_TURN = _write("one-turn.jsonl", [{"conversationTurns": [_turn("What is in the handbook?")]}])
 FIVE_TURNS = _write("five-turns.jsonl", [{"conversationTurns": [_turn(f"question {i}") for i in range(5)]}])
 SIX_TURNS = _write("six-turns.jsonl", [{"conversationTurns": [_turn(f"question {i}") for i in range(6)]}])
+# Bring-your-own RAG responses sit inside each turn, as in AWS's sample data
+# (amazon-bedrock-samples bedrock-eval-bring-your-own-inference/sample-data/rag-eval-byoi-sample-data.jsonl).
+PASSAGE = {"content": {"text": "The office opens at 9."}, "location": {"type": "S3", "s3Location": {"uri": "s3://docs/handbook.pdf"}}}
 RAG_BYO = _write(
     "rag-byo.jsonl",
+    [{"conversationTurns": [{**_turn("q"), "output": {"knowledgeBaseIdentifier": "my-rag", "retrievedResults": {"retrievalResults": [PASSAGE]}}}]}],
+)
+RAG_BYO_GENERATE = _write(
+    "rag-byo-generate.jsonl",
+    [
+        {
+            "conversationTurns": [
+                {
+                    **_turn("When does the office open?"),
+                    "output": {
+                        "text": "At 9.",
+                        "modelIdentifier": "my-llm",
+                        "knowledgeBaseIdentifier": "my-rag",
+                        "retrievedPassages": {"retrievalResults": [PASSAGE]},
+                    },
+                }
+            ]
+        }
+    ],
+)
+# Where records used to carry it: at the top of the record, outside the turns.
+RAG_BYO_TOP_LEVEL = _write(
+    "rag-byo-top-level.jsonl",
     [{"conversationTurns": [_turn("q")], "output": {"knowledgeBaseIdentifier": "my-rag", "retrievedResults": {"retrievalResults": []}}}],
 )
+NO_REFERENCE = _write("no-reference.jsonl", [{"prompt": "Who wrote Hamlet?"}])
+EMPTY_PROMPT = _write("empty-prompt.jsonl", [{"prompt": "  ", "referenceResponse": "x"}])
+JSON_EXTENSION = _write("prompts.json", [{"prompt": "What is 2+2?", "referenceResponse": "4"}])
+NO_REFERENCES = _write("no-references.jsonl", [{"conversationTurns": [{"prompt": {"content": [{"text": "What is in the handbook?"}]}}]}])
+BYO_APP_A = _write("byo-app-a.jsonl", [{"prompt": "Hi?", "modelResponses": [{"response": "Hello", "modelIdentifier": "app-a"}]}])
 NO_PROMPT = _write("no-prompt.jsonl", [{"question": "Hi?"}])
 BYO_WRONG_ID = _write("byo-wrong.jsonl", [{"prompt": "Hi?", "modelResponses": [{"response": "x", "modelIdentifier": "other"}]}])
 
@@ -238,12 +269,14 @@ def v_human_bring_your_own(stack: cdk.Stack) -> dict[str, Any]:
     }
 
 
-def v_human_builtin(stack: cdk.Stack) -> dict[str, Any]:
+def v_human_model_and_own_responses(stack: cdk.Stack) -> dict[str, Any]:
+    # A human job may compare one Bedrock model with one bring-your-own source (user guide,
+    # model-evaluation-prompt-datasets-custom-byoi): one modelResponses entry a line.
     return {
-        "model": Model.bedrock(NOVA),
+        "models": [Model.bedrock(NOVA), Model.precomputed_responses("app-a")],
         "human_workflow": HumanWorkflow(flow_definition_arn=FLOW),
-        "human_metrics": [HumanMetric(name="Likert", rating_method=RatingMethod.INDIVIDUAL_LIKERT_SCALE)],
-        "tasks": [EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.TriviaQA"), metrics=["Likert"])],
+        "human_metrics": [HumanMetric(name="Likert", rating_method=RatingMethod.COMPARISON_LIKERT_SCALE)],
+        "tasks": [qa(BYO_APP_A, "Likert")],
     }
 
 
@@ -311,7 +344,7 @@ def v_rag_precomputed_retrieve(stack: cdk.Stack) -> dict[str, Any]:
 
 
 def v_rag_precomputed_generate(stack: cdk.Stack) -> dict[str, Any]:
-    return {"rag": RagSource.precomputed(RagKind.RETRIEVE_AND_GENERATE, "my-rag"), "evaluator_model": Model.bedrock(JUDGE), "tasks": [rag_task(RAG_BYO, RagMetric.CORRECTNESS)]}
+    return {"rag": RagSource.precomputed(RagKind.RETRIEVE_AND_GENERATE, "my-rag"), "evaluator_model": Model.bedrock(JUDGE), "tasks": [rag_task(RAG_BYO_GENERATE, RagMetric.CORRECTNESS)]}
 
 
 def v_encrypted(stack: cdk.Stack) -> dict[str, Any]:
@@ -470,7 +503,6 @@ INVALID: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str]] = [
     ("same model twice", lambda s: _human(model=None, models=[Model.bedrock(NOVA), Model.bedrock(NOVA)]), "inferenceConfig.models[1] is 'amazon.nova-lite-v1:0': names the same model as an earlier item"),
     ("rag without judge", lambda s: {"rag": RagSource.retrieve(KB), "tasks": [rag_task(ONE_TURN, RagMetric.CONTEXT_RELEVANCE)]}, "evaluationConfig.automated.evaluatorModelConfig is not given: knowledge-base evaluations are scored by a judge model: give evaluator_model"),
     ("precomputed on an automatic job", lambda s: {"model": Model.precomputed_responses("my-app"), "tasks": [qa(BYO_ONE, Metric.ACCURACY)]}, "inferenceConfig.models[0] is 'my-app': automatic jobs compute their metrics on live inference"),
-    ("mixed live and precomputed", lambda s: _human(model=None, models=[Model.bedrock(NOVA), Model.precomputed_responses("app-a")]), "mixes live models and bring-your-own"),
     # metrics by kind
     ("judge metric on automatic", lambda s: {"model": Model.bedrock(NOVA), "tasks": [qa(PROMPTS, Metric.HELPFULNESS)]}, "datasetMetricConfigs[0].metricNames[0] is 'Builtin.Helpfulness': is not a metric of automatic jobs"),
     ("automatic metric on judge", lambda s: {**BASE_JUDGE, "tasks": [qa(PROMPTS, Metric.TOXICITY)]}, "metricNames[0] is 'Builtin.Toxicity': is not a metric of LLM-as-a-judge jobs"),
@@ -484,11 +516,11 @@ INVALID: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str]] = [
     ("duplicate metric", lambda s: {"model": Model.bedrock(NOVA), "tasks": [qa(PROMPTS, Metric.ACCURACY, Metric.ACCURACY)]}, "metricNames is ['Builtin.Accuracy', 'Builtin.Accuracy']: names a metric twice"),
     ("no tasks", lambda s: {"model": Model.bedrock(NOVA), "tasks": []}, "evaluationConfig.automated.datasetMetricConfigs is of length 0: must be at least 1 long"),
     ("six tasks", lambda s: {"model": Model.bedrock(NOVA), "tasks": [qa(PROMPTS, Metric.ACCURACY)] * 6}, "evaluationConfig.automated.datasetMetricConfigs is 6 items: at most 5 are allowed"),
-    ("missing task type", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(dataset=Dataset.from_file(PROMPTS), metrics=[Metric.ACCURACY])]}, "tasks[0].task_type is not given: model evaluations need a task type"),
+    ("missing task type", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(dataset=Dataset.from_file(PROMPTS), metrics=[Metric.ACCURACY])]}, "tasks[0].task_type is not given: automatic and human model evaluations need a task type"),
     ("task type with a space", lambda s: {"model": Model.bedrock(NOVA), "tasks": [qa(PROMPTS, Metric.ACCURACY, task_type="Question Answer")]}, "taskType is 'Question Answer': does not match the pattern [A-Za-z0-9]+"),
     # datasets
-    ("builtin dataset of another task", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(task_type=TaskType.GENERATION, dataset=Dataset.builtin("Builtin.Gigaword"), metrics=[Metric.ACCURACY])]}, "dataset.name is 'Builtin.Gigaword (a dataset for Summarization) with taskType Generation': a built-in dataset only fits the task types it was made for"),
-    ("builtin dataset with custom task type", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(task_type=TaskType.CUSTOM, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])]}, "'Builtin.BoolQ (a dataset for QuestionAndAnswer) with taskType Custom'"),
+    ("builtin dataset of another task", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(task_type=TaskType.GENERATION, dataset=Dataset.builtin("Builtin.Gigaword"), metrics=[Metric.ACCURACY])]}, "dataset.name is 'Builtin.Gigaword' for Builtin.Accuracy on Generation (it is a dataset for Accuracy on Summarization"),
+    ("builtin dataset with custom task type", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(task_type=TaskType.CUSTOM, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])]}, "dataset.name is 'Builtin.BoolQ' for Builtin.Accuracy on Custom"),
     ("builtin dataset on judge", lambda s: {**BASE_JUDGE, "tasks": [EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.CORRECTNESS])]}, "dataset.name is 'Builtin.BoolQ': LLM-as-a-judge jobs need a custom prompt dataset"),
     ("builtin dataset on rag", lambda s: {"rag": RagSource.retrieve(KB), "evaluator_model": Model.bedrock(JUDGE), "tasks": [EvaluationTask(dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[RagMetric.CONTEXT_RELEVANCE])]}, "dataset.name is 'Builtin.BoolQ': retrieve-only knowledge-base jobs need a custom prompt dataset"),
     ("model dataset on rag", lambda s: _rag(RagSource.retrieve(KB), RagMetric.CONTEXT_RELEVANCE, path=PROMPTS), "prompts.jsonl': line 1: the record has no 'conversationTurns' key"),
@@ -499,8 +531,31 @@ INVALID: list[tuple[str, Callable[[cdk.Stack], dict[str, Any]], str]] = [
     ("byo responses missing", lambda s: {**BASE_JUDGE, "model": Model.precomputed_responses("my-app"), "tasks": [qa(PROMPTS, Metric.CORRECTNESS)]}, "prompts.jsonl': line 1: the record has no 'modelResponses' list"),
     ("byo identifier mismatch", lambda s: {**BASE_JUDGE, "model": Model.precomputed_responses("my-app"), "tasks": [qa(BYO_WRONG_ID, Metric.CORRECTNESS)]}, "byo-wrong.jsonl': line 1: modelResponses names ['other']"),
     ("byo human needs both responses", lambda s: _human(model=None, models=[Model.precomputed_responses("app-a"), Model.precomputed_responses("app-c")], tasks=[qa(BYO_TWO, "Helpful")]), "byo-two.jsonl': line 1: modelResponses names ['app-a', 'app-b']"),
-    ("rag byo output id mismatch", lambda s: _rag(RagSource.precomputed(RagKind.RETRIEVE, "other-rag"), RagMetric.CONTEXT_RELEVANCE, path=RAG_BYO), "rag-byo.jsonl': line 1: output.knowledgeBaseIdentifier is 'my-rag'"),
-    ("rag byo output missing", lambda s: _rag(RagSource.precomputed(RagKind.RETRIEVE, "my-rag"), RagMetric.CONTEXT_RELEVANCE), "one-turn.jsonl': line 1: the record has no 'output' object"),
+    ("rag byo output id mismatch", lambda s: _rag(RagSource.precomputed(RagKind.RETRIEVE, "other-rag"), RagMetric.CONTEXT_RELEVANCE, path=RAG_BYO), "rag-byo.jsonl': line 1: conversationTurns[0].output.knowledgeBaseIdentifier is 'my-rag'"),
+    ("rag byo output missing", lambda s: _rag(RagSource.precomputed(RagKind.RETRIEVE, "my-rag"), RagMetric.CONTEXT_RELEVANCE), "one-turn.jsonl': line 1: conversationTurns[0] has no 'output' object"),
+    # Fidelity to the service (../shared/reference/bedrock-evaluation.md, "Prompt datasets" and "Metric names")
+    # AWS sample data puts a bring-your-own RAG output inside each turn; one at the top of the record is not read.
+    ("rag byo output at the top of the record", lambda s: _rag(RagSource.precomputed(RagKind.RETRIEVE, "my-rag"), RagMetric.CONTEXT_RELEVANCE, path=RAG_BYO_TOP_LEVEL), "rag-byo-top-level.jsonl': line 1: conversationTurns[0] has no 'output' object"),
+    # Retrieve-and-generate bring-your-own outputs carry the generated text and retrievedPassages.
+    ("rag byo generate output without text", lambda s: _rag(RagSource.precomputed(RagKind.RETRIEVE_AND_GENERATE, "my-rag"), RagMetric.CORRECTNESS, path=RAG_BYO), "rag-byo.jsonl': line 1: conversationTurns[0].output.retrievedPassages.retrievalResults must be a list"),
+    # User guide (model-evaluation-prompt-datasets-builtin): human jobs take custom datasets only.
+    ("human job on a built-in dataset", lambda s: _human(tasks=[EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.TriviaQA"), metrics=["Helpful"])]), "dataset.name is 'Builtin.TriviaQA': human jobs need a custom prompt dataset"),
+    # User guide table of built-in datasets: Classification has no Toxicity; Generation Accuracy is T-Rex only.
+    ("classification toxicity", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(task_type=TaskType.CLASSIFICATION, dataset=Dataset.builtin("Builtin.WomensEcommerceClothingReviews"), metrics=[Metric.TOXICITY])]}, "for Builtin.Toxicity on Classification"),
+    ("generation accuracy on bold", lambda s: {"model": Model.bedrock(NOVA), "tasks": [EvaluationTask(task_type=TaskType.GENERATION, dataset=Dataset.builtin("Builtin.Bold"), metrics=[Metric.ACCURACY])]}, "'Builtin.Bold' for Builtin.Accuracy on Generation"),
+    # User guide (model-evaluation-prompt-datasets-custom): referenceResponse is required for automatic
+    # QuestionAndAnswer, Accuracy and Robustness; a prompt is a non-empty string; the file is .jsonl.
+    ("automatic accuracy without reference", lambda s: {"model": Model.bedrock(NOVA), "tasks": [qa(NO_REFERENCE, Metric.ACCURACY, task_type=TaskType.GENERATION)]}, "no-reference.jsonl': line 1: the record has no 'referenceResponse'"),
+    ("empty prompt", lambda s: {"model": Model.bedrock(NOVA), "evaluator_model": Model.bedrock(JUDGE), "tasks": [qa(EMPTY_PROMPT, Metric.CORRECTNESS)]}, "empty-prompt.jsonl': line 1: 'prompt' must be a non-empty string"),
+    ("dataset without jsonl extension", lambda s: {"model": Model.bedrock(NOVA), "tasks": [qa(JSON_EXTENSION, Metric.ACCURACY)]}, "datasetLocation.s3Uri is "),
+    # User guide (knowledge-base-evaluation-prompt-datasets): referenceResponses is required for ContextCoverage.
+    ("context coverage without references", lambda s: _rag(RagSource.retrieve(KB), RagMetric.CONTEXT_COVERAGE, path=NO_REFERENCES), "no-references.jsonl': line 1: conversationTurns[0].referenceResponses[0].content[0].text is required for ContextCoverage"),
+    # API reference (HumanEvaluationCustomMetric.ratingMethod): one of the five rating methods.
+    ("rating method typo", lambda s: _human(human_metrics=[HumanMetric(name="Helpful", rating_method="ThumbsUpDwn")]), "ratingMethod is 'ThumbsUpDwn': is not a rating method"),
+    # API reference (RetrieveConfig.knowledgeBaseId): an id of 10 characters, not an ARN.
+    ("knowledge base arn as id", lambda s: _rag(RagSource.retrieve("arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678"), RagMetric.CONTEXT_RELEVANCE), "knowledgeBaseId is 'arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KB12345678': is an ARN"),
+    # User guide (kb-test-config / prompt templates): $search_results$ is where the retrieved passages go.
+    ("prompt template without search results", lambda s: _rag(_generate(prompt_template="Answer $query$ briefly."), RagMetric.CORRECTNESS), "textPromptTemplate is 'Answer $query$ briefly.': a prompt template must contain $search_results$"),
     # custom metrics
     ("custom metric on automatic", lambda s: {"model": Model.bedrock(NOVA), "custom_metrics": [CUSTOM_JUDGED], "tasks": [qa(PROMPTS, "Conciseness")]}, "evaluationConfig.automated.customMetricConfig is ['Conciseness']: custom metrics are scored by a judge, and automatic jobs have none"),
     ("custom metric on human", lambda s: _human(custom_metrics=[CUSTOM_JUDGED]), "custom_metrics is ['Conciseness']: human jobs are rated by people (human_metrics), not by a judge model"),

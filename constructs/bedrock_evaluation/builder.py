@@ -20,9 +20,7 @@ from .datasets import Dataset
 from .errors import NOT_GIVEN, EvaluationJobConfigError, Violation
 from .models import Model
 from .rag import RagSource
-from .tasks import EvaluationTask
-
-RAG_TASK_TYPE = "General"  # ignored by the service for knowledge-base jobs; what AWS's examples send
+from .tasks import JUDGE_TASK_TYPE, EvaluationTask
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +124,8 @@ def with_dataset_locations(built: BuiltRequest, locations: Mapping[int, str]) ->
 
 
 def _task(task: EvaluationTask) -> dict[str, Any]:
-    task_type = str(task.task_type) if task.task_type is not None else RAG_TASK_TYPE
+    # Left out, only where "General" is right: judge jobs take it, knowledge-base jobs ignore it.
+    task_type = str(task.task_type) if task.task_type is not None else JUDGE_TASK_TYPE
     return {"taskType": task_type, "dataset": {"name": task.dataset.name}, "metricNames": list(task.metrics)}
 
 
@@ -156,8 +155,8 @@ def _combination_problems(props: JobProps) -> list[Violation]:
     if props.tasks is None:
         problems.append(Violation("tasks", NOT_GIVEN, "give 1 to 5 EvaluationTask"))
     for index, task in enumerate(props.tasks or []):
-        if task.task_type is None and props.rag is None:
-            problems.append(Violation(f"tasks[{index}].task_type", NOT_GIVEN, "model evaluations need a task type"))
+        if task.task_type is None and props.rag is None and (props.evaluator_model is None or props.is_human):
+            problems.append(Violation(f"tasks[{index}].task_type", NOT_GIVEN, "automatic and human model evaluations need a task type"))
     if props.is_human:
         if props.human_workflow is None:
             problems.append(Violation("human_workflow", NOT_GIVEN, "human jobs need the flow definition that routes prompts to workers"))

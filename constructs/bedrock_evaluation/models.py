@@ -170,29 +170,38 @@ def _foundation_model(stack: Stack, model_id: str, region: str) -> str:
     return f"arn:{stack.partition}:bedrock:{region}::foundation-model/{model_id}"
 
 
-# Judge models the user guide lists for evaluation jobs; others may work (the list grows).
+# Judge models the user guide lists (evaluation-judge, "Supported models"): for built-in metrics,
+# and for custom metrics (the same and two more). Others may work: the list grows, so an
+# unlisted judge is a warning.
 KNOWN_JUDGE_MODELS = frozenset(
     {
         "amazon.nova-pro-v1:0",
+        "amazon.nova-2-lite-v1:0",
+        "amazon.nova-micro-v1:0",
         "amazon.nova-premier-v1:0",
-        "anthropic.claude-3-haiku-20240307-v1:0",
-        "anthropic.claude-3-5-haiku-20241022-v1:0",
         "anthropic.claude-3-5-sonnet-20240620-v1:0",
         "anthropic.claude-3-5-sonnet-20241022-v2:0",
         "anthropic.claude-3-7-sonnet-20250219-v1:0",
         "anthropic.claude-sonnet-4-20250514-v1:0",
+        "anthropic.claude-3-haiku-20240307-v1:0",
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+        "anthropic.claude-haiku-4-5-20251001-v1:0",
+        "anthropic.claude-opus-4-5-20251101-v1:0",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0",
         "meta.llama3-1-70b-instruct-v1:0",
-        "meta.llama3-3-70b-instruct-v1:0",
         "mistral.mistral-large-2402-v1:0",
     }
 )
+KNOWN_CUSTOM_METRIC_JUDGE_MODELS = KNOWN_JUDGE_MODELS | {"mistral.mistral-large-2407-v1:0", "meta.llama3-3-70b-instruct-v1:0"}
 
 
-def is_known_judge(identifier: str) -> bool:
+def is_known_judge(identifier: str, *, custom_metrics: bool = False) -> bool:
+    """Whether the user guide lists this judge (a model id, a system profile id, or an ARN of either)."""
     if Token.is_unresolved(identifier):
         return True
     model_id = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
-    return _profile_model(model_id) in KNOWN_JUDGE_MODELS
+    known = KNOWN_CUSTOM_METRIC_JUDGE_MODELS if custom_metrics else KNOWN_JUDGE_MODELS
+    return _profile_model(model_id) in known
 
 
 def is_model_identifier(identifier: str) -> bool:

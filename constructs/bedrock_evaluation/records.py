@@ -8,10 +8,11 @@ identifiers), so they are the same whichever way the request was written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from .errors import Violation
 from .request_view import JobKind, RequestView
@@ -32,44 +33,52 @@ class DatasetFormat(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordRules:
-    """What each record of a dataset must hold for one request."""
+    """What each record of one task's dataset must hold (user guide: model-evaluation-prompt-datasets-custom,
+    knowledge-base-evaluation-prompt-datasets, and the bring-your-own pages)."""
 
     key: DatasetFormat
     max_turns: int | None = None
+    reference_response: bool = False
+    """Model jobs: "referenceResponse" is required for automatic QuestionAndAnswer tasks, Accuracy and Robustness."""
+    reference_responses: bool = False
+    """Knowledge-base jobs: each turn's "referenceResponses" is required for ContextCoverage."""
     response_identifiers: frozenset[str] | None = None
     """Bring-your-own responses: each record has one modelResponses entry per identifier."""
+    rag_output: JobKind | None = None
+    """Bring-your-own RAG responses: each turn's output, of this kind, names output_identifier."""
     output_identifier: str | None = None
-    """Bring-your-own RAG responses: each record's output names this knowledgeBaseIdentifier."""
 
     @classmethod
-    def of(cls, view: RequestView) -> RecordRules:
+    def of(cls, view: RequestView, task: Mapping[str, Any]) -> RecordRules:
+        metrics = {m for m in task.get("metricNames") or [] if isinstance(m, str)}
         if view.kind in MAX_TURNS:
-            return cls(key=DatasetFormat.CONVERSATIONS, max_turns=MAX_TURNS[view.kind], output_identifier=view.precomputed_rag_identifier())
+            identifier = view.precomputed_rag_identifier()
+            return cls(
+                key=DatasetFormat.CONVERSATIONS,
+                max_turns=MAX_TURNS[view.kind],
+                reference_responses="Builtin.ContextCoverage" in metrics,
+                rag_output=view.kind if identifier is not None else None,
+                output_identifier=identifier,
+            )
         models = [m.value for m in view.models()]
         precomputed = frozenset(str(view.model_identifier(m)) for m in models if view.is_precomputed(m))
-        # A mix of live and bring-your-own models is refused by the rules table.
-        return cls(key=DatasetFormat.PROMPTS, response_identifiers=precomputed if precomputed and len(precomputed) == len(models) else None)
+        needs_reference = view.kind is JobKind.AUTOMATIC and (
+            task.get("taskType") == "QuestionAndAnswer" or bool(metrics & {"Builtin.Accuracy", "Builtin.Robustness"})
+        )
+        # A human job may compare a Bedrock model with one bring-your-own source: one entry a line.
+        return cls(key=DatasetFormat.PROMPTS, reference_response=needs_reference, response_identifiers=precomputed or None)
 
     def problem(self, record: object) -> str | None:
         if not isinstance(record, dict) or self.key.value not in record:
             return f"the record has no {self.key.value!r} key"
         if self.key is DatasetFormat.CONVERSATIONS:
-            problem = self._turns(record["conversationTurns"])
-            if problem:
-                return problem
+            return self._turns(record["conversationTurns"])
+        if not _text(record.get("prompt")):
+            return "'prompt' must be a non-empty string"
+        if self.reference_response and not _text(record.get("referenceResponse")):
+            return "the record has no 'referenceResponse' (required for automatic QuestionAndAnswer tasks, Accuracy and Robustness)"
         if self.response_identifiers is not None:
-            problem = self._responses(record.get("modelResponses"))
-            if problem:
-                return problem
-        if self.output_identifier is not None:
-            output = record.get("output")
-            if not isinstance(output, dict):
-                return "the record has no 'output' object (bring-your-own RAG responses)"
-            if output.get("knowledgeBaseIdentifier") != self.output_identifier:
-                return (
-                    f"output.knowledgeBaseIdentifier is {output.get('knowledgeBaseIdentifier')!r}; "
-                    f"it must equal the ragSourceIdentifier {self.output_identifier!r}"
-                )
+            return self._responses(record.get("modelResponses"))
         return None
 
     def _turns(self, turns: object) -> str | None:
@@ -78,9 +87,37 @@ class RecordRules:
         if self.max_turns is not None and len(turns) > self.max_turns:
             return f"'conversationTurns' has {len(turns)} turns; this job kind takes at most {self.max_turns}"
         for index, turn in enumerate(turns):
-            content = turn.get("prompt", {}).get("content") if isinstance(turn, dict) else None
-            if not isinstance(content, list) or not content or "text" not in content[0]:
-                return f"conversationTurns[{index}].prompt.content[0].text is missing"
+            problem = self._turn(turn)
+            if problem:
+                return f"conversationTurns[{index}]{problem}"
+        return None
+
+    def _turn(self, turn: object) -> str | None:
+        if not isinstance(turn, dict):
+            return " must be an object"
+        if not _text(_first_text(turn.get("prompt"))):
+            return ".prompt.content[0].text must be a non-empty string"
+        if self.reference_responses and not _text(_first_text(_first(turn.get("referenceResponses")))):
+            return ".referenceResponses[0].content[0].text is required for ContextCoverage"
+        if self.rag_output is not None:
+            return self._output(turn.get("output"))
+        return None
+
+    def _output(self, output: object) -> str | None:
+        """Bring-your-own RAG responses sit inside each turn (AWS sample data,
+        bedrock-eval-bring-your-own-inference/sample-data/rag-eval-byoi-sample-data.jsonl)."""
+        if not isinstance(output, dict):
+            return " has no 'output' object (bring-your-own RAG responses go in each turn)"
+        if output.get("knowledgeBaseIdentifier") != self.output_identifier:
+            return (
+                f".output.knowledgeBaseIdentifier is {output.get('knowledgeBaseIdentifier')!r}; "
+                f"it must equal the ragSourceIdentifier {self.output_identifier!r}"
+            )
+        results = "retrievedResults" if self.rag_output is JobKind.RETRIEVE else "retrievedPassages"
+        if not isinstance(_mapping(output.get(results)).get("retrievalResults"), list):
+            return f".output.{results}.retrievalResults must be a list"
+        if self.rag_output is JobKind.RETRIEVE_AND_GENERATE and not isinstance(output.get("text"), str):
+            return ".output.text (the generated answer) must be a string"
         return None
 
     def _responses(self, responses: object) -> str | None:
@@ -94,6 +131,23 @@ class RecordRules:
                 f"{sorted(expected)} (the inferenceSourceIdentifier values)"
             )
         return None
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _first(value: object) -> object:
+    return value[0] if isinstance(value, list) and value else None
+
+
+def _first_text(message: object) -> object:
+    """message.content[0].text, or None."""
+    return _mapping(_first(_mapping(message).get("content"))).get("text")
 
 
 def record_violations(field: str, path: Path, rules: RecordRules) -> list[Violation]:

@@ -17,15 +17,16 @@ from enum import Enum
 
 from aws_cdk import Token
 
-from .custom_metrics import COMPARISON_METHODS
+from .custom_metrics import COMPARISON_METHODS, RatingMethod
 from .datasets import BUILTIN_DATASETS
-from .errors import NOT_GIVEN, Violation
+from .errors import NOT_GIVEN, Summary, Violation
 from .models import is_known_judge
 from .request_view import ALL_KINDS, KNOWLEDGE_BASE_KINDS, MODEL_KINDS, JobKind, Located, RequestView
 from .tasks import (
     AUTOMATIC_METRICS,
-    BUILTIN_DATASETS_BY_TASK,
+    BUILTIN_DATASETS_BY_TASK_AND_METRIC,
     JUDGE_METRICS,
+    JUDGE_TASK_TYPE,
     RETRIEVE_AND_GENERATE_METRICS,
     RETRIEVE_METRICS,
 )
@@ -45,6 +46,11 @@ REQUIRED_VARIABLES: dict[JobKind, str] = {
     JobKind.RETRIEVE_AND_GENERATE: "prediction",
 }
 _VARIABLE = re.compile(r"\{\{(\w+)\}\}")
+_LABEL_LENGTH = 40
+SEARCH_RESULTS = "$search_results$"
+# The generators the API reference documents for EXTERNAL_SOURCES (ExternalSourcesRetrieveAndGenerateConfiguration:
+# "only Claude 3 Sonnet models are supported").
+EXTERNAL_SOURCES_GENERATORS = ("anthropic.claude-3-sonnet",)
 
 
 class Severity(Enum):
@@ -110,12 +116,6 @@ def _precomputed_model(view: RequestView) -> Iterator[Located]:
     for model in view.models():
         if view.is_precomputed(model.value):
             yield Located(model.path, view.model_identifier(model.value))
-
-
-def _mixed_models(view: RequestView) -> Iterator[Located]:
-    models = list(view.models())
-    if len({view.is_precomputed(m.value) for m in models}) > 1:
-        yield Located("inferenceConfig.models", [view.model_identifier(m.value) for m in models])
 
 
 def _missing_judge(view: RequestView) -> Iterator[Located]:
@@ -211,10 +211,18 @@ def _unknown_builtin_dataset(view: RequestView) -> Iterator[Located]:
 
 
 def _builtin_dataset_of_another_task(view: RequestView) -> Iterator[Located]:
-    for located, name, task_type in _builtin_datasets(view):
-        if name in BUILTIN_DATASETS and not Token.is_unresolved(task_type) and name not in BUILTIN_DATASETS_BY_TASK.get(task_type, ()):
-            fits = sorted(t for t, names in BUILTIN_DATASETS_BY_TASK.items() if name in names)
-            yield Located(located.path, f"{name} (a dataset for {', '.join(fits)}) with taskType {task_type}")
+    for task in view.tasks():
+        dataset = task.value.get("dataset")
+        if not isinstance(dataset, dict) or "datasetLocation" in dataset:
+            continue
+        name, task_type = str(dataset.get("name")), str(task.value.get("taskType"))
+        if name not in BUILTIN_DATASETS or Token.is_unresolved(task_type):
+            continue
+        by_metric = BUILTIN_DATASETS_BY_TASK_AND_METRIC.get(task_type, {})
+        for metric in task.value.get("metricNames") or []:
+            if isinstance(metric, str) and metric in AUTOMATIC_METRICS and name not in by_metric.get(metric, ()):
+                fits = sorted(f"{m.removeprefix('Builtin.')} on {t}" for t, metrics in BUILTIN_DATASETS_BY_TASK_AND_METRIC.items() for m, names in metrics.items() if name in names)
+                yield Located(f"{task.path}.dataset.name", Summary(f"{name!r} for {metric} on {task_type} (it is a dataset for {', '.join(fits)})"))
 
 
 def _comparison_without_two_models(view: RequestView) -> Iterator[Located]:
@@ -232,8 +240,89 @@ def _no_human_metrics(view: RequestView) -> Iterator[Located]:
 
 def _unlisted_judge(view: RequestView) -> Iterator[Located]:
     for judge in view.evaluators():
-        if isinstance(judge.value, str) and not is_known_judge(judge.value):
+        if isinstance(judge.value, str) and not is_known_judge(judge.value, custom_metrics="customMetricConfig" in judge.path):
             yield judge
+
+
+def _unknown_rating_method(view: RequestView) -> Iterator[Located]:
+    for metric in view.custom_metrics():
+        method = metric.value.get("ratingMethod")
+        if isinstance(method, str) and not Token.is_unresolved(method) and method not in set(RatingMethod):
+            yield Located(f"{metric.path}.ratingMethod", method)
+
+
+def _knowledge_base_arn(view: RequestView) -> Iterator[Located]:
+    rag = view.rag_config
+    if rag is None:
+        return
+    for path, value in _leaves(rag.value, rag.path):
+        if path.endswith(".knowledgeBaseId") and isinstance(value, str) and value.startswith("arn:"):
+            yield Located(path, value)
+
+
+def _template_without_search_results(view: RequestView) -> Iterator[Located]:
+    rag = view.rag_config
+    if rag is None:
+        return
+    for path, value in _leaves(rag.value, rag.path):
+        if path.endswith(".textPromptTemplate") and isinstance(value, str) and not Token.is_unresolved(value) and SEARCH_RESULTS not in value:
+            yield Located(path, _shortened(value))
+
+
+def _external_sources_generator(view: RequestView) -> Iterator[Located]:
+    rag = view.rag_config
+    if rag is None:
+        return
+    for path, value in _leaves(rag.value, rag.path):
+        if ".externalSourcesConfiguration.modelArn" in path and isinstance(value, str) and not Token.is_unresolved(value):
+            if not any(model in value for model in EXTERNAL_SOURCES_GENERATORS):
+                yield Located(path, value)
+
+
+def _custom_dataset_extension(view: RequestView) -> Iterator[Located]:
+    for task in view.tasks():
+        location = task.value.get("dataset", {}).get("datasetLocation") if isinstance(task.value.get("dataset"), dict) else None
+        uri = location.get("s3Uri") if isinstance(location, dict) else None
+        if isinstance(uri, str) and not Token.is_unresolved(uri.rpartition("/")[2]) and not uri.endswith(".jsonl"):
+            yield Located(f"{task.path}.dataset.datasetLocation.s3Uri", uri)
+
+
+def _variables_not_last(view: RequestView) -> Iterator[Located]:
+    for instructions, used in _instructions(view):
+        text = str(instructions.value)
+        first = text.find("{{")
+        if not used or first < 0:
+            continue
+        # After the first variable: only variables, and short labels such as "Response:".
+        trailing = [line for line in text[first:].splitlines() if not _VARIABLE.search(line) and len(line.strip()) > _LABEL_LENGTH]
+        if trailing:
+            yield Located(instructions.path, _shortened(text))
+
+
+def _no_rating_scale(view: RequestView) -> Iterator[Located]:
+    if view.is_human:
+        return
+    for metric in view.custom_metrics():
+        if "ratingScale" not in metric.value:
+            yield Located(f"{metric.path}.ratingScale", NOT_GIVEN)
+
+
+def _judge_task_type(view: RequestView) -> Iterator[Located]:
+    for task in view.tasks():
+        task_type = task.value.get("taskType")
+        if isinstance(task_type, str) and not Token.is_unresolved(task_type) and task_type != JUDGE_TASK_TYPE:
+            yield Located(f"{task.path}.taskType", task_type)
+
+
+def _leaves(value: object, path: str) -> Iterator[tuple[str, object]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
 
 
 def _shortened(text: str) -> str:
@@ -260,12 +349,6 @@ RULES: tuple[Rule, ...] = (
         "automatic jobs compute their metrics on live inference; bring-your-own responses need a judge "
         "(evaluator_model) or a human workflow",
         _precomputed_model,
-    ),
-    Rule(
-        "no-mixed-responses",
-        frozenset({JobKind.JUDGE, JobKind.HUMAN}),
-        "mixes live models and bring-your-own responses; use one or the other",
-        _mixed_models,
     ),
     Rule(
         "knowledge-base-needs-judge",
@@ -305,22 +388,36 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "custom-dataset",
-        frozenset({JobKind.JUDGE}) | KNOWLEDGE_BASE_KINDS,
+        ALL_KINDS - {JobKind.AUTOMATIC},
         "{kind} jobs need a custom prompt dataset (datasetLocation: Dataset.from_file or Dataset.from_s3); "
-        "built-in datasets are for automatic and human jobs",
+        "built-in datasets are for automatic jobs",
         _builtin_dataset,
     ),
     Rule(
         "builtin-dataset-known",
-        frozenset({JobKind.AUTOMATIC, JobKind.HUMAN}),
+        frozenset({JobKind.AUTOMATIC}),
         "a dataset without datasetLocation must be one of the built-in datasets: " + ", ".join(sorted(BUILTIN_DATASETS)),
         _unknown_builtin_dataset,
     ),
     Rule(
         "builtin-dataset-task",
-        frozenset({JobKind.AUTOMATIC, JobKind.HUMAN}),
-        "a built-in dataset only fits the task types it was made for",
+        frozenset({JobKind.AUTOMATIC}),
+        "the user guide lists each built-in dataset for some task types and metrics only",
         _builtin_dataset_of_another_task,
+    ),
+    Rule("dataset-extension", ALL_KINDS, "a custom dataset is a JSON Lines file with the .jsonl extension", _custom_dataset_extension),
+    Rule(
+        "rating-method",
+        frozenset({JobKind.HUMAN}),
+        "is not a rating method; expected one of " + ", ".join(RatingMethod),
+        _unknown_rating_method,
+    ),
+    Rule("knowledge-base-id", KNOWLEDGE_BASE_KINDS, "is an ARN; the field takes the knowledge base's id (10 characters)", _knowledge_base_arn),
+    Rule(
+        "prompt-template-search-results",
+        frozenset({JobKind.RETRIEVE_AND_GENERATE}),
+        f"a prompt template must contain {SEARCH_RESULTS}, where the retrieved passages go",
+        _template_without_search_results,
     ),
     Rule(
         "comparison-needs-two-models",
@@ -329,6 +426,34 @@ RULES: tuple[Rule, ...] = (
         _comparison_without_two_models,
     ),
     Rule("human-metrics", frozenset({JobKind.HUMAN}), "human jobs need the metrics people rate (human_metrics)", _no_human_metrics),
+    Rule(
+        "external-sources-generator",
+        frozenset({JobKind.RETRIEVE_AND_GENERATE}),
+        "the API reference documents only Claude 3 Sonnet generators for EXTERNAL_SOURCES; the service may reject it",
+        _external_sources_generator,
+        Severity.WARNING,
+    ),
+    Rule(
+        "custom-metric-variables-last",
+        ALL_KINDS - {JobKind.HUMAN},
+        "the user guide asks for the role, task, criteria and rubric first and the input variables last",
+        _variables_not_last,
+        Severity.WARNING,
+    ),
+    Rule(
+        "custom-metric-rating-scale",
+        ALL_KINDS - {JobKind.HUMAN},
+        "without a rating scale the service cannot average or chart this metric's results",
+        _no_rating_scale,
+        Severity.WARNING,
+    ),
+    Rule(
+        "judge-task-type",
+        frozenset({JobKind.JUDGE}),
+        f"LLM-as-a-judge model jobs take taskType {JUDGE_TASK_TYPE!r} (AWS samples); other values are reported to fail silently",
+        _judge_task_type,
+        Severity.WARNING,
+    ),
     Rule(
         "listed-judge",
         ALL_KINDS,

@@ -94,15 +94,26 @@ RETRIEVE_AND_GENERATE_METRICS = frozenset(
     }
 )
 
-# Built-in datasets each task type accepts (any metric), from the Bedrock user guide.
-BUILTIN_DATASETS_BY_TASK: dict[str, frozenset[str]] = {
-    TaskType.GENERATION: frozenset(
-        {"Builtin.T-Rex", "Builtin.Bold", "Builtin.Wikitext2", "Builtin.RealToxicityPrompts"}
-    ),
-    TaskType.SUMMARIZATION: frozenset({"Builtin.Gigaword"}),
-    TaskType.QUESTION_AND_ANSWER: frozenset({"Builtin.BoolQ", "Builtin.NaturalQuestions", "Builtin.TriviaQA"}),
-    TaskType.CLASSIFICATION: frozenset({"Builtin.WomensEcommerceClothingReviews"}),
+# Built-in datasets by task type and metric, from the user guide's table of built-in datasets
+# (model-evaluation-prompt-datasets-builtin): Classification has no Toxicity; Generation has
+# Accuracy on T-Rex only, Robustness on Bold, T-Rex and Wikitext2, Toxicity on RealToxicityPrompts and Bold.
+_QA = frozenset({"Builtin.BoolQ", "Builtin.NaturalQuestions", "Builtin.TriviaQA"})
+BUILTIN_DATASETS_BY_TASK_AND_METRIC: dict[str, dict[str, frozenset[str]]] = {
+    TaskType.GENERATION: {
+        Metric.ACCURACY: frozenset({"Builtin.T-Rex"}),
+        Metric.ROBUSTNESS: frozenset({"Builtin.Bold", "Builtin.T-Rex", "Builtin.Wikitext2"}),
+        Metric.TOXICITY: frozenset({"Builtin.RealToxicityPrompts", "Builtin.Bold"}),
+    },
+    TaskType.SUMMARIZATION: dict.fromkeys((Metric.ACCURACY, Metric.ROBUSTNESS, Metric.TOXICITY), frozenset({"Builtin.Gigaword"})),
+    TaskType.QUESTION_AND_ANSWER: dict.fromkeys((Metric.ACCURACY, Metric.ROBUSTNESS, Metric.TOXICITY), _QA),
+    TaskType.CLASSIFICATION: dict.fromkeys((Metric.ACCURACY, Metric.ROBUSTNESS), frozenset({"Builtin.WomensEcommerceClothingReviews"})),
 }
+BUILTIN_DATASETS_BY_TASK: dict[str, frozenset[str]] = {
+    task: frozenset().union(*by_metric.values()) for task, by_metric in BUILTIN_DATASETS_BY_TASK_AND_METRIC.items()
+}
+JUDGE_TASK_TYPE = "General"
+"""The task type of LLM-as-a-judge model jobs: AWS's samples ("must be General for LLMaaJ") and
+Terraform's documentation; other values are reported to fail silently."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,7 +123,8 @@ class EvaluationTask:
     dataset: Dataset
     metrics: Sequence[str]
     task_type: TaskType | str | None = None
-    """Required for model evaluation; knowledge-base jobs ignore it. @default - "General" for knowledge-base jobs"""
+    """Required for automatic and human model evaluation; LLM-as-a-judge jobs take "General";
+    knowledge-base jobs ignore it. @default - "General" for LLM-as-a-judge and knowledge-base jobs"""
 
     def __post_init__(self) -> None:
         # metrics=Metric.ACCURACY is a str: refused, with [Metric.ACCURACY] suggested.

@@ -13,8 +13,9 @@ from typing import Any
 from . import contract, rules, service_model
 from .errors import Violation
 from .records import RecordRules, record_violations
-from .request_view import KNOWLEDGE_BASE_KINDS, RequestView
+from .request_view import KNOWLEDGE_BASE_KINDS, JobKind, RequestView
 
+_TASK_TYPE_BY_RULES = KNOWLEDGE_BASE_KINDS | {JobKind.JUDGE}
 # Requests usually leave jobName to the handler (prefix + digest): checked with a stand-in.
 _STAND_IN_NAME = "placeholder-name"
 
@@ -37,11 +38,11 @@ def validate(request: Mapping[str, Any], local_datasets: Mapping[int, Path]) -> 
     errors += rules.violations(view, rules.Severity.ERROR)
     if not errors:
         # Records are read only for a request that is otherwise right: their rules come from it.
-        record_rules = RecordRules.of(view)
-        tasks = {index: task.path for index, task in enumerate(view.tasks())}
+        tasks = list(view.tasks())
         for index, path in sorted(local_datasets.items()):
-            errors += record_violations(f"{tasks[index]}.dataset", path, record_rules)
+            errors += record_violations(f"{tasks[index].path}.dataset", path, RecordRules.of(view, tasks[index].value))
     warnings = rules.violations(view, rules.Severity.WARNING)
-    # Knowledge-base jobs ignore taskType; AWS's own examples send "General".
-    warnings += [w for w in shape_warnings if not (view.kind in KNOWLEDGE_BASE_KINDS and w.field.endswith(".taskType"))]
+    # Knowledge-base jobs ignore taskType and judge jobs take "General", which botocore does not
+    # list: the rules table says what those kinds take.
+    warnings += [w for w in shape_warnings if not (view.kind in _TASK_TYPE_BY_RULES and w.field.endswith(".taskType"))]
     return Findings(errors, warnings)
