@@ -37,8 +37,9 @@ from bedrock_evaluation.lint import acknowledge_role_dependencies
 
 HERE = Path(__file__).resolve().parent
 EVALUATED_MODEL = "amazon.nova-lite-v1:0"
-JUDGE_MODEL = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-RAG_JUDGE_MODEL = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+# Judges from the user guide's current list (evaluation-judge); Claude 3.x judges are reported end of life.
+JUDGE_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+RAG_JUDGE_MODEL = "amazon.nova-pro-v1:0"
 GENERATOR_MODEL = "us.amazon.nova-pro-v1:0"
 EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
 EMBEDDING_DIMENSIONS = 1024
@@ -84,12 +85,11 @@ class ModelEvaluationStack(cdk.Stack):
             "LocalQaJudge": EvaluationJob(
                 self,
                 "LocalQaJudge",
-                description="Nova Lite on the shipped QA dataset, judged by Claude 3.5 Haiku",
+                description="Nova Lite on the shipped QA dataset, judged by Claude Haiku 4.5",
                 model=model,
                 evaluator_model=Model.bedrock(JUDGE_MODEL),
                 tasks=[
-                    EvaluationTask(
-                        task_type=TaskType.QUESTION_AND_ANSWER,
+                    EvaluationTask(  # task type "General", as judge jobs take
                         dataset=qa,
                         metrics=[Metric.CORRECTNESS, Metric.COMPLETENESS, Metric.HELPFULNESS],
                     )

@@ -117,7 +117,7 @@ def test_evaluation_roles_reach_exactly_their_knowledge_base_and_models(rag_temp
     kb_by_id = "arn:aws:bedrock:us-east-1:123456789012:knowledge-base/KnowledgeBase.KnowledgeBaseId"
     assert resources_for(retrieval, "bedrock:Retrieve") == {kb_by_id}
     assert resources_for(answers, "bedrock:RetrieveAndGenerate") == {kb_by_id}
-    judge = "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0"
+    judge = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-pro-v1:0"
     assert resources_for(retrieval, "bedrock:InvokeModel") == {judge}
     assert resources_for(answers, "bedrock:InvokeModel") == {
         judge,

@@ -82,7 +82,7 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
     ),
     WildcardResource(
         key="cross-region-foundation-model",
-        example="arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0",
+        example="arn:<AWS::Partition>:bedrock:*::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0",
         pattern=rf"arn:{_PARTITION}:bedrock:\*::foundation-model/[^*]+",
         actions=frozenset(access.MODEL_USE.actions + access.JOB_CREATE.actions),
         holders=frozenset({Holder.SERVICE_ROLE, Holder.HANDLER_ROLE}),

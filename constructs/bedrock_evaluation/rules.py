@@ -283,7 +283,9 @@ def _custom_dataset_extension(view: RequestView) -> Iterator[Located]:
     for task in view.tasks():
         location = task.value.get("dataset", {}).get("datasetLocation") if isinstance(task.value.get("dataset"), dict) else None
         uri = location.get("s3Uri") if isinstance(location, dict) else None
-        if isinstance(uri, str) and not Token.is_unresolved(uri.rpartition("/")[2]) and not uri.endswith(".jsonl"):
+        # A URI ending in "/" names a prefix (the objects under it), not a file.
+        name = uri.rpartition("/")[2] if isinstance(uri, str) else ""
+        if name and not Token.is_unresolved(name) and not name.endswith(".jsonl"):
             yield Located(f"{task.path}.dataset.datasetLocation.s3Uri", uri)
 
 
