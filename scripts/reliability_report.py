@@ -15,7 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "lambda" / "evaluation_job"))  # the handler's modules, as conftest puts them
 
 import lifecycle_scenarios  # noqa: E402
 from lifecycle_scenarios import SCENARIOS, Outcome, Totals  # noqa: E402
