@@ -167,3 +167,20 @@ def test_a_deploy_that_returns_to_an_earlier_request_does_not_silently_point_at_
         # then A runs again, or the update fails saying why; it does not succeed with a stopped job
         assert w.emulator.status(job_a) == STOPPED
         assert not answer.ok or w.emulator.status(answer.physical_id) == IN_PROGRESS, answer
+
+
+def test_a_version_that_drops_the_earlier_digest_turns_a_rollback_after_an_upgrade_into_a_duplicate() -> None:
+    # The rollback_across_a_handler_upgrade scenario, with what the handler did before it kept
+    # earlier digests: the rollback creates a second job for request A.
+    import request as handler_request
+    from unittest import mock
+
+    with world() as w:
+        a, b = props(), props(request=changed_request())
+        with mock.patch.object(handler_request, "NAME_DIGESTS", (lifecycle_scenarios._digest_v0,)):
+            job_a = w.cfn.create(a).physical_id
+        job_b = w.cfn.update(b, old_properties=a, physical_id=job_a).physical_id
+        rollback = w.cfn.update(a, old_properties=b, physical_id=job_b)
+
+        assert rollback.physical_id != job_a
+        assert w.duplicates() == 1

@@ -140,7 +140,7 @@ def on_delete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | None 
     try:
         job = _own_job(job_arn, names, jobs)
         if job is not None and job.get("status") not in NOT_RUNNING:
-            _stop(job_arn, jobs)
+            _stop(job_arn, jobs, job.get("status"))
     except _FAILED_OR_NOT_STARTED as error:
         # is_complete looks again (and stops the job) until it is no longer running.
         _not_yet(error, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}"))
@@ -192,7 +192,7 @@ def _stopped(job: Mapping[str, object], jobs: EvaluationJobs) -> bool:
     status = job.get("status")
     if status in NOT_RUNNING:
         return True
-    _stop(str(job["jobArn"]), jobs)  # running (on_event's Stop did not get through), or a status we do not know
+    _stop(str(job["jobArn"]), jobs, status)  # running (on_event's Stop did not get through), or a status we do not know
     return False
 
 
@@ -202,7 +202,7 @@ def _delete_when_stopped(job: Mapping[str, object], jobs: EvaluationJobs) -> boo
         return True
     if status not in TERMINAL:
         if status not in NOT_RUNNING:
-            _stop(job_arn, jobs)  # running, or a status we do not know
+            _stop(job_arn, jobs, status)  # running, or a status we do not know
         return False  # Stopping: look again later
     problems = [e for e in jobs.delete(job_arn) if not _not_found(e.get("code", ""))]
     if problems:
@@ -230,7 +230,7 @@ def _not_yet(error: Exception, doing: str, fail: Callable[[str], ResourceError])
     transient_or_fail(error, logger, doing, fail)
 
 
-def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
+def _stop(job_arn: str, jobs: EvaluationJobs, status: object = STOPPABLE) -> None:
     try:
         jobs.stop(job_arn)
         logger.info("stopping %s", job_arn)
@@ -239,6 +239,10 @@ def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
             return
         if is_transient(error):
             raise  # the caller looks again later
+        if status not in KNOWN:
+            # A status we do not know (not stoppable yet?): the caller looks again later.
+            logger.info("could not stop %s (%s) yet: %s", job_arn, status, error_message(error))
+            return
         # The job may have finished between Get and Stop (or not yet be stoppable): not a failure.
         job = jobs.get(job_arn)
         if job is None or job.get("status") != STOPPABLE:
@@ -303,7 +307,7 @@ def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why
         raise JobError(spec.name, why)
     message = why if why.startswith(error_message(unknown)) else f"{error_message(unknown)} ({why})"
     try:
-        job_arn = jobs.find_by_name(spec.name)
+        job_arn = _look_up(spec.name, jobs)
         if job_arn is None:
             raise JobError(spec.name, message)
         job = jobs.get(job_arn)
@@ -316,6 +320,17 @@ def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why
     except _FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"{message}; a job of this name may run: {error_message(error)}") from error
     raise JobError(spec.name, f"{message}; the job it made was stopped")
+
+
+def _look_up(name: str, jobs: EvaluationJobs) -> str | None:
+    """find_by_name, again after a passing fault, for as long as the handler's time allows (OutOfTime ends it)."""
+    while True:
+        try:
+            return jobs.find_by_name(name)
+        except CALL_ERRORS as error:
+            if not is_transient(error):
+                raise
+            logger.warning("transient error looking up %s, looking again: %s", name, error)
 
 
 def _earlier_job(spec: JobSpec, jobs: EvaluationJobs) -> str | None:
