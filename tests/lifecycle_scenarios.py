@@ -514,8 +514,8 @@ def large_request(variant: str) -> dict[str, Any]:
     automated = request["evaluationConfig"]["automated"]
     metric = automated["customMetricConfig"]["customMetrics"][0]["customMetricDefinition"]
     metrics = []
-    for index in range(8):
-        name = f"Grounded{index}"
+    for number in range(8):
+        name = f"Grounded{number}"
         text = f"Is {{{{prediction}}}} supported by {{{{context}}}}? ({variant})" + " Be strict." * 480
         metrics.append({"customMetricDefinition": {**metric, "name": name, "instructions": text[:5000]}})
     automated["customMetricConfig"]["customMetrics"] = metrics

@@ -172,8 +172,9 @@ def test_a_deploy_that_returns_to_an_earlier_request_does_not_silently_point_at_
 def test_a_version_that_drops_the_earlier_digest_turns_a_rollback_after_an_upgrade_into_a_duplicate() -> None:
     # The rollback_across_a_handler_upgrade scenario, with what the handler did before it kept
     # earlier digests: the rollback creates a second job for request A.
-    import request as handler_request
     from unittest import mock
+
+    import request as handler_request
 
     with world() as w:
         a, b = props(), props(request=changed_request())
