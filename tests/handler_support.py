@@ -136,6 +136,13 @@ def rag_request() -> dict[str, Any]:
     }
 
 
+def generated_name(properties: Mapping[str, Any], *, logical_id: str = LOGICAL_ID, stack_id: str = STACK_ID) -> str:
+    """The job name the handler gives the job of these properties."""
+    import request as handler_request
+
+    return handler_request.job_spec(properties, stack_id=stack_id, logical_id=logical_id).name
+
+
 def valid_properties(*, request: Mapping[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
     """Resource properties of one EvaluationJob, as the handler receives them (without ServiceToken,
     which `make_event` adds). Keyword overrides replace (or, given None, drop) top-level properties."""
@@ -150,6 +157,10 @@ def valid_properties(*, request: Mapping[str, Any] | None = None, **overrides: A
         else:
             properties[key] = value
     return properties
+
+
+GENERATED_NAME = "eval-boolq-4d98c8c4b5"
+"""generated_name(valid_properties()): a test checks that it is."""
 
 
 def make_event(
@@ -193,7 +204,9 @@ class StubbedJobs:
 
 
 def new_client() -> Any:
-    return boto3.client("bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    return boto3.client(
+        "bedrock", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x", config=bedrock.CLIENT_CONFIG
+    )
 
 
 @contextmanager
@@ -231,12 +244,13 @@ class FakeClock:
 
 
 def job_description(
-    job_arn: str = JOB_ARN, *, name: str = "eval-boolq-0123456789", status: str = "InProgress", role_arn: str = ROLE_ARN
+    job_arn: str = JOB_ARN, *, name: str | None = None, status: str = "InProgress", role_arn: str = ROLE_ARN
 ) -> dict[str, Any]:
-    """A GetEvaluationJob answer with every member the service model requires."""
+    """A GetEvaluationJob answer with every member the service model requires; by default the job
+    `valid_properties()` makes in stack STACK_ID as LOGICAL_ID (its name is theirs)."""
     request = model_request()
     return {
-        "jobName": name,
+        "jobName": name or GENERATED_NAME,
         "status": status,
         "jobArn": job_arn,
         "roleArn": role_arn,

@@ -13,6 +13,9 @@ runs them.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,9 +27,11 @@ from unittest import mock
 import bedrock
 import boto3
 import index
+import lifecycle
+import request as handler_request
 from botocore.config import Config
 from emulator import GONE, BedrockEmulator, Job, canonical, fast_retries, total_attempts
-from handler_support import OUTPUT_S3_URI, model_request, valid_properties
+from handler_support import OUTPUT_S3_URI, model_request, rag_request, valid_properties
 from lifecycle_driver import CloudFormation, Exchange, RealClock, VirtualClock
 
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
@@ -454,10 +459,11 @@ def delete_while_throttled(w: World) -> None:
 
 @scenario(
     "IAM never ready and 30 s of budget left: on_event answers FAILED before its deadline",
-    on_event_timeout=index.SAFETY_MARGIN_SECONDS + 30.0,
+    on_event_timeout=index.SAFETY_MARGIN_SECONDS + bedrock.WORST_CALL_SECONDS * (1 + lifecycle.CLEANUP_CALLS) + 30.0,
 )
 def time_budget(w: World) -> None:
-    # given the role never becomes assumable, and the on_event Lambda has its margin and 30 s
+    # given the role never becomes assumable, and the on_event Lambda has its margin, the time one
+    # attempt and the settling of its outcome may take, and 30 s
     w.emulator.refuse_role(times=100)
 
     # when
@@ -479,7 +485,7 @@ def time_budget(w: World) -> None:
     "slow answers (real clock): client timeouts, retries, one job, answered within seconds",
     real_clock=True,
     read_timeout=0.5,
-    on_event_timeout=25.0,
+    on_event_timeout=240.0,
 )
 def slow_service(w: World) -> None:
     # given the service makes the job but answers the first two attempts only after 2 s, and
@@ -491,11 +497,176 @@ def slow_service(w: World) -> None:
 
     # then botocore's read timeout cut both waits short, and its retries found the same job
     assert answer.ok, answer.reason
-    assert w.last().seconds < 5.0  # real seconds, of a 25 s Lambda
+    assert w.last().seconds < 5.0  # real seconds
     assert w.emulator.calls("CreateEvaluationJob") == 3
     assert answer.physical_id == w.only_job().arn
 
     assert w.cfn.delete(props(), physical_id=answer.physical_id).ok
+
+
+# --- faults and inputs the first scenarios missed (issue 15) --------------------------------------------
+
+
+def large_request(variant: str) -> dict[str, Any]:
+    """A retrieve-and-generate request of about 135 KB (a 95,000-character prompt template, eight
+    custom metrics of 5,000 characters): each fits the service, two do not fit one Update event."""
+    request = rag_request()
+    automated = request["evaluationConfig"]["automated"]
+    metric = automated["customMetricConfig"]["customMetrics"][0]["customMetricDefinition"]
+    metrics = []
+    for number in range(8):
+        name = f"Grounded{number}"
+        text = f"Is {{{{prediction}}}} supported by {{{{context}}}}? ({variant})" + " Be strict." * 480
+        metrics.append({"customMetricDefinition": {**metric, "name": name, "instructions": text[:5000]}})
+    automated["customMetricConfig"]["customMetrics"] = metrics
+    automated["datasetMetricConfigs"][0]["metricNames"] = ["Builtin.Correctness", *(f"Grounded{i}" for i in range(8))]
+    kb = request["inferenceConfig"]["ragConfigs"][0]["knowledgeBaseConfig"]["retrieveAndGenerateConfig"]
+    template = f"Answer from $search_results$ only ({variant}). " + "Cite each passage you use. " * 3500
+    kb["knowledgeBaseConfiguration"]["generationConfiguration"]["promptTemplate"] = {"textPromptTemplate": template[:95_000]}
+    return request
+
+
+@scenario("an update whose event holds two ~135 KB requests: the waiter starts, the new job is tracked")
+def update_larger_than_the_waiter_input(w: World) -> None:
+    # given a stack with job A, updated to B; the Update event holds both (over 256 KiB)
+    a, b = props(request=large_request("a")), props(request=large_request("b"))
+    job_a = w.cfn.create(a).physical_id
+    assert len(json.dumps(w.cfn.exchanges[-1].event)) < 262_144 < len(json.dumps({"a": a, "b": b}))
+
+    # when
+    update = w.cfn.update(b, old_properties=a, physical_id=job_a)
+
+    # then the framework could start its waiter (the answer holds no request), and CloudFormation
+    # knows job B, which it deletes in the cleanup of the replaced A and the stack's deletion
+    assert update.ok, update.reason
+    job_b = update.physical_id
+    assert [job.arn for job in w.made()] == [job_a, job_b]
+    assert w.cfn.delete(a, physical_id=job_a).ok
+    assert w.cfn.delete(b, physical_id=job_b).ok
+    assert w.emulator.status(job_b) == STOPPING
+
+
+@scenario("a create whose job was made but never confirmed: no call after the deadline, and no job left running")
+def create_unconfirmed_at_the_deadline(w: World) -> None:
+    # given every CreateEvaluationJob is carried out, but its answer never arrives (the client
+    # gives up after its read timeout), and the first lookup of the job's name times out too
+    w.emulator.time_out("CreateEvaluationJob", seconds=15.0, times=200)
+    w.emulator.time_out("ListEvaluationJobs", seconds=15.0, times=BOTOCORE_ATTEMPTS)
+
+    # when CloudFormation creates, and the failed Create's marker is deleted
+    answer = w.cfn.create(props())
+    w.cfn.delete(props(), physical_id=answer.physical_id)
+
+    # then the handler answered inside its Lambda's time, and the job it made runs only if CloudFormation knows it
+    job = w.only_job()
+    assert not any(i.timed_out for i in w.cfn.invocations())
+    assert answer.physical_id == job.arn or w.emulator.status(job.arn) != IN_PROGRESS, answer.reason
+
+
+@scenario("two resources with one fixed job name and different models: the second adopts nothing and deletes nothing")
+def fixed_name_taken_by_another_resource(w: World) -> None:
+    # given resource A runs the fixed name "nightly-qa" on Nova Lite, and B asks for it on Nova Micro
+    request_a = model_request() | {"jobName": "nightly-qa"}
+    request_b = copy.deepcopy(request_a)
+    request_b["inferenceConfig"]["models"][0]["bedrockModel"]["modelIdentifier"] = "amazon.nova-micro-v1:0"
+    job_a = w.cfn.create(props(request=request_a), logical_id="A").physical_id
+
+    # when B is created, and (its Create having failed) deleted with removal delete
+    created = w.cfn.create(props(removal="delete", request=request_b), logical_id="B")
+    w.cfn.delete(props(removal="delete", request=request_b), physical_id=created.physical_id, logical_id="B")
+
+    # then B failed saying why, and A's job runs on
+    assert created.status == "FAILED" and "runs a different request" in (created.reason or "")
+    assert w.emulator.status(job_a) == IN_PROGRESS
+    assert w.cfn.delete(props(request=request_a), physical_id=job_a, logical_id="A").ok
+
+
+def _digest_v0(stack_id: str, logical_id: str, request: Any) -> str:
+    """A digest an earlier handler version might have used."""
+    return hashlib.md5(json.dumps([stack_id, logical_id, request], sort_keys=True).encode()).hexdigest()[:10]
+
+
+@scenario("a rollback after a handler upgrade that names jobs differently returns to the old job")
+def rollback_across_a_handler_upgrade(w: World) -> None:
+    # given job A was made by a version that derived names with another digest
+    a, b = props(), props(request=changed_request())
+    with mock.patch.object(handler_request, "NAME_DIGESTS", (_digest_v0,)):
+        job_a = w.cfn.create(a).physical_id
+
+    # when this version (which keeps the earlier digest) updates to B and the update is rolled back
+    with mock.patch.object(handler_request, "NAME_DIGESTS", (*handler_request.NAME_DIGESTS, _digest_v0)):
+        job_b = w.cfn.update(b, old_properties=a, physical_id=job_a).physical_id
+        rollback = w.cfn.update(a, old_properties=b, physical_id=job_b)
+        cleanup = w.cfn.delete(b, physical_id=job_b)
+
+        # then the resource points at job A again; no second job runs A's request
+        assert rollback.ok and rollback.physical_id == job_a, rollback.reason
+        assert cleanup.ok
+        assert [job.arn for job in w.made()] == [job_a, job_b]
+        assert w.cfn.delete(a, physical_id=job_a).ok
+
+
+@scenario("a job in a status the handler does not know is not taken for stopped")
+def unknown_status_at_delete(w: World) -> None:
+    # given the job is in a status the API may add (say "Queued"), and runs after two more looks
+    job_arn = w.cfn.create(props(removal="stop")).physical_id
+    w.emulator.service.set_status(job_arn, "Queued", then=IN_PROGRESS, after_gets=3)
+
+    # when
+    answer = w.cfn.delete(props(removal="stop"), physical_id=job_arn)
+
+    # then the handler looked again until it could stop it
+    assert answer.ok, answer.reason
+    w.emulator.settle()
+    assert w.emulator.status(job_arn) == STOPPED
+
+
+@scenario("delete and is_complete leave a job of another resource or another account alone")
+def delete_of_a_job_that_is_not_ours(w: World) -> None:
+    # given someone else's job in this account, and an ARN of another account
+    other = w.emulator.seed_job(model_request() | {"jobName": "other-stack-job-0123456789"})
+    foreign = "arn:aws:bedrock:us-east-1:210987654321:evaluation-job/abcdefabcdef"
+
+    # when deletes (removal delete) arrive with their ARNs as physical ids
+    mine = w.cfn.delete(props(removal="delete"), physical_id=other.arn)
+    theirs = w.cfn.delete(props(removal="delete"), physical_id=foreign)
+
+    # then both succeed without acting: the job runs on, nothing was stopped or deleted
+    assert mine.ok and theirs.ok
+    assert w.emulator.status(other.arn) == IN_PROGRESS
+    assert w.emulator.calls("StopEvaluationJob") == w.emulator.calls("BatchDeleteEvaluationJob") == 0
+
+
+@scenario("a failure with a long message is answered with a response CloudFormation can read")
+def long_failure_reason(w: World) -> None:
+    # given properties the handler refuses, echoing a long value (quotes, which JSON escapes)
+    properties = props() | {"Removal": '"stop"' * 2000}
+
+    # when
+    answer = w.cfn.create(properties)
+
+    # then CloudFormation can read the failure (it refuses a response over 4,096 bytes)
+    assert answer.status == "FAILED" and answer.unreadable is None, answer.unreadable
+    assert answer.body_bytes <= 4096
+    assert w.cfn.delete(properties, physical_id=answer.physical_id).ok
+
+
+@scenario("slow answers while waiting: every is_complete ends in its time, the delete inside the hour")
+def slow_service_while_deleting(w: World) -> None:
+    # given a removal=delete job that never stops, and GetEvaluationJob that takes 80 s to answer
+    w.emulator.service.stop_after_gets = 10**6
+    job_arn = w.cfn.create(props(removal="delete")).physical_id
+    w.emulator.delay("GetEvaluationJob", seconds=80.0, times=500)
+    w.emulator.delay("StopEvaluationJob", seconds=80.0, times=500)
+
+    # when
+    answer = w.cfn.delete(props(removal="delete"), physical_id=job_arn)
+
+    # then no Lambda ran past its timeout, and CloudFormation read a failure with the reason in time
+    assert not any(i.timed_out for i in w.cfn.invocations())
+    assert answer.status == "FAILED" and answer.unreadable is None, answer.reason
+    assert "still Stopping" in (answer.reason or "")
+    assert w.last().seconds < 3600 - 5 * 60
 
 
 # --- running them ----------------------------------------------------------------------------------------
@@ -505,7 +676,7 @@ def invariant_violations(w: World) -> list[str]:
     """What must hold after every scenario, whatever it did."""
     problems = []
     if w.cfn.events_answered != w.cfn.events_sent:
-        problems.append(f"{w.cfn.events_sent - w.cfn.events_answered} events never answered")
+        problems.append(f"{w.cfn.events_sent - w.cfn.events_answered} events never answered: {w.cfn.unreadable()}")
     if w.duplicates():
         problems.append(f"{w.duplicates()} duplicate jobs")
     if w.left_running():

@@ -19,6 +19,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 from events import ResourceEvent
 from handler_support import (
+    GENERATED_NAME,
     JOB_ARN,
     LOGICAL_ID,
     OTHER_JOB_ARN,
@@ -38,7 +39,7 @@ from handler_support import (
 )
 from lifecycle import IAM_RETRY_WINDOW_SECONDS, JobError
 from request import JobSpec, job_spec
-from runtime import BACKOFF_CAP_SECONDS, MAX_REASON_LENGTH, InvalidProperties, idempotency_token
+from runtime import BACKOFF_CAP_SECONDS, MAX_REASON_BYTES, InvalidProperties, idempotency_token
 
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
@@ -183,8 +184,11 @@ def test_create_stops_retrying_at_the_lambda_deadline_even_inside_the_iam_window
     for _ in range(3):
         error(bedrock_api.stubber, "create_evaluation_job", *NOT_ASSUMABLE)
 
+    # given 10 s beyond what one attempt and settling its outcome may take
+    budget = clock.budget(seconds=bedrock.WORST_CALL_SECONDS * (1 + lifecycle.CLEANUP_CALLS) + 10.0)
+
     with pytest.raises(JobError, match="unable to assume role"):
-        lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget(seconds=10.0))
+        lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, budget)
 
     assert clock.sleeps == [1.5, 3.0]  # a third wait (6 s) would end after the 10 s budget
 
@@ -253,7 +257,7 @@ def test_create_adopts_a_job_of_a_fixed_name_only_if_it_runs_as_our_role(
     if adopted:
         assert lifecycle.on_create(event, bedrock_api.jobs, clock.budget())["PhysicalResourceId"] == JOB_ARN
     else:
-        with pytest.raises(JobError, match="already exists and was not made by this resource"):
+        with pytest.raises(JobError, match="already exists and runs a different request, so it was not made by this resource"):
             lifecycle.on_create(event, bedrock_api.jobs, clock.budget())
 
 
@@ -264,7 +268,7 @@ def test_job_error_reasons_are_truncated_to_fit_a_cloudformation_response(bedroc
         lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget())
 
     reason = str(raised.value)
-    assert len(reason) == MAX_REASON_LENGTH <= 1000
+    assert len(reason) == MAX_REASON_BYTES <= 1000
     assert reason.startswith("evaluation job eval-boolq-")
     assert reason.endswith("xxx...")
 
@@ -514,7 +518,7 @@ def test_is_complete_deletes_a_finished_job(bedrock_api, status, errors) -> None
 
 def test_is_complete_fails_when_the_service_refuses_the_deletion(bedrock_api) -> None:
     stubber = bedrock_api.stubber
-    describe(stubber, "Stopped")  # its name: eval-boolq-0123456789
+    describe(stubber, "Stopped")  # its name: GENERATED_NAME
     stubber.add_response(
         "batch_delete_evaluation_job",
         {
@@ -529,7 +533,7 @@ def test_is_complete_fails_when_the_service_refuses_the_deletion(bedrock_api) ->
         lifecycle.is_complete(delete_event(), bedrock_api.jobs)
 
     assert str(raised.value) == (
-        "evaluation job eval-boolq-0123456789: BatchDeleteEvaluationJob refused: ValidationException: Job is in use."
+        f"evaluation job {GENERATED_NAME}: BatchDeleteEvaluationJob refused: ValidationException: Job is in use."
     )
 
 
@@ -612,19 +616,23 @@ def test_on_event_creates_the_job(handler_jobs) -> None:
 
 
 def test_on_event_gives_iam_no_time_the_lambda_does_not_have(handler_jobs) -> None:
-    # given 20.5 s left and a 20 s safety margin, half a second remains: less than the first backoff
+    # given the safety margin, one attempt with its settling and half a second: less than the first backoff
     error(handler_jobs.stubber, "create_evaluation_job", *NOT_ASSUMABLE)
+    seconds = index.SAFETY_MARGIN_SECONDS + bedrock.WORST_CALL_SECONDS * (1 + lifecycle.CLEANUP_CALLS) + 0.5
 
     with pytest.raises(JobError, match=r"still refused after 0s waiting for IAM"):
-        index.on_event(make_event("Create"), FakeContext(20_500))
+        index.on_event(make_event("Create"), FakeContext(int(seconds * 1000)))
 
 
 def test_on_event_deletes_through_the_same_client(handler_jobs) -> None:
     describe(handler_jobs.stubber, "Completed")
 
-    assert index.on_event(make_event("Delete", physical_id=JOB_ARN), FakeContext(900_000)) == {
-        "PhysicalResourceId": JOB_ARN
-    }
+    answer = index.on_event(make_event("Delete", physical_id=JOB_ARN), FakeContext(900_000))
+
+    # and hands is_complete its names and removal, not the request
+    assert answer["PhysicalResourceId"] == JOB_ARN
+    assert answer["BedrockEvaluationWait"]["names"] == [GENERATED_NAME]
+    assert (answer["ResourceProperties"], answer["OldResourceProperties"]) == ({"Removal": "stop"}, {})
 
 
 def test_is_complete_entry_wraps_the_answer_for_the_framework(handler_jobs) -> None:

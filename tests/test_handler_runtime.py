@@ -12,7 +12,7 @@ from events import ResourceEvent
 from handler_support import LOGICAL_ID, STACK_ID, FakeClock, make_event
 from runtime import (
     BACKOFF_CAP_SECONDS,
-    MAX_REASON_LENGTH,
+    MAX_REASON_BYTES,
     Budget,
     Clock,
     InvalidProperties,
@@ -77,17 +77,17 @@ def test_a_short_reason_is_left_whole() -> None:
 def test_a_long_reason_is_cut_to_the_limit_and_marked() -> None:
     cut = reason("x" * 5000)
 
-    assert len(cut) == MAX_REASON_LENGTH
+    assert len(cut) == MAX_REASON_BYTES
     assert cut.endswith("x...")
 
 
 def test_a_long_reason_in_other_scripts_is_cut_by_its_utf8_bytes_without_breaking_a_character() -> None:
     # given a reason of 3-byte characters, as long in characters as the limit is in bytes
-    cut = reason("評" * MAX_REASON_LENGTH)
+    cut = reason("評" * MAX_REASON_BYTES)
 
     # then what CloudFormation receives fits the limit in bytes, and decodes
-    assert len(cut.encode()) <= MAX_REASON_LENGTH
-    assert cut == "評" * ((MAX_REASON_LENGTH - 3) // 3) + "..."
+    assert len(cut.encode()) <= MAX_REASON_BYTES
+    assert cut == "評" * ((MAX_REASON_BYTES - 3) // 3) + "..."
 
 
 # --- a failed call while waiting ------------------------------------------------------------------

@@ -210,8 +210,11 @@ LOGS_SERVICE_ENCRYPTED = ResourceFinding(
     key="logs-service-encrypted",
     rules=("CKV_AWS_158",),
     where="`HandlerLogs`, `FrameworkLogs`, `UploadLogs`",
-    reason="The logs hold job names, ARNs, statuses and error messages, never dataset content or credentials; "
-    "CloudWatch Logs encrypts them at rest, and they expire after 3 months.",
+    reason="HandlerLogs hold what identifies the work (request type, logical id, job names and ARNs), statuses "
+    "and error messages, never the request; FrameworkLogs hold the CDK Provider framework's own log of each "
+    "event, which includes the resource properties (the request, as the template shows it), and UploadLogs the "
+    "upload's file names. No credentials or presigned URLs; CloudWatch Logs encrypts them at rest, and they "
+    "expire after 3 months.",
 )
 ROLE_DEPENDENCY = ResourceFinding(
     key="role-dependency",

@@ -61,6 +61,17 @@ PROP_DOCUMENTS_HASH = "DocumentsHash"
 """Changes when the documents change: a new value starts a new ingestion."""
 ATTR_INGESTION_JOB_ID = "IngestionJobId"
 
+# How deeply a request (and a JSON document in it) may nest. The deepest the API needs is a
+# retrieval filter's andAll/orAll; no real filter nests this deep, and a deeper value would exhaust
+# the stack of whatever reads it recursively (jsii at synth, the handler's parser at deploy).
+MAX_REQUEST_DEPTH = 64
+
+# CloudFormation waits at most an hour (ServiceTimeout) for a custom resource's answer. The handler
+# stops waiting (a stopping job, an ingestion) this long after on_event answered, so that on_event's
+# Lambda timeout, this wait and one last is_complete end well inside the hour (the provider checks).
+CLOUDFORMATION_TIMEOUT_SECONDS = 3600
+WAIT_LIMIT_SECONDS = 35 * 60
+
 # The CDK Provider framework's physical id after a failed Create.
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 

@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from . import access
+from . import access, contract
 from .access import Holder
 from .boundary import checked, checked_construct
 from .compliance import (
@@ -31,14 +31,17 @@ from .grants import evaluation_job_arns, grant
 from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
 
-# The handler answers before this (it keeps a safety margin); IAM retries fit inside it.
-ON_EVENT_TIMEOUT = Duration.minutes(7)
-IS_COMPLETE_TIMEOUT = Duration.minutes(3)
-# removal=delete waits for a stopping job; the framework gives up before CloudFormation's
-# own one-hour limit (ServiceTimeout), so the stack always gets an answer from us.
+# The handler answers before this (it keeps a safety margin): IAM retries (4 minutes), and after
+# a Create whose outcome was lost, the calls that settle it, each allowed its worst case (87 s).
+ON_EVENT_TIMEOUT = Duration.minutes(12)
+# Room for three worst-case calls (get, stop or delete, get) and the answer.
+IS_COMPLETE_TIMEOUT = Duration.minutes(5)
+# removal=delete waits for a stopping job. The handler itself stops waiting after
+# contract.WAIT_LIMIT_SECONDS (35 min), and the framework's own limit comes later still; on_event,
+# that wait and one last is_complete end by 52.5 minutes, inside CloudFormation's hour.
 QUERY_INTERVAL = Duration.seconds(30)
-TOTAL_TIMEOUT = Duration.minutes(55)
-SERVICE_TIMEOUT = Duration.hours(1)
+TOTAL_TIMEOUT = Duration.minutes(40)
+SERVICE_TIMEOUT = Duration.seconds(contract.CLOUDFORMATION_TIMEOUT_SECONDS)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 

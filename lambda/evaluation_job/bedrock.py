@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,17 +33,38 @@ CALL_ERRORS: tuple[type[Exception], ...] = (ClientError, botocore.exceptions.Bot
 """Any failed call: the service's answers and botocore's own (connection, credentials, timeouts)."""
 _PASSING_CALL_ERRORS = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
 
-JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:evaluation-job/[a-z0-9]{12}")
+JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):evaluation-job/[a-z0-9]{12}")
 
 # Throttling and 5xx are retried by botocore's standard mode (exponential backoff with jitter).
-# One call takes at most 4 attempts x (5 s + 15 s) plus backoff, under 90 s: the handler's
-# safety margin (index.SAFETY_MARGIN_SECONDS) is larger, so a call never outlives the Lambda.
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     connect_timeout=5,
     read_timeout=15,
     user_agent_extra="bedrock-evaluation-cdk",
 )
+
+
+def worst_call_seconds(config: Config) -> float:
+    """The longest one call can take under `config`: every attempt waits its full connect and read
+    timeouts, and botocore's standard mode waits its longest backoff before each retry
+    (min(20 s, 2^(n-1) s) before retry n, botocore.retries.standard.ExponentialBackoff)."""
+    settings = config.retries or {}
+    # botocore's max_attempts counts retries; making a client rewrites it to total_max_attempts.
+    # Without either, botocore's legacy default: 4 retries.
+    attempts = int(settings.get("total_max_attempts", int(settings.get("max_attempts", 4)) + 1))
+    retries = attempts - 1
+    backoffs = sum(min(_MAX_BACKOFF_SECONDS, 2.0 ** (n - 1)) for n in range(1, retries + 1))
+    return attempts * (float(config.connect_timeout) + float(config.read_timeout)) + backoffs
+
+
+_MAX_BACKOFF_SECONDS = 20.0
+WORST_CALL_SECONDS = worst_call_seconds(CLIENT_CONFIG)
+"""4 attempts x (5 s + 15 s) + 1 + 2 + 4 s of backoff = 87 s: no call is started unless this much is left."""
+
+
+class OutOfTime(Exception):
+    """A call was not started: it might not have ended before the handler must answer."""
+
 
 # Messages that mean "the role or its permissions are not usable yet" (IAM is eventually
 # consistent: a role created seconds ago may not be assumable, its policy not yet attached).
@@ -96,16 +117,33 @@ def is_transient(error: BaseException) -> bool:
 
 
 class EvaluationJobs:
-    """The five evaluation-job operations, in the terms the handler thinks in."""
+    """The five evaluation-job operations, in the terms the handler thinks in.
 
-    def __init__(self, client: Any) -> None:
+    `allows(seconds)` says whether that much time is left: each call (each page of a list) starts
+    only if a worst-case call still fits, else raises OutOfTime, so no call outlives the Lambda.
+    """
+
+    def __init__(self, client: Any, allows: Callable[[float], bool] | None = None) -> None:
         self.client = client
+        self._allows = allows
+        self.worst_call = worst_call_seconds(client.meta.config)
+        """The longest one call of this client can take (WORST_CALL_SECONDS for the handler's own)."""
+
+    def within(self, allows: Callable[[float], bool]) -> EvaluationJobs:
+        """The same client, making only calls that end in time."""
+        return EvaluationJobs(self.client, allows)
+
+    def _starting(self) -> None:
+        if self._allows is not None and not self._allows(self.worst_call):
+            raise OutOfTime(f"no time left for a call that may take {self.worst_call:.0f}s")
 
     def create(self, request: Mapping[str, object], *, token: str) -> str:
+        self._starting()
         return str(self.client.create_evaluation_job(**request, clientRequestToken=token)["jobArn"])
 
     def get(self, job_arn: str) -> dict[str, object] | None:
         """The job's description, or None if the service has no such job."""
+        self._starting()
         try:
             return dict(self.client.get_evaluation_job(jobIdentifier=job_arn))
         except ClientError as error:
@@ -116,17 +154,23 @@ class EvaluationJobs:
     def find_by_name(self, name: str) -> str | None:
         """The ARN of the job with exactly this name, if there is one."""
         paginator = self.client.get_paginator("list_evaluation_jobs")
-        for page in paginator.paginate(nameContains=name):
+        pages = iter(paginator.paginate(nameContains=name))
+        while True:
+            self._starting()
+            page = next(pages, None)
+            if page is None:
+                return None
             for summary in page.get("jobSummaries", []):
                 if summary.get("jobName") == name:
                     return str(summary["jobArn"])
-        return None
 
     def stop(self, job_arn: str) -> None:
+        self._starting()
         self.client.stop_evaluation_job(jobIdentifier=job_arn)
 
     def delete(self, job_arn: str) -> list[dict[str, str]]:
         """Delete one terminal job; the service reports per-job problems instead of raising."""
+        self._starting()
         response = self.client.batch_delete_evaluation_job(jobIdentifiers=[job_arn])
         return [dict(e) for e in response.get("errors", [])]
 

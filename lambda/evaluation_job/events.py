@@ -15,11 +15,26 @@ Properties = Mapping[str, object]
 """Resource properties as CloudFormation delivers them: every scalar a string."""
 
 
+class Wait(TypedDict):
+    """What on_event tells the is_complete invocations after it (they share no memory)."""
+
+    deadline: float
+    """Wall-clock seconds after which is_complete stops waiting and fails with a reason."""
+    names: list[str]
+    """The names this resource's job may have: is_complete acts only on a job of one of them."""
+
+
 class Response(TypedDict):
-    """on_event's answer; the framework merges it into the event it passes to is_complete."""
+    """on_event's answer. The framework merges it into the event it gives is_complete
+    (`{...event, ...answer}`, framework.js createResponseEvent) and starts its waiter with that."""
 
     PhysicalResourceId: str
     Data: NotRequired[dict[str, str]]
+    BedrockEvaluationWait: NotRequired[Wait]
+    ResourceProperties: NotRequired[dict[str, object]]
+    """Replaces the properties in the waiter's input by the few is_complete reads: Step Functions
+    refuses an input over 256 KiB, and an Update's event holds the request twice."""
+    OldResourceProperties: NotRequired[dict[str, object]]
 
 
 class Completion(TypedDict):
@@ -42,6 +57,8 @@ class ResourceEvent:
     properties: Properties | None
     old_properties: Properties | None
     """The properties before an Update; None otherwise."""
+    wait: Wait | None = None
+    """In is_complete: what on_event handed on (None from a handler version that did not)."""
 
     @classmethod
     def parse(cls, event: Mapping[str, object]) -> ResourceEvent:
@@ -58,7 +75,20 @@ class ResourceEvent:
             physical_id=_text(event, "PhysicalResourceId"),
             properties=_properties(event, "ResourceProperties"),
             old_properties=_properties(event, "OldResourceProperties"),
+            wait=_wait(event.get(WAIT_KEY)),
         )
+
+
+WAIT_KEY = "BedrockEvaluationWait"
+
+
+def _wait(value: object) -> Wait | None:
+    if not isinstance(value, Mapping):
+        return None
+    deadline, names = value.get("deadline"), value.get("names")
+    if not isinstance(deadline, int | float) or not isinstance(names, list):
+        return None
+    return {"deadline": float(deadline), "names": [str(n) for n in names]}
 
 
 def _required(event: Mapping[str, object], key: str) -> str:

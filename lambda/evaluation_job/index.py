@@ -5,30 +5,40 @@ a knowledge-base ingestion waits until its documents are indexed).
 Each event is read once, then handed by resource type and request type to the `on_create`,
 `on_update`, `on_delete` or `is_complete` of `lifecycle` (evaluation jobs) or `ingestion`.
 The handler returns `{"PhysicalResourceId", "Data"}` or raises; the framework answers
-CloudFormation either way, with the exception's message as the reason.
+CloudFormation either way, with the exception's message (cut to a reason CloudFormation can
+read, here and nowhere else) as the reason. A job event's answer also carries what is_complete
+needs (its names and wait deadline) in place of the request, which the framework would otherwise
+hand its waiter twice on an Update.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
-from functools import cache
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from functools import cache, wraps
+from typing import Protocol, TypeVar
 
 import ingestion
 import lifecycle
-from bedrock import EvaluationJobs, IngestionJobs, default_agent_client, default_client
-from events import Completion, ResourceEvent, Response
-from runtime import LOGGER_NAME, Budget, Clock
+from bedrock import WORST_CALL_SECONDS, EvaluationJobs, IngestionJobs, default_agent_client, default_client
+from events import WAIT_KEY, Completion, ResourceEvent, Response
+from runtime import LOGGER_NAME, Budget, Clock, brief
 
-from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE
+from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE, PROP_REMOVAL, WAIT_LIMIT_SECONDS
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.setLevel(logging.INFO)
 
-# Stop starting new work this long before the Lambda timeout, so an answer always goes back.
-SAFETY_MARGIN_SECONDS = 95.0
+# Stop starting new work this long before the Lambda timeout, so an answer always goes back: a
+# call is started only if a worst-case call fits before that point, and the margin still holds one
+# more (an ingestion call, which is not budgeted call by call) and the answer.
+SAFETY_MARGIN_SECONDS = WORST_CALL_SECONDS + 8.0
+# What identifies the work in a log line; the rest of an event (the request: prompt templates,
+# metric instructions, descriptions, botocore marks some `sensitive`) is never logged.
+LOGGED_KEYS = ("RequestType", "ResourceType", "LogicalResourceId", "RequestId", "StackId", "PhysicalResourceId")
+
+Entry = TypeVar("Entry", bound=Callable[..., object])
 
 
 class LambdaContext(Protocol):
@@ -51,31 +61,67 @@ def clock() -> Clock:
     return Clock()
 
 
+def briefly(entry: Entry) -> Entry:
+    """Every failure of an entry point leaves it as a reason CloudFormation can read."""
+
+    @wraps(entry)
+    def answer(event: Mapping[str, object], context: LambdaContext) -> object:
+        try:
+            return entry(event, context)
+        except Exception as error:
+            short = brief(error)
+            logger.error(json.dumps({"failed": type(error).__name__, "reason": str(short), **_identity(event)}))
+            if short is error:
+                raise
+            raise short from error
+
+    return answer  # type: ignore[return-value]
+
+
+@briefly
 def on_event(event: Mapping[str, object], context: LambdaContext) -> Response:
     _log_event("on_event", event)
-    budget = Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS, clock())
+    budget = _budget(context)
     request = ResourceEvent.parse(event)
     if request.resource_type == INGESTION_RESOURCE_TYPE:
         return _ingestion_event(request, budget)
     return _job_event(request, budget)
 
 
+@briefly
 def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completion:
     _log_event("is_complete", event)
     request = ResourceEvent.parse(event)
     if request.resource_type == INGESTION_RESOURCE_TYPE:
         return {"IsComplete": ingestion.is_complete(request, ingestions())}
-    return {"IsComplete": lifecycle.is_complete(request, jobs())}
+    return {"IsComplete": lifecycle.is_complete(request, jobs(), _budget(context))}
+
+
+def _budget(context: LambdaContext) -> Budget:
+    return Budget.of_seconds(context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS, clock())
 
 
 def _job_event(event: ResourceEvent, budget: Budget) -> Response:
     match event.request_type:
         case "Create":
-            return lifecycle.on_create(event, jobs(), budget)
+            answer = lifecycle.on_create(event, jobs(), budget)
         case "Update":
-            return lifecycle.on_update(event, jobs(), budget)
+            answer = lifecycle.on_update(event, jobs(), budget)
         case "Delete":
-            return lifecycle.on_delete(event, jobs())
+            answer = lifecycle.on_delete(event, jobs(), budget)
+    return _for_the_waiter(answer, event, budget)
+
+
+def _for_the_waiter(answer: Response, event: ResourceEvent, budget: Budget) -> Response:
+    """The answer, with what is_complete needs in place of the request: the framework merges the
+    answer into the event and starts its waiter with that (Step Functions refuses over 256 KiB)."""
+    names = lifecycle.names_of(event)
+    removal = (event.properties or {}).get(PROP_REMOVAL)
+    trimmed: Response = {**answer, "OldResourceProperties": {}}
+    trimmed["ResourceProperties"] = {PROP_REMOVAL: removal} if isinstance(removal, str) else {}
+    if names is not None:
+        trimmed[WAIT_KEY] = {"deadline": budget.clock.wall() + WAIT_LIMIT_SECONDS, "names": list(names)}  # type: ignore[literal-required]
+    return trimmed
 
 
 def _ingestion_event(event: ResourceEvent, budget: Budget) -> Response:
@@ -89,6 +135,17 @@ def _ingestion_event(event: ResourceEvent, budget: Budget) -> Response:
 
 
 def _log_event(entry: str, event: Mapping[str, object]) -> None:
-    # The response URL is a presigned secret; everything else is safe to log.
-    safe = {k: v for k, v in event.items() if k != "ResponseURL"}
-    logger.info(json.dumps({"entry": entry, "event": safe}, default=str))
+    logger.info(json.dumps({"entry": entry, **_identity(event)}, default=str))
+
+
+def _identity(event: Mapping[str, object]) -> dict[str, object]:
+    """What identifies the work: the request, the resource, its job's name (from on_event's
+    answer) and ARN; never the properties, nor the presigned response URL."""
+    found: dict[str, object] = {key: event[key] for key in LOGGED_KEYS if key in event}
+    data = event.get("Data")
+    if isinstance(data, Mapping) and "JobName" in data:
+        found["JobName"] = data["JobName"]
+    wait = event.get(WAIT_KEY)
+    if isinstance(wait, Mapping) and "names" in wait:
+        found["JobNames"] = wait["names"]
+    return found

@@ -2,15 +2,21 @@
 
 Jobs are immutable: Create makes one, Update makes a new one when the request changed
 (CloudFormation then deletes the old resource), Delete stops, deletes or keeps it.
+
+The handler acts only on its own job: one of this resource's names, in the stack's account and
+region. Every call starts only if a worst-case call still ends before the handler must answer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
 
 from bedrock import (
     CALL_ERRORS,
     JOB_ARN,
     ClientError,
     EvaluationJobs,
+    OutOfTime,
     error_code,
     error_message,
     is_not_ready,
@@ -28,16 +34,34 @@ from runtime import (
     transient_or_fail,
 )
 
-from bedrock_evaluation.contract import ATTR_JOB_ARN, ATTR_JOB_NAME, ATTR_OUTPUT_S3_URI, Removal
+from bedrock_evaluation.contract import (
+    ATTR_JOB_ARN,
+    ATTR_JOB_NAME,
+    ATTR_OUTPUT_S3_URI,
+    WAIT_LIMIT_SECONDS,
+    Removal,
+)
 
 logger = module_logger("lifecycle")
 
 # How long Create keeps retrying while a new role or policy propagates through IAM.
 IAM_RETRY_WINDOW_SECONDS = 240.0
+# After a Create whose outcome is unknown (the job may exist), the calls that find and settle it:
+# a page of ListEvaluationJobs, GetEvaluationJob, StopEvaluationJob. No attempt starts without time for them.
+CLEANUP_CALLS = 3
 STOPPABLE = "InProgress"
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+# What GetEvaluationJob's status may be (botocore's EvaluationJobStatus). Anything else is a status
+# this handler does not know: it is never taken for finished.
+KNOWN = TERMINAL | {"InProgress", "Stopping", "Deleting"}
+# Removal stop is done once nothing runs any more, or soon will not.
+NOT_RUNNING = TERMINAL | {"Stopping", "Deleting"}
 # A job of our name that already runs, or ran to the end, stands for this request.
 ADOPTABLE = frozenset({"InProgress", "Completed"})
+# A call that failed, or was not started for lack of time.
+_FAILED_OR_NOT_STARTED: tuple[type[Exception], ...] = (*CALL_ERRORS, OutOfTime)
+# The request fields GetEvaluationJob gives back, to tell which request a job was made from.
+_COMPARED_FIELDS = ("roleArn", "evaluationConfig", "inferenceConfig", "outputDataConfig", "jobDescription")
 
 
 class JobError(ResourceError):
@@ -48,10 +72,11 @@ class JobError(ResourceError):
 
 def on_create(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
     spec = _spec(event, event.properties)
-    return _answer(spec, _create(spec, event, jobs, budget))
+    return _answer(spec, _create(spec, event, jobs.within(budget.allows), budget))
 
 
 def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
+    jobs = jobs.within(budget.allows)
     new = _spec(event, event.properties)
     current = event.physical_id
     try:
@@ -63,7 +88,7 @@ def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Res
         return _answer(new, current)
     if old is not None and old.name == new.name:
         # A fixed jobName. Rolling back a refused change sends the request the job already runs.
-        if JOB_ARN.fullmatch(current) and _runs(current, new, jobs):
+        if _in_our_region(current, event) and _runs(current, new, jobs):
             logger.info("%s already runs this request; keeping it", current)
             return _answer(new, current)
         raise JobError(
@@ -74,85 +99,111 @@ def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Res
     return _answer(new, _create(new, event, jobs, budget))
 
 
-# The request fields GetEvaluationJob gives back, to tell which request a job was made from.
-_COMPARED_FIELDS = ("roleArn", "evaluationConfig", "inferenceConfig", "outputDataConfig", "jobDescription")
-
-
 def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs) -> bool:
     try:
         job = jobs.get(job_arn)
-    except ClientError as error:
+    except _FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"could not read {job_arn}: {error_message(error)}") from error
-    if job is None:
-        return False
+    return job is not None and _runs_request(job, spec)
+
+
+def _runs_request(job: Mapping[str, object], spec: JobSpec) -> bool:
     return all(job.get(key) == spec.request.get(key) for key in _COMPARED_FIELDS)
 
 
-def on_delete(event: ResourceEvent, jobs: EvaluationJobs) -> Response:
+# --- delete ----------------------------------------------------------------------------------------
+
+
+def on_delete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | None = None) -> Response:
     job_arn = event.physical_id
     answer: Response = {"PhysicalResourceId": job_arn}
     if not JOB_ARN.fullmatch(job_arn):
         # A failed Create's marker, or an id CloudFormation invented: no job was ever made.
         logger.info("physical id %r is not an evaluation job; nothing to delete", job_arn)
         return answer
+    if not _in_our_region(job_arn, event):
+        logger.warning("%s is not in this stack's account and region; leaving it alone", job_arn)
+        return answer
     # Removal is read only now, and as strictly as Create and Update read it. That is safe:
     # Create and Update refuse an unknown value, so a resource that carries one never got a job
     # ARN, and its Delete (of the failed Create's marker) was answered just above.
-    if removal_of(event.properties) is Removal.RETAIN:
+    removal = removal_of(event.properties)
+    if removal is Removal.RETAIN:
         logger.info("removal is retain; leaving %s", job_arn)
         return answer
+    names = names_of(event)
+    if names is None:
+        logger.warning("the properties do not say which job this resource made; leaving %s alone", job_arn)
+        return answer
+    if budget is not None:
+        jobs = jobs.within(budget.allows)
     try:
-        job = jobs.get(job_arn)
-        if job is not None and job.get("status") == STOPPABLE:
-            _stop(job_arn, jobs)
-    except CALL_ERRORS as error:
+        job = _own_job(job_arn, names, jobs)
+        if job is not None and job.get("status") not in NOT_RUNNING:
+            _stop(job_arn, jobs, job.get("status"))
+    except _FAILED_OR_NOT_STARTED as error:
         # is_complete looks again (and stops the job) until it is no longer running.
-        transient_or_fail(
-            error, logger, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}")
-        )
+        _not_yet(error, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}"))
     return answer
 
 
-def is_complete(event: ResourceEvent, jobs: EvaluationJobs) -> bool:
+def is_complete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | None = None) -> bool:
     """Delete waits until the job is no longer running (stop), or stopped and deleted (delete)."""
     if event.request_type != "Delete":
         return True
     job_arn = event.physical_id
-    if not JOB_ARN.fullmatch(job_arn):
+    if not JOB_ARN.fullmatch(job_arn) or not _in_our_region(job_arn, event):
         return True
     removal = removal_of(event.properties)  # after the id check, as in on_delete
-    if removal is Removal.RETAIN:
+    names = event.wait["names"] if event.wait is not None else names_of(event)
+    if removal is Removal.RETAIN or names is None:
         return True
+    if budget is not None:
+        jobs = jobs.within(budget.allows)
     try:
-        if removal is Removal.STOP:
-            return _stopped(job_arn, jobs)
-        return _delete_when_stopped(job_arn, jobs)
-    except CALL_ERRORS as error:
+        job = _own_job(job_arn, names, jobs)
+        done = job is None or (_stopped(job, jobs) if removal is Removal.STOP else _delete_when_stopped(job, jobs))
+    except _FAILED_OR_NOT_STARTED as error:
         # An exception here fails the resource at once, so a passing fault is "not yet".
-        transient_or_fail(
-            error, logger, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}")
+        _not_yet(error, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}"))
+        done, job = False, None
+    if not done and event.wait is not None and budget is not None and budget.clock.wall() > event.wait["deadline"]:
+        status = job.get("status") if job is not None else "not known"
+        raise JobError(
+            job_arn,
+            f"still {status} after {WAIT_LIMIT_SECONDS // 60} minutes of waiting; the handler answers now, "
+            "before CloudFormation's one-hour limit",
         )
-        return False
+    return done
 
 
-def _stopped(job_arn: str, jobs: EvaluationJobs) -> bool:
-    job = jobs.get(job_arn)
-    if job is not None and job.get("status") == STOPPABLE:
-        _stop(job_arn, jobs)  # on_delete's Stop did not get through
-        return False
-    return True
-
-
-def _delete_when_stopped(job_arn: str, jobs: EvaluationJobs) -> bool:
+def _own_job(job_arn: str, names: list[str] | tuple[str, ...], jobs: EvaluationJobs) -> dict[str, object] | None:
+    """The job's description if it exists and is this resource's (one of its names), else None."""
     job = jobs.get(job_arn)
     if job is None:
-        return True
+        return None
+    if job.get("jobName") not in names:
+        logger.warning("%s is %r, not a job this resource made; leaving it alone", job_arn, job.get("jobName"))
+        return None
+    return job
+
+
+def _stopped(job: Mapping[str, object], jobs: EvaluationJobs) -> bool:
     status = job.get("status")
-    if status == STOPPABLE:
-        _stop(job_arn, jobs)
-        return False
+    if status in NOT_RUNNING:
+        return True
+    _stop(str(job["jobArn"]), jobs, status)  # running (on_event's Stop did not get through), or a status we do not know
+    return False
+
+
+def _delete_when_stopped(job: Mapping[str, object], jobs: EvaluationJobs) -> bool:
+    job_arn, status = str(job["jobArn"]), job.get("status")
+    if status == "Deleting":
+        return True
     if status not in TERMINAL:
-        return status == "Deleting"  # Stopping: look again later
+        if status not in NOT_RUNNING:
+            _stop(job_arn, jobs, status)  # running, or a status we do not know
+        return False  # Stopping: look again later
     problems = [e for e in jobs.delete(job_arn) if not _not_found(e.get("code", ""))]
     if problems:
         # A retried call finds the job already being deleted by the first one.
@@ -171,13 +222,59 @@ def _not_found(code: str) -> bool:
     return "NotFound" in code or code == "404"
 
 
+def _not_yet(error: Exception, doing: str, fail: Callable[[str], ResourceError]) -> None:
+    """A call that failed or was not started while waiting: "not yet" if it may pass, else fail."""
+    if isinstance(error, OutOfTime):
+        logger.info("%s: %s; looking again on the next poll", doing, error)
+        return
+    transient_or_fail(error, logger, doing, fail)
+
+
+def _stop(job_arn: str, jobs: EvaluationJobs, status: object = STOPPABLE) -> None:
+    try:
+        jobs.stop(job_arn)
+        logger.info("stopping %s", job_arn)
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return
+        if is_transient(error):
+            raise  # the caller looks again later
+        if status not in KNOWN:
+            # A status we do not know (not stoppable yet?): the caller looks again later.
+            logger.info("could not stop %s (%s) yet: %s", job_arn, status, error_message(error))
+            return
+        # The job may have finished between Get and Stop (or not yet be stoppable): not a failure.
+        job = jobs.get(job_arn)
+        if job is None or job.get("status") != STOPPABLE:
+            return
+        raise
+
+
+# --- create ----------------------------------------------------------------------------------------
+
+
 def _create(spec: JobSpec, event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> str:
+    earlier = _earlier_job(spec, jobs)
+    if earlier is not None:
+        return earlier
     token = idempotency_token(stack_id=event.stack_id, logical_id=event.logical_id, request_id=event.request_id)
     clock = budget.clock
     started = clock.monotonic()
     iam_budget = budget.within(IAM_RETRY_WINDOW_SECONDS)
-    attempt = 0
+    reserve = jobs.worst_call * (1 + CLEANUP_CALLS)  # this attempt, and settling it if its outcome is lost
+    unknown: Exception | None = None  # a failure after which the job may exist
+    last: Exception | None = None
+    attempt, delay = 0, 0.0
     while True:
+        if not budget.allows(delay + reserve):
+            waited = clock.monotonic() - started
+            why = "the handler's time ran out"
+            if last is not None:
+                waiting = "refused after {:.0f}s waiting for IAM" if is_not_ready(last) else "failing after {:.0f}s"
+                why = f"{error_message(last)} (still {waiting.format(waited)}; {why})"
+            return _give_up(spec, jobs, unknown, why)
+        if delay:
+            clock.sleep(delay)
         try:
             job_arn = jobs.create(spec.request, token=token)
             logger.info("created %s as %s", spec.name, job_arn)
@@ -187,45 +284,81 @@ def _create(spec: JobSpec, event: ResourceEvent, jobs: EvaluationJobs, budget: B
                 return _adopt(spec, jobs, error)
             if not (is_transient(error) or is_not_ready(error)):
                 raise JobError(spec.name, error_message(error)) from error
-            delay = backoff(attempt, clock)
+            last, delay = error, backoff(attempt, clock)
             if is_transient(error):
                 # The service may have made the job and its answer been lost: the same token
-                # makes a retry safe, and a job of our name is looked up before giving up.
-                if not budget.allows(delay):
-                    return _found_after_failure(spec, jobs, error)
+                # makes a retry safe, and a job of our name is settled before giving up.
+                unknown = error
                 logger.warning("transient error creating %s (%s); retrying in %.1fs", spec.name, error, delay)
+            elif not iam_budget.allows(delay):
+                waited = clock.monotonic() - started
+                message = f"{error_message(error)} (still refused after {waited:.0f}s waiting for IAM)"
+                return _give_up(spec, jobs, unknown, message)
             else:
-                if not iam_budget.allows(delay):
-                    waited = clock.monotonic() - started
-                    raise JobError(
-                        spec.name, f"{error_message(error)} (still refused after {waited:.0f}s waiting for IAM)"
-                    ) from error
                 logger.info("role or permissions not ready (%s); retrying in %.1fs", error_message(error), delay)
-        clock.sleep(delay)
         attempt += 1
 
 
-def _found_after_failure(spec: JobSpec, jobs: EvaluationJobs, error: Exception) -> str:
+def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why: str) -> str:
+    """Answer a Create that made no confirmed job. If an attempt's outcome was lost, a job of our
+    name may run: adopt it if it is ours and runs, else stop it, so that nothing runs that
+    CloudFormation does not know of (after a failed Create the rollback's Delete never reaches us)."""
+    if unknown is None:
+        raise JobError(spec.name, why)
+    message = why if why.startswith(error_message(unknown)) else f"{error_message(unknown)} ({why})"
     try:
-        job_arn = jobs.find_by_name(spec.name)
-    except CALL_ERRORS:
-        job_arn = None
-    if job_arn is None:
-        message = f"{error_message(error)} (the service kept failing until the handler's time ran out)"
-        raise JobError(spec.name, message) from error
-    return _adopt(spec, jobs, error)
+        job_arn = _look_up(spec.name, jobs)
+        if job_arn is None:
+            raise JobError(spec.name, message)
+        job = jobs.get(job_arn)
+        if job is not None and job.get("status") in ADOPTABLE and _runs_request(job, spec):
+            logger.info("adopting %s (%s), made by an attempt whose answer was lost", spec.name, job_arn)
+            return job_arn
+        if job is not None and job.get("status") not in NOT_RUNNING:
+            _stop(job_arn, jobs)
+            logger.info("stopped %s (%s): its creation could not be confirmed", spec.name, job_arn)
+    except _FAILED_OR_NOT_STARTED as error:
+        raise JobError(spec.name, f"{message}; a job of this name may run: {error_message(error)}") from error
+    raise JobError(spec.name, f"{message}; the job it made was stopped")
+
+
+def _look_up(name: str, jobs: EvaluationJobs) -> str | None:
+    """find_by_name, again after a passing fault, for as long as the handler's time allows (OutOfTime ends it)."""
+    while True:
+        try:
+            return jobs.find_by_name(name)
+        except CALL_ERRORS as error:
+            if not is_transient(error):
+                raise
+            logger.warning("transient error looking up %s, looking again: %s", name, error)
+
+
+def _earlier_job(spec: JobSpec, jobs: EvaluationJobs) -> str | None:
+    """A job an earlier handler version made for this request, under its name for it (a rollback
+    after an upgrade returns to it instead of starting a duplicate)."""
+    for name in spec.earlier_names:
+        job_arn = jobs.find_by_name(name)
+        job = jobs.get(job_arn) if job_arn is not None else None
+        if job_arn is not None and job is not None and job.get("status") in ADOPTABLE and _runs_request(job, spec):
+            logger.info("adopting %s (%s), made by an earlier handler version", name, job_arn)
+            return job_arn
+    return None
 
 
 def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception) -> str:
     """A job of our name exists: an earlier attempt of this resource made it (or a rollback
-    returns to it). Generated names carry the request digest, so such a job is ours; a fixed
-    name is adopted only if the job runs as our role."""
+    returns to it). Generated names carry the request digest, so such a job runs this request;
+    a fixed name is adopted only if the job runs this request (role, models, datasets, output)."""
     job_arn = jobs.find_by_name(spec.name)
     if job_arn is None:
         raise JobError(spec.name, error_message(conflict))
     existing = jobs.get(job_arn) or {}
-    if not spec.name_is_generated and existing.get("roleArn") != spec.request.get("roleArn"):
-        raise JobError(spec.name, "a job with this fixed name already exists and was not made by this resource")
+    if not spec.name_is_generated and not _runs_request(existing, spec):
+        raise JobError(
+            spec.name,
+            "a job with this fixed name already exists and runs a different request, so it was not made "
+            "by this resource; give each job_name once per account and region",
+        )
     if existing.get("status") not in ADOPTABLE:
         # The request was deployed before and its job was then stopped: adopting it would run nothing.
         raise JobError(
@@ -237,26 +370,27 @@ def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception) -> str:
     return job_arn
 
 
-def _stop(job_arn: str, jobs: EvaluationJobs) -> None:
-    try:
-        jobs.stop(job_arn)
-        logger.info("stopping %s", job_arn)
-    except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return
-        if is_transient(error):
-            raise  # the caller looks again later
-        # The job may have finished between Get and Stop: that is not a failure.
-        job = jobs.get(job_arn)
-        if job is None or job.get("status") != STOPPABLE:
-            return
-        raise
+# --- reading the event -------------------------------------------------------------------------------
 
 
 def _spec(event: ResourceEvent, properties: Properties | None) -> JobSpec:
     if properties is None:
         raise InvalidProperties("the event has no resource properties")
     return job_spec(properties, stack_id=event.stack_id, logical_id=event.logical_id)
+
+
+def names_of(event: ResourceEvent) -> tuple[str, ...] | None:
+    """The names this resource's job may have, from its properties; None if they cannot be read."""
+    try:
+        return _spec(event, event.properties).names
+    except InvalidProperties:
+        return None
+
+
+def _in_our_region(job_arn: str, event: ResourceEvent) -> bool:
+    """Whether the ARN is an evaluation job of the stack's own account and region."""
+    job, stack = JOB_ARN.fullmatch(job_arn), event.stack_id.split(":")
+    return job is not None and len(stack) > 4 and (job["region"], job["account"]) == (stack[3], stack[4])
 
 
 def _answer(spec: JobSpec, job_arn: str) -> Response:

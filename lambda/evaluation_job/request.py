@@ -18,6 +18,7 @@ from runtime import InvalidProperties
 from bedrock_evaluation.contract import (
     CLIENT_REQUEST_TOKEN,
     CLIENT_REQUEST_TOKEN_RULE,
+    MAX_REQUEST_DEPTH,
     NAME_DIGEST_LENGTH,
     PROP_JOB_NAME_PREFIX,
     PROP_REMOVAL,
@@ -57,10 +58,17 @@ class JobSpec:
     """True when the name is prefix + request digest, false when the request fixed jobName."""
     output_s3_uri: str
     """Where the service writes this job's results: <outputDataConfig.s3Uri>/<jobName>/."""
+    earlier_names: tuple[str, ...] = ()
+    """The names earlier handler versions gave this request's job (see NAME_DIGESTS)."""
 
     @property
     def name(self) -> str:
         return str(self.request["jobName"])
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name this resource's job may have: the name, then the earlier versions' names."""
+        return (self.name, *self.earlier_names)
 
 
 def job_spec(
@@ -74,15 +82,20 @@ def job_spec(
     raw_request = properties.get(PROP_REQUEST)
     if not isinstance(raw_request, Mapping):
         raise InvalidProperties(f"property {PROP_REQUEST} must be an object, got {_kind(raw_request)}")
+    depth = nesting_depth(raw_request)
+    if depth > MAX_REQUEST_DEPTH:
+        raise InvalidProperties(f"{PROP_REQUEST} is nested {depth} levels deep; at most {MAX_REQUEST_DEPTH} are allowed")
     shape: Shape = input_shape if input_shape is not None else create_input_shape()
     request = _structure(raw_request, shape, PROP_REQUEST)
     if CLIENT_REQUEST_TOKEN in request:
         raise InvalidProperties(f"{PROP_REQUEST}.{CLIENT_REQUEST_TOKEN} {CLIENT_REQUEST_TOKEN_RULE}")
     removal = removal_of(properties)
     name_is_generated = not request.get("jobName")
+    earlier_names: tuple[str, ...] = ()
     if name_is_generated:
         prefix = properties.get(PROP_JOB_NAME_PREFIX)
-        request["jobName"] = generated_job_name(prefix, request, stack_id=stack_id, logical_id=logical_id)
+        request["jobName"], *earlier = generated_job_names(prefix, request, stack_id=stack_id, logical_id=logical_id)
+        earlier_names = tuple(name for name in earlier if name != request["jobName"])
     output = request.get("outputDataConfig")
     if not isinstance(output, Mapping) or "s3Uri" not in output:
         raise InvalidProperties(f"{PROP_REQUEST}.outputDataConfig.s3Uri is required")
@@ -91,6 +104,7 @@ def job_spec(
         removal=removal,
         name_is_generated=name_is_generated,
         output_s3_uri=f"{str(output['s3Uri']).rstrip('/')}/{request['jobName']}/",
+        earlier_names=earlier_names,
     )
 
 
@@ -110,14 +124,48 @@ def generated_job_name(prefix: object, request: Mapping[str, object], *, stack_i
     so a changed request needs a new job), and makes a name found in the account ours: only
     this resource, in this stack, with this request, produces it.
     """
+    return generated_job_names(prefix, request, stack_id=stack_id, logical_id=logical_id)[0]
+
+
+def generated_job_names(
+    prefix: object, request: Mapping[str, object], *, stack_id: str, logical_id: str
+) -> tuple[str, ...]:
+    """The name of this version (first), then the names earlier versions gave the same job."""
     problem = name_prefix_problem(prefix)
     if problem is not None:
         raise InvalidProperties(f"property {PROP_JOB_NAME_PREFIX} is {prefix!r}; it {problem}")
+    return tuple(f"{prefix}-{digest(stack_id, logical_id, request)}" for digest in NAME_DIGESTS)
+
+
+def _digest_v1(stack_id: str, logical_id: str, request: Mapping[str, object]) -> str:
     canonical = json.dumps(
         {"stack": stack_id, "resource": logical_id, "request": request}, sort_keys=True, separators=(",", ":")
     )
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:NAME_DIGEST_LENGTH]
-    return f"{prefix}-{digest}"
+    return hashlib.sha256(canonical.encode()).hexdigest()[:NAME_DIGEST_LENGTH]
+
+
+NAME_DIGESTS: tuple[Callable[[str, str, Mapping[str, object]], str], ...] = (_digest_v1,)
+"""How each handler version derived the name digest, newest first. The name is how the handler
+finds its job again (a rollback, a lost answer) and tells it from others': a version that derives
+it differently must add its digest at the front and keep the earlier ones, or a rollback after
+an upgrade would start a duplicate (tests/golden/handler_names.json pins the current one)."""
+
+
+def nesting_depth(value: object) -> int:
+    """How deeply objects and lists nest in `value`, counted without recursion (a value nested
+    deeper than Python's stack allows must be refused, not crash the handler)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def restore_types(value: object, shape: Shape | None, path: str) -> object:
@@ -179,9 +227,14 @@ def _boolean(value: object, shape: Shape, path: str) -> object:
 def _document(value: object, path: str) -> object:
     if isinstance(value, str):
         try:
-            return json.loads(value)
+            document = json.loads(value)
         except json.JSONDecodeError as error:
             raise InvalidProperties(f"{path} must hold a JSON document: {error}") from None
+        except RecursionError:
+            document = None  # deeper than the limit below, by far
+        if document is None and value.strip() != "null" or nesting_depth(document) > MAX_REQUEST_DEPTH:
+            raise InvalidProperties(f"{path} is nested more than {MAX_REQUEST_DEPTH} levels deep")
+        return document
     return value
 
 

@@ -6,6 +6,7 @@ failed call while waiting for something.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import time
@@ -20,9 +21,12 @@ LOGGER_NAME = "bedrock_evaluation.handler"
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 30.0
-# CloudFormation refuses a custom-resource response over 4096 bytes, and the reason shares it
-# with the ids and the data: it gets at most this many bytes of UTF-8.
-MAX_REASON_LENGTH = 1000
+# CloudFormation refuses a custom-resource response over 4096 bytes of JSON. The reason shares it
+# with the stack id, request id, physical id, logical id (up to 255) and the data (an output URI
+# can reach 1,100 bytes), and the Provider framework appends "Error: ", the log group and its own
+# stack trace (about 300 bytes, tests/test_framework_fidelity.py): the reason, as the response's
+# JSON escapes it, gets at most this many bytes.
+MAX_REASON_BYTES = 1000
 _CUT = "..."
 
 
@@ -38,6 +42,8 @@ class Clock:
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     random: Callable[[], float] = random.random
+    wall: Callable[[], float] = time.time
+    """Seconds since the epoch: the one time on_event and later is_complete invocations share."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class Budget:
         """Whether a wait of this long, starting now, ends by the deadline."""
         return self.clock.monotonic() + seconds <= self.deadline
 
+    def left(self) -> float:
+        return self.deadline - self.clock.monotonic()
+
 
 def backoff(attempt: int, clock: Clock) -> float:
     """Seconds to wait before retry `attempt` (counting from 0): doubling up to a cap, with jitter
@@ -68,12 +77,34 @@ def backoff(attempt: int, clock: Clock) -> float:
 
 
 def reason(text: str) -> str:
-    """The text, cut to MAX_REASON_LENGTH bytes (and marked where it was cut) if it is longer."""
-    encoded = text.encode()
-    if len(encoded) <= MAX_REASON_LENGTH:
+    """The text, cut to MAX_REASON_BYTES as a JSON response holds it (and marked where it was cut)."""
+    if _json_bytes(text) <= MAX_REASON_BYTES:
         return text
-    # errors="ignore" drops a character the cut went through, so the result stays in bounds.
-    return encoded[: MAX_REASON_LENGTH - len(_CUT)].decode(errors="ignore") + _CUT
+    # The longest head that fits: quotes, backslashes and control characters take more than one byte.
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if _json_bytes(text[:middle]) + len(_CUT) <= MAX_REASON_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + _CUT
+
+
+def _json_bytes(text: str) -> int:
+    """The bytes `text` takes inside a JSON document (UTF-8, as the framework's JSON.stringify writes it)."""
+    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+
+
+def brief(error: BaseException) -> BaseException:
+    """The same error, its message cut to a reason CloudFormation can show: every failure the
+    entry points raise passes through here, whatever raised it (botocore, a parser, a bug)."""
+    text = reason(str(error) or type(error).__name__)
+    if text == str(error):
+        return error
+    error.args = (text,)
+    # An error whose str() does not show its args (KeyError quotes them) becomes a plain one.
+    return error if str(error) == text else RuntimeError(text)
 
 
 class InvalidProperties(ValueError):

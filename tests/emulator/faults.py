@@ -42,6 +42,8 @@ class DropFault(Fault):
     """Close the connection without an answer, before or after the service acted on the request."""
 
     after_processing: bool
+    seconds: float = 0.0
+    """How long the client waited before it gave up (its read timeout)."""
 
 
 THROTTLED = ErrorFault("throttling", "ThrottlingException", "Too many requests, please wait before trying again.")

@@ -191,6 +191,11 @@ class BedrockEmulator:
         kind = "dropped connection after processing" if after_processing else "dropped connection"
         self.faults.add(operation, DropFault(kind, after_processing=after_processing), times)
 
+    def time_out(self, operation: str, seconds: float, times: int = 1) -> None:
+        """The next `times` requests are served, and the client gives up waiting for the answer after
+        `seconds` (its read timeout): the outcome is unknown to it."""
+        self.faults.add(operation, DropFault("timed out after processing", after_processing=True, seconds=seconds), times)
+
     def chaos(self, every: int = 3) -> None:
         """From now on the next request without a planned fault, and every `every`-th after it, meets
         a passing fault (throttling, 500, 503, a connection dropped before the service saw it)."""
@@ -292,6 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
             emulator.crashes.append(traceback.format_exc())
             status, answer, error = 500, None, ServiceError("InternalServerException", "emulator crashed")
         if isinstance(fault, DropFault):
+            emulator.sleep(fault.seconds)
             self._drop()
             return
         if isinstance(fault, DelayFault):

@@ -280,6 +280,14 @@ class EvaluationService:
                 if job.pending is not None and job.pending.to in (STOPPED, GONE):
                     self._apply(job)
 
+    def set_status(self, job_arn: str, status: str, *, then: str | None = None, after_gets: int = 1) -> None:
+        """The job is now `status` (any string, such as one the API adds later), and `then` after
+        `after_gets` GetEvaluationJob calls."""
+        with self._lock:
+            job = self._jobs[job_arn]
+            job.move_to(status, self._now())
+            job.pending = _Transition(then, after_gets) if then is not None else None
+
     def seed_job(self, request: Mapping[str, Any], status: str = IN_PROGRESS) -> Job:
         """A job that someone else made (another stack, the console)."""
         with self._lock:
