@@ -290,7 +290,7 @@ def knowledge_base_ingested_first(stack: cdk.Stack) -> list[str]:
 
 def human_flow_definition(stack: cdk.Stack) -> list[str]:
     """The whole human setup in one stack: a work team of the workforce's Cognito group, a flow
-    definition with its own role and key, and a job on the user's own output bucket."""
+    definition with its own role and key, and a job that routes its prompts through it."""
     team = EvaluationWorkTeam(
         stack,
         "Reviewers",
@@ -300,7 +300,6 @@ def human_flow_definition(stack: cdk.Stack) -> list[str]:
     )
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     flow = HumanFlowDefinition(stack, "ReviewFlow", work_team=team, task_count=2, encryption_key=key)
-    results = s3.Bucket(stack, "Results", enforce_ssl=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
     EvaluationJob(
         stack,
         "Human",
@@ -311,9 +310,8 @@ def human_flow_definition(stack: cdk.Stack) -> list[str]:
             HumanMetric(name="Preference", rating_method=RatingMethod.COMPARISON_CHOICE),
         ],
         tasks=[EvaluationTask(task_type=TaskType.GENERATION, dataset=Dataset.from_file(QA), metrics=["Quality", "Preference"])],
-        output_bucket=results,
     )
-    return ["Key", "Results"]
+    return ["Key"]
 
 
 FIXED_ENV = cdk.Environment(account="123456789012", region="eu-west-1")
