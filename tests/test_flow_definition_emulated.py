@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest.register_assert_rewrite("flow_definition_scenarios")
+pytest.register_assert_rewrite("flow_definition_scenarios", "lifecycle_scenarios", "lifecycle_driver")
 
 import flow_definition_scenarios  # noqa: E402
 from botocore.validate import ParamValidator  # noqa: E402
