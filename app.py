@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Example app, env-agnostic (no AWS account needed to synth):
 
-- BedrockModelEvaluation: three model evaluations (automatic on a built-in dataset, automatic
-  on a shipped dataset, LLM-as-a-judge);
+- BedrockModelEvaluation: four model evaluations (automatic on a built-in dataset, automatic
+  on a shipped dataset, LLM-as-a-judge, and a human comparison of two models by a work team);
 - BedrockRagEvaluation: a knowledge base on S3 Vectors built from the documents in knowledge/,
   indexed before its two evaluations (retrieve-only, retrieve-and-generate) run.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3_deployment
@@ -23,12 +24,17 @@ from bedrock_evaluation import (
     Dataset,
     EvaluationJob,
     EvaluationTask,
+    EvaluationWorkTeam,
     Generation,
+    HumanFlowDefinition,
+    HumanMetric,
+    HumanWorkflow,
     KnowledgeBaseIngestion,
     Metric,
     Model,
     RagMetric,
     RagSource,
+    RatingMethod,
     TaskType,
     VectorSearch,
     documents_hash,
@@ -37,6 +43,13 @@ from bedrock_evaluation.lint import acknowledge_role_dependencies
 
 HERE = Path(__file__).resolve().parent
 EVALUATED_MODEL = "amazon.nova-lite-v1:0"
+COMPARED_MODEL = "amazon.nova-micro-v1:0"
+# The account's private workforce (SageMaker AI > Ground Truth > Labeling workforces > Private) and
+# its Cognito user pool and app client must exist; give their ids with
+# `cdk deploy -c workforceUserPoolId=<id> -c workforceClientId=<id>`. These stand in until then.
+WORKFORCE_USER_POOL_ID = "us-east-1_Workforce"
+WORKFORCE_CLIENT_ID = "workforceappclientid"
+REVIEWERS_GROUP = "bedrock-reviewers"
 # Judges from the user guide's current list (evaluation-judge); Claude 3.x judges are reported end of life.
 JUDGE_MODEL = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
 RAG_JUDGE_MODEL = "amazon.nova-pro-v1:0"
@@ -48,7 +61,8 @@ DOCUMENTS_PREFIX = "documents/"
 
 
 class ModelEvaluationStack(cdk.Stack):
-    """An automatic job on a built-in dataset, one on a local dataset, and an LLM-as-a-judge job."""
+    """An automatic job on a built-in dataset, one on a local dataset, an LLM-as-a-judge job, and a
+    human job comparing two models, with its work team and flow definition."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -96,7 +110,42 @@ class ModelEvaluationStack(cdk.Stack):
                 ],
             ),
         }
+        jobs["NovaHeadToHead"] = self.human_comparison(model, qa)
         add_job_outputs(self, jobs)
+
+    def human_comparison(self, model: Model, qa: Dataset) -> EvaluationJob:
+        """Nova Lite and Nova Micro side by side, rated by the workforce's "bedrock-reviewers" group."""
+        reviewers = EvaluationWorkTeam(
+            self,
+            "Reviewers",
+            user_pool=cognito.UserPool.from_user_pool_id(
+                self, "Workforce", self.node.try_get_context("workforceUserPoolId") or WORKFORCE_USER_POOL_ID
+            ),
+            user_pool_client=cognito.UserPoolClient.from_user_pool_client_id(
+                self, "WorkforceClient", self.node.try_get_context("workforceClientId") or WORKFORCE_CLIENT_ID
+            ),
+            user_group=REVIEWERS_GROUP,
+        )
+        review = HumanFlowDefinition(
+            self,
+            "ReviewFlow",
+            work_team=reviewers,
+            task_title="Compare two answers",
+            task_description="Rate each answer for helpfulness, then pick the one you prefer.",
+            task_time_limit=cdk.Duration.minutes(30),
+        )
+        return EvaluationJob(
+            self,
+            "NovaHeadToHead",
+            description="Nova Lite and Nova Micro on the shipped QA dataset, rated by people",
+            models=[model, Model.bedrock(COMPARED_MODEL, inference_params={"inferenceConfig": {"maxTokens": 512, "temperature": 0}})],
+            human_workflow=HumanWorkflow(flow_definition=review, instructions="Rate each answer on its own, then compare the two."),
+            human_metrics=[
+                HumanMetric(name="Helpfulness", rating_method=RatingMethod.INDIVIDUAL_LIKERT_SCALE, description="How well the answer helps, 1 to 5"),
+                HumanMetric(name="Preference", rating_method=RatingMethod.COMPARISON_CHOICE, description="Which answer is better"),
+            ],
+            tasks=[EvaluationTask(task_type=TaskType.GENERATION, dataset=qa, metrics=["Helpfulness", "Preference"])],
+        )
 
 
 class RagEvaluationStack(cdk.Stack):

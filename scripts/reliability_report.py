@@ -3,7 +3,8 @@ and the totals. Exits non-zero if a scenario fails or a total is not what it mus
 
     .venv/bin/python scripts/reliability_report.py        (or: make report)
 
-The scenarios are tests/lifecycle_scenarios.py, the ones the test suite runs. Each runs here under
+The scenarios are tests/lifecycle_scenarios.py (evaluation jobs, Bedrock emulator) and
+tests/flow_definition_scenarios.py (flow definitions, SageMaker emulator), the ones the test suite runs. Each runs here under
 background chaos (the first request, and every third after it, meets a throttle, a 500, a 503 or a
 dropped connection) on top of its own faults. "left running" counts jobs still InProgress after
 the stack's Delete, except a job kept on purpose (removal retain).
@@ -19,22 +20,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "lambda" / "evaluation_job"))  # the handler's modules, as Lambda imports them
 
+import flow_definition_scenarios  # noqa: E402
 import lifecycle_scenarios  # noqa: E402
+from flow_definition_scenarios import FLOW_SCENARIOS  # noqa: E402
 from lifecycle_scenarios import SCENARIOS, Outcome, Totals  # noqa: E402
 
 COLUMNS = ("scenario", "events sent", "events answered", "faults injected", "jobs created", "duplicates",
            "left running", "result")
+FLOW_COLUMNS = ("scenario", "events sent", "events answered", "faults injected", "flows created", "duplicates",
+                "left behind", "result")
 
 
-def table(outcomes: list[Outcome]) -> str:
+def table(outcomes: list[Outcome], columns: tuple[str, ...] = COLUMNS) -> str:
     rows = [
         (o.scenario, o.events_sent, o.events_answered, o.faults_injected, o.jobs_created, o.duplicates,
          o.left_running, "pass" if o.passed else "FAIL")
         for o in outcomes
     ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(COLUMNS, *rows, strict=True)]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(columns, *rows, strict=True)]
     lines = []
-    for index, row in enumerate([COLUMNS, *rows]):
+    for index, row in enumerate([columns, *rows]):
         cells = [str(c).ljust(w) if i in (0, len(row) - 1) else str(c).rjust(w) for i, (c, w) in
                  enumerate(zip(row, widths, strict=True))]
         lines.append("  ".join(cells).rstrip())
@@ -49,8 +54,8 @@ def summary(totals: Totals) -> str:
         ("events sent", totals.events_sent),
         ("events answered", totals.events_answered),
         ("faults injected", totals.faults_injected),
-        ("duplicate jobs", totals.duplicates),
-        ("jobs left running after delete", totals.left_running),
+        ("duplicate jobs or flows", totals.duplicates),
+        ("left running or behind", totals.left_running),
     ]
     return "\n".join(f"{label + ':':<32} {value}" for label, value in lines)
 
@@ -58,9 +63,15 @@ def summary(totals: Totals) -> str:
 def main() -> int:
     # The handler logs every event at INFO; the table is the report.
     logging.getLogger().addHandler(logging.NullHandler())
-    outcomes = [lifecycle_scenarios.run(scenario, chaos=True) for scenario in SCENARIOS]
+    job_outcomes = [lifecycle_scenarios.run(scenario, chaos=True) for scenario in SCENARIOS]
+    # Flow definitions (SageMaker emulator): "jobs created" counts flow definitions made, "left
+    # running" those SageMaker still holds after the stack's Delete.
+    flow_outcomes = [flow_definition_scenarios.run(scenario, chaos=True) for scenario in FLOW_SCENARIOS]
+    outcomes = job_outcomes + flow_outcomes
     totals = lifecycle_scenarios.totals(outcomes)
-    print(table(outcomes))
+    print(table(job_outcomes))
+    print()
+    print(table(flow_outcomes, FLOW_COLUMNS))
     print()
     print(summary(totals))
     for outcome in outcomes:

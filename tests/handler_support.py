@@ -172,6 +172,7 @@ def make_event(
     request_id: str = "req-1",
     logical_id: str = LOGICAL_ID,
     stack_id: str = STACK_ID,
+    resource_type: str = "Custom::BedrockEvaluationJob",
 ) -> dict[str, Any]:
     """A custom-resource event in the shape CloudFormation sends it (through the CDK Provider)."""
     resource_properties = {"ServiceToken": SERVICE_TOKEN, **copy.deepcopy(dict(properties or valid_properties()))}
@@ -182,7 +183,7 @@ def make_event(
         "StackId": stack_id,
         "RequestId": request_id,
         "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::BedrockEvaluationJob",
+        "ResourceType": resource_type,
         "ResourceProperties": resource_properties,
     }
     if physical_id is not None:

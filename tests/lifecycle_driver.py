@@ -42,7 +42,7 @@ import index
 import runtime
 from handler_support import LOGICAL_ID, STACK_ID, make_event
 
-from bedrock_evaluation.contract import CREATE_FAILED_MARKER
+from bedrock_evaluation.contract import CREATE_FAILED_MARKER, RESOURCE_TYPE
 
 # The provider as constructs/bedrock_evaluation/provider.py configures it (a test checks they agree).
 ON_EVENT_TIMEOUT_SECONDS = 720.0
@@ -231,8 +231,11 @@ class CloudFormation:
         is_complete_timeout: float = IS_COMPLETE_TIMEOUT_SECONDS,
         query_interval: float = QUERY_INTERVAL_SECONDS,
         total_timeout: float = TOTAL_TIMEOUT_SECONDS,
+        resource_type: str = RESOURCE_TYPE,
     ) -> None:
         self.clock = clock
+        self.resource_type = resource_type
+        """The custom resource type every event names (evaluation jobs unless told)."""
         self.stack_id = stack_id
         self.on_event_timeout = on_event_timeout
         self.is_complete_timeout = is_complete_timeout
@@ -253,6 +256,7 @@ class CloudFormation:
                 request_id=request_id or self.new_request_id(),
                 logical_id=logical_id,
                 stack_id=self.stack_id,
+                resource_type=self.resource_type,
             )
         )
 
@@ -274,6 +278,7 @@ class CloudFormation:
                 request_id=request_id or self.new_request_id(),
                 logical_id=logical_id,
                 stack_id=self.stack_id,
+                resource_type=self.resource_type,
             )
         )
 
@@ -293,6 +298,7 @@ class CloudFormation:
             request_id=request_id or self.new_request_id(),
             logical_id=logical_id,
             stack_id=self.stack_id,
+            resource_type=self.resource_type,
         )
         return self.send(event, framework_skips_failed_create=framework_skips_failed_create)
 

@@ -159,7 +159,7 @@ WRONG_TYPES = [
               lambda s: CustomMetric(name=None, instructions="{{prediction}}")),
     WrongType("human rating method as a number", "HumanMetric", "rating_method", "RatingMethod | str", "int",
               lambda s: HumanMetric(name="Helpful", rating_method=1)),
-    WrongType("human workflow as a dict", "HumanWorkflow", "flow_definition_arn", "str", "dict",
+    WrongType("human workflow as a dict", "HumanWorkflow", "flow_definition_arn", "str | None", "dict",
               lambda s: HumanWorkflow(flow_definition_arn={"arn": FLOW})),
     # knowledge-base settings
     WrongType("filter key as a number", "Filter.equals", "key", "str", "int",

@@ -30,7 +30,7 @@ def jobs_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_one_custom_resource_per_job_and_one_provider_for_all(model_template):
     jobs = jobs_of(model_template)
-    assert sorted(k[:-8] for k in jobs) == ["BoolQAccuracy", "LocalQaAccuracy", "LocalQaJudge"]
+    assert sorted(k[:-8] for k in jobs) == ["BoolQAccuracy", "LocalQaAccuracy", "LocalQaJudge", "NovaHeadToHead"]
     tokens = {json.dumps(job["Properties"]["ServiceToken"]) for job in jobs.values()}
     assert len(tokens) == 1, "every job uses the same provider"
     assert len(resources_of_type(model_template, "AWS::StepFunctions::StateMachine")) == 1
@@ -67,6 +67,30 @@ def test_the_handler_reads_back_exactly_the_request_the_construct_wrote(model_te
         sent = dict(spec.request)
         assert sent.pop("jobName").startswith(properties[names.PROP_JOB_NAME_PREFIX] + "-")
         assert sent == properties[names.PROP_REQUEST], logical_id
+
+
+def test_the_human_job_routes_through_the_stacks_flow_definition_which_the_handler_reads_back(model_template):
+    import flow_definition as handler_flow_definition  # the handler's own module
+
+    (flow_id, flow), = resources_of_type(model_template, contract.FLOW_DEFINITION_RESOURCE_TYPE).items()
+    (job,) = [j for k, j in jobs_of(model_template).items() if k.startswith("NovaHeadToHead")]
+    human = job["Properties"]["Request"]["evaluationConfig"]["human"]
+    assert human["humanWorkflowConfig"]["flowDefinitionArn"] == {"Fn::GetAtt": [flow_id, contract.ATTR_FLOW_DEFINITION_ARN]}
+    assert [(m["name"], m["ratingMethod"]) for m in human["customMetrics"]] == [
+        ("Helpfulness", "IndividualLikertScale"),
+        ("Preference", "ComparisonChoice"),
+    ]
+    assert len(job["Properties"]["Request"]["inferenceConfig"]["models"]) == 2
+    # as CloudFormation delivers it, the handler restores the numbers and names it; botocore accepts it
+    spec = handler_flow_definition.flow_spec(
+        as_delivered(resolve(flow["Properties"], model_template)),
+        stack_id="arn:aws:cloudformation:us-east-1:123456789012:stack/BedrockModelEvaluation/1",
+        logical_id=flow_id,
+    )
+    assert spec.request["HumanLoopConfig"]["TaskTimeLimitInSeconds"] == 1800
+    shape = handler_flow_definition.flow_definition_input_shape()
+    report = ParamValidator().validate({"FlowDefinitionName": spec.name, **spec.request}, shape)
+    assert not report.has_errors(), report.generate_report()
 
 
 def test_judge_job_names_its_evaluator_and_reads_the_uploaded_dataset(model_template):

@@ -16,6 +16,7 @@ from bedrock_evaluation.access import Holder
 from bedrock_evaluation.compliance import WILDCARD_RESOURCES, as_list, render, wildcard_resources
 
 BEDROCK = "bedrock.amazonaws.com"
+SAGEMAKER = "sagemaker.amazonaws.com"
 
 
 def templates() -> dict[str, dict[str, Any]]:
@@ -41,6 +42,8 @@ def holder_of(template: dict[str, Any], role_logical_id: str) -> Holder:
     path = path_of(role)
     if trusts(role, BEDROCK):
         return Holder.SERVICE_ROLE
+    if trusts(role, SAGEMAKER):
+        return Holder.FLOW_DEFINITION_ROLE
     if path.endswith("/HandlerRole/Resource"):
         return Holder.HANDLER_ROLE
     if re.search(r"/Framework(OnEvent|Waiter)Role/Resource$", path):
@@ -110,7 +113,7 @@ def test_every_granted_action_is_in_the_permissions_table_for_its_role(name):
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_pass_role_is_only_for_the_jobs_service_roles_and_only_to_bedrock(name):
+def test_pass_role_is_only_for_the_service_roles_and_only_to_the_service_that_assumes_them(name):
     template = templates()[name]
     resources = template["Resources"]
     # A raw request's literal roleArn: a role managed elsewhere, which the handler passes on.
@@ -127,13 +130,15 @@ def test_pass_role_is_only_for_the_jobs_service_roles_and_only_to_bedrock(name):
             passes += 1
             assert holder is Holder.HANDLER_ROLE, logical_id
             assert as_list(statement["Action"]) == ["iam:PassRole"], logical_id
-            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": BEDROCK}}, logical_id
+            # Each role only to the service that assumes it: job roles to Bedrock, flow definition roles to SageMaker.
+            (service,) = statement["Condition"]["StringEquals"].values()
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": service}} and service in (BEDROCK, SAGEMAKER), logical_id
             for role in as_list(statement["Resource"]):
                 if isinstance(role, dict):
                     role_id, attribute = role["Fn::GetAtt"]
-                    assert attribute == "Arn" and trusts(resources[role_id], BEDROCK), f"{logical_id}: {role}"
+                    assert attribute == "Arn" and trusts(resources[role_id], service), f"{logical_id}: {role}"
                 else:
-                    assert role in requested_roles, f"{logical_id}: {role} is no job's roleArn"
+                    assert service == BEDROCK and role in requested_roles, f"{logical_id}: {role} is no job's roleArn"
     assert passes >= 1
 
 
@@ -148,6 +153,17 @@ def test_service_roles_trust_only_bedrock_evaluation_jobs_of_this_account(name):
         assert set(condition) == {"StringEquals", "ArnEquals"}, logical_id
         assert set(condition["StringEquals"]) == {"aws:SourceAccount"}, logical_id
         assert render(condition["ArnEquals"]["aws:SourceArn"]).endswith(":evaluation-job/*"), logical_id
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_flow_definition_roles_trust_only_sagemaker_for_this_account(name):
+    for logical_id, role in templates()[name]["Resources"].items():
+        if role["Type"] != "AWS::IAM::Role" or not trusts(role, SAGEMAKER):
+            continue
+        (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": SAGEMAKER} and statement["Action"] == "sts:AssumeRole", logical_id
+        assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, logical_id
+        assert render(statement["Condition"]["ArnLike"]["aws:SourceArn"]).endswith(":sagemaker:<AWS::Region>:<AWS::AccountId>:*"), logical_id
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -200,7 +216,7 @@ def test_bedrock_may_use_the_customer_key_only_for_evaluation_jobs_of_this_accou
     assert render(context).endswith(":evaluation-job/*")
 
 
-def test_only_a_human_job_opens_the_evaluation_bucket_to_the_review_console():
+def test_only_a_human_jobs_output_bucket_is_opened_to_the_review_console():
     for name, template in templates().items():
         cors = [
             r["Properties"]["CorsConfiguration"]

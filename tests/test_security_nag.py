@@ -22,6 +22,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -35,6 +36,8 @@ from bedrock_evaluation import (
     EvaluationJobProvider,
     EvaluationServiceRole,
     EvaluationTask,
+    EvaluationWorkTeam,
+    HumanFlowDefinition,
     HumanMetric,
     HumanWorkflow,
     JobRemoval,
@@ -285,6 +288,32 @@ def knowledge_base_ingested_first(stack: cdk.Stack) -> list[str]:
     return ["Kb", "KbSource"]
 
 
+def human_flow_definition(stack: cdk.Stack) -> list[str]:
+    """The whole human setup in one stack: a work team of the workforce's Cognito group, a flow
+    definition with its own role and key, and a job that routes its prompts through it."""
+    team = EvaluationWorkTeam(
+        stack,
+        "Reviewers",
+        user_pool=cognito.UserPool.from_user_pool_id(stack, "Workforce", "us-east-1_Workforce"),
+        user_pool_client=cognito.UserPoolClient.from_user_pool_client_id(stack, "WorkforceClient", "workforceclient"),
+        user_group="bedrock-reviewers",
+    )
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    flow = HumanFlowDefinition(stack, "ReviewFlow", work_team=team, task_count=2, encryption_key=key)
+    EvaluationJob(
+        stack,
+        "Human",
+        models=[Model.bedrock(NOVA), Model.bedrock("amazon.nova-micro-v1:0")],
+        human_workflow=HumanWorkflow(flow_definition=flow, instructions="Rate, then pick the better answer."),
+        human_metrics=[
+            HumanMetric(name="Quality", rating_method=RatingMethod.INDIVIDUAL_LIKERT_SCALE),
+            HumanMetric(name="Preference", rating_method=RatingMethod.COMPARISON_CHOICE),
+        ],
+        tasks=[EvaluationTask(task_type=TaskType.GENERATION, dataset=Dataset.from_file(QA), metrics=["Quality", "Preference"])],
+    )
+    return ["Key"]
+
+
 FIXED_ENV = cdk.Environment(account="123456789012", region="eu-west-1")
 
 MATRIX: dict[str, Build] = {
@@ -300,6 +329,7 @@ MATRIX: dict[str, Build] = {
     "raw-request-role-arn": raw_request_role_arn,
     "fixed-environment": fixed_environment,
     "knowledge-base-ingested-first": knowledge_base_ingested_first,
+    "human-flow-definition": human_flow_definition,
 }
 
 

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 # Provider, evaluation and access-log buckets, dataset upload, three jobs | a human job on the
-# user's own role (CORS, human loops) | a customer managed key | a raw request's S3 prefixes.
-CHECKOV_TEMPLATES = ("plain-role-human-job", "customer-managed-key", "raw-request-prefixes")
+# user's own role (CORS, human loops) | a customer managed key | a raw request's S3 prefixes |
+# a work team, a flow definition and its SageMaker role.
+CHECKOV_TEMPLATES = ("plain-role-human-job", "customer-managed-key", "raw-request-prefixes", "human-flow-definition")
 
 
 def cfn_lint(paths: list[Path]) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow, Rating, RatingMethod
 from .datasets import Dataset
 from .errors import EvaluationJobConfigError
+from .flow_definition import HumanFlowDefinition
 from .job import EvaluationJob, JobRemoval
 from .knowledge_bases import KnowledgeBaseIngestion, documents_hash
 from .models import Latency, Model
@@ -25,6 +26,7 @@ from .records import DatasetFormat
 from .service_role import EvaluationServiceRole
 from .storage import EvaluationBucket
 from .tasks import EvaluationTask, Metric, RagMetric, TaskType
+from .work_team import EvaluationWorkTeam
 
 __all__ = [
     "AttributeType",
@@ -37,10 +39,12 @@ __all__ = [
     "EvaluationJobProvider",
     "EvaluationServiceRole",
     "EvaluationTask",
+    "EvaluationWorkTeam",
     "ExternalSource",
     "Filter",
     "Generation",
     "Guardrail",
+    "HumanFlowDefinition",
     "HumanMetric",
     "HumanWorkflow",
     "ImplicitFilter",

@@ -22,6 +22,7 @@ class Holder(Enum):
     UPLOAD_ROLE = "Dataset upload role"
     ACCESS_LOGS_POLICY = "Access log bucket policy"
     KEY_POLICY = "Customer managed key policy"
+    FLOW_DEFINITION_ROLE = "Flow definition role"
 
 
 HOLDERS: dict[Holder, str] = {
@@ -53,6 +54,12 @@ HOLDERS: dict[Holder, str] = {
     Holder.KEY_POLICY: (
         "Statements added to the policy of the `encryption_key=` you pass, for `bedrock.amazonaws.com`, "
         "only for evaluation jobs of this account."
+    ),
+    Holder.FLOW_DEFINITION_ROLE: (
+        "`<HumanFlowDefinition>/Role`: the role SageMaker runs a human review workflow as. Only "
+        "`sagemaker.amazonaws.com` may assume it, and only for SageMaker resources of this account "
+        "(`aws:SourceAccount`) and region (`aws:SourceArn` = `...:sagemaker:<region>:<account>:*`). The user guide asks "
+        "for the same S3 access on both roles of a human job (model-eval-service-roles)."
     ),
 }
 
@@ -273,6 +280,57 @@ KEY_POLICY_DESCRIBE = Permission(
     ("kms:DescribeKey",),
     "the key itself, with `aws:SourceAccount` and `aws:SourceArn`",
     "Bedrock checks the key",
+)
+
+# --- human review: the flow definition's role, and what the job's role and the handler need for it ---
+
+HUMAN_REVIEW_OUTPUT = Permission(
+    Holder.SERVICE_ROLE,
+    ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
+    "objects under the output prefix of the job's `HumanFlowDefinition` (`human-reviews/<name prefix>/*`)",
+    "the Bedrock service role must be able to use the flow definition's output location (user guide)",
+)
+FLOW_DATASET_READ = Permission(
+    Holder.FLOW_DEFINITION_ROLE,
+    ("s3:GetObject",),
+    "each dataset object of the human jobs that use the flow definition",
+    "SageMaker reads the prompts the workers see",
+)
+FLOW_DATASET_LIST = Permission(
+    Holder.FLOW_DEFINITION_ROLE,
+    ("s3:ListBucket",),
+    "each of those datasets' buckets",
+    "the documented dataset policy; it reveals key names only",
+)
+FLOW_OUTPUT_BUCKET = Permission(
+    Holder.FLOW_DEFINITION_ROLE,
+    ("s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"),
+    "the flow definition's output bucket and the output buckets of the jobs that use it",
+    "SageMaker checks the output locations and resumes multipart uploads",
+)
+FLOW_OUTPUT_OBJECTS = Permission(
+    Holder.FLOW_DEFINITION_ROLE,
+    ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"),
+    "objects under the flow definition's output prefix and under the output prefixes of the jobs that use it",
+    "SageMaker writes the workers' answers and reads what Bedrock prepared for each human loop",
+)
+FLOW_KEY_VIA_S3 = Permission(
+    Holder.FLOW_DEFINITION_ROLE,
+    ("kms:Decrypt", "kms:GenerateDataKey"),
+    "the flow definition's `encryption_key=`, only through S3 (`kms:ViaService`)",
+    "the workers' answers are encrypted with the key",
+)
+FLOW_DEFINITION_MANAGE = Permission(
+    Holder.HANDLER_ROLE,
+    ("sagemaker:CreateFlowDefinition", "sagemaker:DescribeFlowDefinition", "sagemaker:DeleteFlowDefinition"),
+    "`flow-definition/<name prefix>-*` of this account and region, for each `HumanFlowDefinition`",
+    "the handler creates each version of the flow definition (prefix + digest), waits until it is active and deletes it",
+)
+PASS_FLOW_ROLE = Permission(
+    Holder.HANDLER_ROLE,
+    ("iam:PassRole",),
+    "each flow definition's role, only with `iam:PassedToService = sagemaker.amazonaws.com`",
+    "CreateFlowDefinition passes the role to SageMaker",
 )
 
 PERMISSIONS: tuple[Permission, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Permission))

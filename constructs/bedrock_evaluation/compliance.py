@@ -99,6 +99,16 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
         "it, read-only, and nothing outside it.",
     ),
     WildcardResource(
+        key="human-review-output",
+        example="<BedrockEvaluationBucket863B7EBF.Arn>/human-reviews/bedrock-model-evaluation-review-flow/*",
+        pattern=rf"{_BUCKET_ARN}/human-reviews/[^*]*\*",
+        actions=frozenset(access.HUMAN_REVIEW_OUTPUT.actions + access.FLOW_OUTPUT_OBJECTS.actions),
+        holders=frozenset({Holder.SERVICE_ROLE, Holder.FLOW_DEFINITION_ROLE}),
+        reason="SageMaker writes each human loop's answers under the flow definition's own output prefix, in keys "
+        "it chooses (flow definition, date, human loop); both roles of the human job use them, and neither can "
+        "write elsewhere in the bucket.",
+    ),
+    WildcardResource(
         key="job-output-prefix",
         example="<BedrockEvaluationBucket863B7EBF.Arn>/results/bedrock-model-evaluation-local-qa-judge/*",
         pattern=rf"{_BUCKET_ARN}/[^*]*\*",
@@ -115,6 +125,25 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
         holders=frozenset({Holder.SERVICE_ROLE}),
         reason="A human job's loops are created and named by the service while the job runs; the role may "
         "only describe, stop and delete human loops of this account and region.",
+    ),
+    WildcardResource(
+        key="human-review-job-results",
+        example="<BedrockEvaluationBucket863B7EBF.Arn>/results/bedrock-model-evaluation-nova-head-to-head/*",
+        pattern=rf"{_BUCKET_ARN}/[^*]*\*",
+        actions=frozenset(access.FLOW_OUTPUT_OBJECTS.actions),
+        holders=frozenset({Holder.FLOW_DEFINITION_ROLE}),
+        reason="The user guide asks for the same access to the job's output location on the SageMaker role as on "
+        "the Bedrock one; Bedrock writes each human loop's input there, under keys the service chooses. Only the "
+        "output prefixes of the jobs that use this flow definition.",
+    ),
+    WildcardResource(
+        key="flow-definitions",
+        example="arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:flow-definition/bedrock-model-evaluation-review-flow-*",
+        pattern=rf"arn:{_PARTITION}:sagemaker:{_REGION}:{_ACCOUNT}:flow-definition/[a-z0-9-]+-\*",
+        actions=frozenset(access.FLOW_DEFINITION_MANAGE.actions),
+        holders=frozenset({Holder.HANDLER_ROLE}),
+        reason="Each version of a flow definition is named by the handler, prefix + a digest of its request, at "
+        "deploy time; the wildcard covers only that prefix's names, in this account and region.",
     ),
     WildcardResource(
         key="provider-function-versions",

@@ -105,3 +105,22 @@ def parse_removal(value: object) -> Removal:
             pass
     allowed = ", ".join(repr(r.value) for r in Removal)
     raise ValueError(f"{PROP_REMOVAL} is {value!r}; expected one of {allowed}")
+
+
+# Human review: a SageMaker flow definition (CloudFormation has no resource type for one), a third
+# resource type served by the same provider. Its properties hold the CreateFlowDefinition request
+# without FlowDefinitionName, which the handler derives (prefix + digest) so that a change makes a
+# new flow definition under a new name, as it does for jobs.
+FLOW_DEFINITION_RESOURCE_TYPE = "Custom::SageMakerHumanFlowDefinition"
+PROP_FLOW_DEFINITION = "FlowDefinition"
+"""The CreateFlowDefinition request, without FlowDefinitionName."""
+PROP_FLOW_DEFINITION_NAME_PREFIX = "NamePrefix"
+ATTR_FLOW_DEFINITION_ARN = "FlowDefinitionArn"
+ATTR_FLOW_DEFINITION_NAME = "FlowDefinitionName"
+
+# What makes a flow definition Bedrock's (user guide, model-evaluation-jobs-management-create-human):
+# the request source botocore's SageMaker enum does not list, and the task UI SageMaker owns in
+# every region, of which only the region changes.
+BEDROCK_HUMAN_LOOP_REQUEST_SOURCE = "AWS/Bedrock/Evaluation"
+BEDROCK_HUMAN_TASK_UI_ACCOUNT = "394669845002"
+BEDROCK_HUMAN_TASK_UI_NAME = "Evaluation"

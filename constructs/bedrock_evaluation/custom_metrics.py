@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Any
 
 from .boundary import check_fields, checked
+from .errors import EvaluationJobConfigError
+from .flow_definition import HumanFlowDefinition
 
 
 @dataclass(frozen=True)
@@ -94,18 +96,37 @@ class HumanMetric:
 class HumanWorkflow:
     """The SageMaker flow definition (work team and task UI) that routes prompts to workers.
 
-    CloudFormation cannot create flow definitions: create it once (console or API) with the
-    human loop request source "AWS/Bedrock/Evaluation" and pass its ARN.
+    Give a ``HumanFlowDefinition`` of the app (the job then grants both roles what they need), or
+    the ARN of a flow definition made elsewhere with the human loop request source
+    "AWS/Bedrock/Evaluation" (its role is then yours to grant).
+
+    :param flow_definition: a ``HumanFlowDefinition``. @default - flow_definition_arn
+    :param flow_definition_arn: a flow definition made elsewhere. @default - flow_definition's
+    :param instructions: what workers read first. @default - none
     """
 
-    flow_definition_arn: str
+    flow_definition_arn: str | None = None
     instructions: str | None = None
+    flow_definition: HumanFlowDefinition | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if (self.flow_definition is None) == (self.flow_definition_arn is None):
+            given = "both" if self.flow_definition is not None else "neither"
+            raise EvaluationJobConfigError.of(
+                "HumanWorkflow", "flow_definition", given, "give exactly one of flow_definition (a HumanFlowDefinition) or flow_definition_arn"
+            )
+
+    @property
+    def arn(self) -> str:
+        """The flow definition's ARN (a token for a HumanFlowDefinition)."""
+        if self.flow_definition is not None:
+            return self.flow_definition.flow_definition_arn
+        assert self.flow_definition_arn is not None  # __post_init__
+        return self.flow_definition_arn
 
     def render(self) -> dict[str, Any]:
-        rendered: dict[str, Any] = {"flowDefinitionArn": self.flow_definition_arn}
+        rendered: dict[str, Any] = {"flowDefinitionArn": self.arn}
         if self.instructions is not None:
             rendered["instructions"] = self.instructions
         return rendered

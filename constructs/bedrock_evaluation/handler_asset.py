@@ -22,8 +22,8 @@ from . import contract
 
 PACKAGE = "bedrock_evaluation"
 CONTRACT_ONLY = "Only the contract of the bedrock_evaluation package: what the construct and this handler share."
-# The services the handler calls: evaluation jobs, and knowledge-base ingestion.
-SERVICES = ("bedrock", "bedrock-agent")
+# The services the handler calls: evaluation jobs, knowledge-base ingestion, flow definitions.
+SERVICES = ("bedrock", "bedrock-agent", "sagemaker")
 
 
 @cache

@@ -26,7 +26,7 @@ from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
 from .rag import RagSource
 from .references import S3Location
 from .service_role import EvaluationServiceRole
-from .storage import EvaluationBucket, dataset_location
+from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
 from .tags import job_tag_manager, render_tags_after_tagging
 from .tasks import EvaluationTask
 from .validation import validate
@@ -141,7 +141,8 @@ class EvaluationJob(Construct):
         self.role = self._service_role(built.request, role)
         body, bound, uploads, local_files = self._bind_datasets(built)
         body["roleArn"] = body.get("roleArn", self.role.role_arn)
-        output = self._place_output(body, output_bucket, output_prefix, human=props.is_human)
+        human = props.is_human or "human" in (body.get("evaluationConfig") or {})
+        output = self._place_output(body, output_bucket, output_prefix, human=human)
 
         # -> one validation -> grants derived from the request -> the custom resource
         findings = validate(body, local_files)
@@ -171,6 +172,10 @@ class EvaluationJob(Construct):
             self.resource.node.add_dependency(dependency)
         if rag is not None and rag.knowledge_base is not None and wait_for_ingestion:
             evaluate_after_ingestion(self, self.resource, rag.knowledge_base)
+        if human_workflow is not None and human_workflow.flow_definition is not None:
+            human_workflow.flow_definition.allow_job(
+                self.resource, datasets=bound.values(), output=output, service_role=self.role if self._grants_to_role else None
+            )
 
     # --- attributes -------------------------------------------------------------------------
 
@@ -268,10 +273,12 @@ class EvaluationJob(Construct):
         if "outputDataConfig" in body:
             self.output_bucket: s3.IBucket | None = None
             self.output_prefix: str | None = None
+            if human:
+                human_review_cors_unset(self, "the request names its own output location")
             return None
         self.output_bucket = output_bucket or EvaluationBucket.of(self).bucket
-        if output_bucket is None and human:
-            EvaluationBucket.of(self).allow_human_review()
+        if human:
+            allow_human_review(self, output_bucket)
         self.output_prefix = naming.output_prefix(output_prefix, self.job_name_prefix)
         body["outputDataConfig"] = {"s3Uri": f"s3://{self.output_bucket.bucket_name}/{self.output_prefix}"}
         return S3Location(self.output_bucket.bucket_arn, self.output_bucket.arn_for_objects(f"{self.output_prefix}*"))

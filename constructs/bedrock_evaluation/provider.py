@@ -43,6 +43,7 @@ QUERY_INTERVAL = Duration.seconds(30)
 TOTAL_TIMEOUT = Duration.minutes(40)
 SERVICE_TIMEOUT = Duration.seconds(contract.CLOUDFORMATION_TIMEOUT_SECONDS)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+SAGEMAKER = "sagemaker.amazonaws.com"
 
 
 class EvaluationJobProvider(Construct):
@@ -155,3 +156,9 @@ class EvaluationJobProvider(Construct):
     def allow_ingestion(self, knowledge_base_arn: str) -> None:
         """Start and follow ingestion jobs of one knowledge base."""
         grant(self.role, access.INGESTION, [knowledge_base_arn])
+
+    def allow_flow_definitions(self, name_prefix: str, role: iam.IRole) -> None:
+        """Create, follow and delete the flow definitions named prefix + digest, passing their role to SageMaker."""
+        arns = Stack.of(self).format_arn(service="sagemaker", resource="flow-definition", resource_name=f"{name_prefix}-*")
+        grant(self.role, access.FLOW_DEFINITION_MANAGE, [arns])
+        grant(self.role, access.PASS_FLOW_ROLE, [role.role_arn], {"StringEquals": {"iam:PassedToService": SAGEMAKER}})

@@ -16,7 +16,8 @@ Provider framework's three functions and its waiter state machine, their roles a
 retention), one evaluation bucket (`BedrockEvaluationBucket`: public access blocked, TLS only, SSE-S3,
 versioned, retained, server access logs to its own `AccessLogs` bucket, CORS only for human jobs) and, when
 a dataset is a local file, one upload function with its own role. Each job gets its own service role unless
-you pass one.
+you pass one. Human review adds, per `HumanFlowDefinition`, its `Custom::SageMakerHumanFlowDefinition` and
+SageMaker role, and per `EvaluationWorkTeam` an `AWS::SageMaker::Workteam`.
 
 `make test` runs three checkers on the example app and on a matrix of configurations (every job kind,
 your own role or bucket, a KMS key, each removal mode, raw requests): cdk-nag's `AwsSolutionsChecks` as a

@@ -180,3 +180,14 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
 def _matches(pattern: str, value: str) -> bool:
     compiled = _compiled(pattern)
     return compiled is None or compiled.fullmatch(value) is not None
+
+
+def operation_violations(request: Mapping[str, Any], shape: Shape) -> tuple[list[Violation], list[Violation]]:
+    """A request of another operation (CreateFlowDefinition) checked as evaluation-job requests are:
+    botocore's parameter validation with tokens stood in for, then what it leaves to the service.
+    Returns (errors, warnings)."""
+    report = ParamValidator().validate(_stand_ins(request, shape), shape)
+    errors = [_violation(reason, name, details) for reason, name, details in report._errors]
+    warnings: list[Violation] = []
+    _check(request, shape, "", errors, warnings)
+    return errors, warnings

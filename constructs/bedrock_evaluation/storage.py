@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Size, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -212,6 +212,28 @@ class _OwnUploadFunction:
                     "give this BucketDeployment another memory_limit"
                 )
         return errors
+
+
+def allow_human_review(scope: Construct, bucket: s3.IBucket | None) -> None:
+    """The documented CORS rule on a human job's output bucket (user guide: only GET, only from the
+    review console's origin): on the evaluation bucket (None), on a bucket of the app, or a warning
+    for an imported bucket, whose configuration the stack does not own."""
+    if bucket is None:
+        EvaluationBucket.of(scope).allow_human_review()
+    elif isinstance(bucket, s3.Bucket):
+        if not getattr(bucket, "_bedrock_human_review", False):
+            bucket.add_cors_rule(allowed_methods=[s3.HttpMethods.GET], allowed_origins=[HUMAN_REVIEW_ORIGIN])
+            bucket._bedrock_human_review = True  # type: ignore[attr-defined]
+    else:
+        human_review_cors_unset(scope, f"the output bucket {bucket.node.path} is imported, so this stack cannot change its CORS")
+
+
+def human_review_cors_unset(scope: Construct, why: str) -> None:
+    Annotations.of(scope).add_warning_v2(
+        "bedrock-evaluation:human-review-cors",
+        f"{why}: for workers to open this human job's results in the console, add the CORS rule AllowedMethods GET, "
+        f"AllowedOrigins {HUMAN_REVIEW_ORIGIN} to that bucket",
+    )
 
 
 def dataset_location(scope: Construct, dataset: Dataset) -> DatasetLocation | None:

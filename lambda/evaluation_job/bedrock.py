@@ -1,7 +1,7 @@
 """The one seam between the handler and Amazon Bedrock.
 
 Tests replace the client (botocore Stubber, or an endpoint_url pointing at an emulator);
-everything else in the handler talks to `EvaluationJobs` and `IngestionJobs`, and tells one
+everything else in the handler talks to `EvaluationJobs`, `IngestionJobs` and `FlowDefinitions`, and tells one
 failed call from another with the functions here.
 """
 
@@ -194,11 +194,40 @@ class IngestionJobs:
         return dict(response["ingestionJob"])
 
 
+class FlowDefinitions:
+    """SageMaker flow definitions (the human review workflow of human evaluation jobs)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def create(self, request: Mapping[str, object], *, name: str) -> str:
+        return str(self.client.create_flow_definition(**request, FlowDefinitionName=name)["FlowDefinitionArn"])
+
+    def describe(self, name: str) -> dict[str, object] | None:
+        """The flow definition's description, or None if SageMaker has no such flow definition."""
+        try:
+            return dict(self.client.describe_flow_definition(FlowDefinitionName=name))
+        except ClientError as error:
+            if error_code(error) == "ResourceNotFound":
+                return None
+            raise
+
+    def delete(self, name: str) -> None:
+        self.client.delete_flow_definition(FlowDefinitionName=name)
+
+
 @cache
 def create_input_shape() -> Any:
     """CreateEvaluationJob's input shape, from the model the clients use (the bundled one in the asset)."""
     model = botocore.session.get_session().get_service_model("bedrock")
     return model.operation_model("CreateEvaluationJob").input_shape
+
+
+@cache
+def flow_definition_input_shape() -> Any:
+    """CreateFlowDefinition's input shape, from the model the SageMaker client uses."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return model.operation_model("CreateFlowDefinition").input_shape
 
 
 def default_client() -> Any:
@@ -207,3 +236,7 @@ def default_client() -> Any:
 
 def default_agent_client() -> Any:
     return boto3.client("bedrock-agent", config=CLIENT_CONFIG)
+
+
+def default_sagemaker_client() -> Any:
+    return boto3.client("sagemaker", config=CLIENT_CONFIG)

@@ -1,9 +1,11 @@
 """Entry points the CDK Provider framework calls: `on_event` for every CloudFormation
 request, `is_complete` until it answers True (a removal=delete waits for the job to stop;
-a knowledge-base ingestion waits until its documents are indexed).
+a knowledge-base ingestion waits until its documents are indexed; a flow definition until it is
+Active, or gone).
 
 Each event is read once, then handed by resource type and request type to the `on_create`,
-`on_update`, `on_delete` or `is_complete` of `lifecycle` (evaluation jobs) or `ingestion`.
+`on_update`, `on_delete` or `is_complete` of `lifecycle` (evaluation jobs), `ingestion` or
+`flow_definition` (human review workflows).
 The handler returns `{"PhysicalResourceId", "Data"}` or raises; the framework answers
 CloudFormation either way, with the exception's message (cut to a reason CloudFormation can
 read, here and nowhere else) as the reason. A job event's answer also carries what is_complete
@@ -19,13 +21,22 @@ from collections.abc import Callable, Mapping
 from functools import cache, wraps
 from typing import Protocol, TypeVar
 
+import flow_definition
 import ingestion
 import lifecycle
-from bedrock import WORST_CALL_SECONDS, EvaluationJobs, IngestionJobs, default_agent_client, default_client
+from bedrock import (
+    WORST_CALL_SECONDS,
+    EvaluationJobs,
+    FlowDefinitions,
+    IngestionJobs,
+    default_agent_client,
+    default_client,
+    default_sagemaker_client,
+)
 from events import WAIT_KEY, Completion, ResourceEvent, Response
 from runtime import LOGGER_NAME, Budget, Clock, brief
 
-from bedrock_evaluation.contract import INGESTION_RESOURCE_TYPE, PROP_REMOVAL, WAIT_LIMIT_SECONDS
+from bedrock_evaluation.contract import FLOW_DEFINITION_RESOURCE_TYPE, INGESTION_RESOURCE_TYPE, PROP_REMOVAL, WAIT_LIMIT_SECONDS
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.setLevel(logging.INFO)
@@ -54,6 +65,11 @@ def jobs() -> EvaluationJobs:
 @cache
 def ingestions() -> IngestionJobs:
     return IngestionJobs(default_agent_client())
+
+
+@cache
+def flow_definitions() -> FlowDefinitions:
+    return FlowDefinitions(default_sagemaker_client())
 
 
 def clock() -> Clock:
@@ -85,6 +101,8 @@ def on_event(event: Mapping[str, object], context: LambdaContext) -> Response:
     request = ResourceEvent.parse(event)
     if request.resource_type == INGESTION_RESOURCE_TYPE:
         return _ingestion_event(request, budget)
+    if request.resource_type == FLOW_DEFINITION_RESOURCE_TYPE:
+        return _flow_definition_event(request, budget)
     return _job_event(request, budget)
 
 
@@ -94,6 +112,8 @@ def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completi
     request = ResourceEvent.parse(event)
     if request.resource_type == INGESTION_RESOURCE_TYPE:
         return {"IsComplete": ingestion.is_complete(request, ingestions())}
+    if request.resource_type == FLOW_DEFINITION_RESOURCE_TYPE:
+        return {"IsComplete": flow_definition.is_complete(request, flow_definitions())}
     return {"IsComplete": lifecycle.is_complete(request, jobs(), _budget(context))}
 
 
@@ -132,6 +152,16 @@ def _ingestion_event(event: ResourceEvent, budget: Budget) -> Response:
             return ingestion.on_update(event, ingestions(), budget)
         case "Delete":
             return ingestion.on_delete(event)
+
+
+def _flow_definition_event(event: ResourceEvent, budget: Budget) -> Response:
+    match event.request_type:
+        case "Create":
+            return flow_definition.on_create(event, flow_definitions(), budget)
+        case "Update":
+            return flow_definition.on_update(event, flow_definitions(), budget)
+        case "Delete":
+            return flow_definition.on_delete(event, flow_definitions())
 
 
 def _log_event(entry: str, event: Mapping[str, object]) -> None:
