@@ -151,3 +151,87 @@ def test_grants_to_a_role_that_is_not_ours_are_recorded_for_the_acknowledgements
     watched = aspect._watched[role.node.path]
     assert not watched.ours
     assert any("foundation-model" in str(stack.resolve(r)) for r in watched.granted)
+
+
+# --- permissions AWS lists per feature (../shared/reference/bedrock-evaluation.md, "IAM") ---------
+
+
+def _retrieve_with(stack: cdk.Stack, reranker: str) -> None:
+    from bedrock_evaluation import Reranking, VectorSearch
+
+    EvaluationJob(
+        stack,
+        "Job",
+        rag=RagSource.retrieve("KB12345678", search=VectorSearch(reranking=Reranking(model_arn=reranker))),
+        evaluator_model=Model.bedrock(JUDGE),
+        tasks=[EvaluationTask(dataset=Dataset.from_s3(s3.Bucket.from_bucket_name(stack, "D", "my-datasets"), "rag/q.jsonl"), metrics=[RagMetric.CONTEXT_RELEVANCE])],
+    )
+
+
+def test_reranking_grants_rerank_and_invoke_on_the_reranker(stack):
+    # User guide rerank-prereq: Retrieve with reranking needs Retrieve, Rerank and InvokeModel.
+    reranker = "arn:aws:bedrock:us-west-2::foundation-model/amazon.rerank-v1:0"
+    _retrieve_with(stack, reranker)
+    statements = statements_of(stack, "JobServiceRole")
+    assert allows(statements, "bedrock:Rerank", "*")
+    assert allows(statements, "bedrock:InvokeModel", reranker)
+    assert not any("aws-marketplace" in str(s["Action"]) for s in statements), "an Amazon reranker needs no subscription"
+
+
+def test_a_third_party_reranker_also_gets_the_marketplace_subscription_actions(stack):
+    # User guide rerank-prereq: third-party rerankers also need aws-marketplace:ViewSubscriptions and Subscribe.
+    _retrieve_with(stack, "arn:aws:bedrock:us-west-2::foundation-model/cohere.rerank-v3-5:0")
+    statements = statements_of(stack, "JobServiceRole")
+    assert allows(statements, "aws-marketplace:Subscribe", "*") and allows(statements, "aws-marketplace:ViewSubscriptions", "*")
+
+
+def test_model_metadata_actions_follow_the_model_type(stack):
+    # Service-role pages: GetInferenceProfile for system and application profiles, ListInferenceProfiles,
+    # GetProvisionedModelThroughput, GetImportedModel, GetPromptRouter.
+    profile = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abcdef012345"
+    router = "arn:aws:bedrock:us-east-1:123456789012:prompt-router/abcdef012345"
+    for index, model in enumerate((profile, router)):
+        EvaluationJob(
+            stack,
+            f"Job{index}",
+            model=Model.bedrock(model),
+            tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
+        )
+    first, second = statements_of(stack, "Job0ServiceRole"), statements_of(stack, "Job1ServiceRole")
+    assert allows(first, "bedrock:GetInferenceProfile", profile) and allows(first, "bedrock:ListInferenceProfiles", "*")
+    assert allows(second, "bedrock:GetPromptRouter", router) and allows(second, "bedrock:InvokeModel", router)
+
+
+def test_human_loop_actions_are_on_star_as_the_user_guide_requires(stack):
+    # User guide (human evaluation service role): "you must use Resource: *" for the human-loop actions.
+    from bedrock_evaluation import HumanMetric, HumanWorkflow, RatingMethod
+
+    EvaluationJob(
+        stack,
+        "Job",
+        models=[Model.bedrock("amazon.nova-lite-v1:0")],
+        human_workflow=HumanWorkflow(flow_definition_arn="arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"),
+        human_metrics=[HumanMetric(name="Helpful", rating_method=RatingMethod.THUMBS_UP_DOWN)],
+        tasks=[EvaluationTask(task_type="Generation", dataset=Dataset.from_s3(s3.Bucket.from_bucket_name(stack, "D", "my-datasets"), "h.jsonl"), metrics=["Helpful"])],
+    )
+    statements = statements_of(stack, "JobServiceRole")
+    for action in ("sagemaker:StartHumanLoop", "sagemaker:DescribeFlowDefinition", "sagemaker:DescribeHumanLoop", "sagemaker:StopHumanLoop"):
+        assert allows(statements, action, "*"), action
+
+
+def test_a_knowledge_base_job_with_a_key_may_use_it_through_bedrock_too(stack):
+    # User guide rag-evaluation-security-data: the evaluation calls the knowledge base through Bedrock.
+    from aws_cdk import aws_kms as kms
+
+    key = kms.Key(stack, "Key")
+    EvaluationJob(
+        stack,
+        "Job",
+        rag=RagSource.retrieve("KB12345678"),
+        evaluator_model=Model.bedrock(JUDGE),
+        encryption_key=key,
+        tasks=[EvaluationTask(dataset=Dataset.from_s3(s3.Bucket.from_bucket_name(stack, "D", "my-datasets"), "rag/q.jsonl"), metrics=[RagMetric.CONTEXT_RELEVANCE])],
+    )
+    conditions = [s.get("Condition", {}) for s in statements_of(stack, "JobServiceRole") if "kms:Decrypt" in s["Action"]]
+    via = sorted(c["StringEquals"]["kms:ViaService"] for c in conditions if "StringEquals" in c and "kms:ViaService" in c["StringEquals"])
+    assert via == ["bedrock.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]

@@ -135,23 +135,55 @@ GUARDRAIL = Permission(
     "each guardrail a retrieve-and-generate configuration names",
     "generation runs through the guardrail",
 )
-HUMAN_FLOW = Permission(
-    Holder.SERVICE_ROLE,
-    ("sagemaker:DescribeFlowDefinition", "sagemaker:StartHumanLoop"),
-    "the human job's flow definition",
-    "a human job sends its prompts to the work team through the flow definition",
-)
 HUMAN_LOOPS = Permission(
     Holder.SERVICE_ROLE,
-    ("sagemaker:DescribeHumanLoop", "sagemaker:StopHumanLoop", "sagemaker:DeleteHumanLoop"),
-    "`human-loop/*` of this account and region",
-    "the service names the human loops when the job runs",
+    (
+        "sagemaker:StartHumanLoop",
+        "sagemaker:DescribeFlowDefinition",
+        "sagemaker:DescribeHumanLoop",
+        "sagemaker:StopHumanLoop",
+        "sagemaker:DeleteHumanLoop",
+    ),
+    "`*`",
+    "a human job sends its prompts to the work team through the flow definition; the user guide's policy "
+    "for human jobs says these must be on `Resource: *` (only Bedrock evaluation jobs of this account assume the role)",
+)
+RERANK = Permission(
+    Holder.SERVICE_ROLE,
+    ("bedrock:Rerank",),
+    "`*`",
+    "a knowledge-base configuration with reranking (user guide `rerank-prereq`); Rerank authorizes on no resource, "
+    "the reranking model itself is invoked under `MODEL_USE`",
+)
+MARKETPLACE_RERANKER = Permission(
+    Holder.SERVICE_ROLE,
+    ("aws-marketplace:ViewSubscriptions", "aws-marketplace:Subscribe"),
+    "`*`",
+    "only with a third-party (not `amazon.`) reranking model: the user guide lists these for its Marketplace subscription",
+)
+MODEL_METADATA = Permission(
+    Holder.SERVICE_ROLE,
+    ("bedrock:GetProvisionedModelThroughput", "bedrock:GetImportedModel", "bedrock:GetPromptRouter"),
+    "each provisioned model, imported model and prompt router a request names, by its ARN",
+    "the service-role pages list the metadata action of each model type the job uses",
+)
+LIST_INFERENCE_PROFILES = Permission(
+    Holder.SERVICE_ROLE,
+    ("bedrock:ListInferenceProfiles",),
+    "`*`",
+    "with an inference profile (system or application), as the service-role pages list it; list actions authorize on no resource",
 )
 KEY_VIA_S3 = Permission(
     Holder.SERVICE_ROLE,
     ("kms:Decrypt", "kms:GenerateDataKey"),
     "the `encryption_key=`, only through S3 (`kms:ViaService`)",
     "datasets and results encrypted with the key",
+)
+KEY_VIA_BEDROCK = Permission(
+    Holder.SERVICE_ROLE,
+    ("kms:Decrypt", "kms:GenerateDataKey"),
+    "the `encryption_key=`, only through Bedrock (`kms:ViaService`), for knowledge-base jobs",
+    "the evaluation calls the knowledge base through Bedrock with the job's key (user guide `rag-evaluation-security-data`)",
 )
 KEY_DESCRIBE = Permission(
     Holder.SERVICE_ROLE,
@@ -177,8 +209,9 @@ JOB_MANAGE = Permission(
 JOB_CREATE = Permission(
     Holder.HANDLER_ROLE,
     ("bedrock:CreateEvaluationJob",),
-    "`evaluation-job/*` and the models the stack's jobs use",
-    "CreateEvaluationJob is authorized on the job and on each model it names",
+    "`*`",
+    "public reports say the call is authorized against resources the request names beyond the job, and that only "
+    "`*` worked; what a job may use is bounded by its service role, the only role the handler may pass",
 )
 JOB_LIST = Permission(
     Holder.HANDLER_ROLE,

@@ -66,19 +66,20 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
         key="evaluation-jobs",
         example="arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:evaluation-job/*",
         pattern=rf"arn:{_PARTITION}:bedrock:{_REGION}:{_ACCOUNT}:evaluation-job/\*",
-        actions=frozenset(access.JOB_MANAGE.actions + access.JOB_CREATE.actions),
+        actions=frozenset(access.JOB_MANAGE.actions),
         holders=frozenset({Holder.HANDLER_ROLE}),
         reason="Evaluation job ids are chosen by the service when a job is created, so no ARN of a job "
         "exists before the policy does; the wildcard is limited to evaluation jobs of this account and region.",
     ),
     WildcardResource(
-        key="list-evaluation-jobs",
+        key="handler-unscoped",
         example="*",
         pattern=r"\*",
-        actions=frozenset(access.JOB_LIST.actions),
+        actions=frozenset(access.JOB_LIST.actions + access.JOB_CREATE.actions),
         holders=frozenset({Holder.HANDLER_ROLE}),
-        reason="bedrock:ListEvaluationJobs authorizes on no resource: `*` is the only resource IAM accepts "
-        "for it, and it is the only action on `*`.",
+        reason="bedrock:ListEvaluationJobs authorizes on no resource; public reports say CreateEvaluationJob is "
+        "refused on anything narrower than `*`. A job can use only what its service role allows, and the handler "
+        "may pass only the stack's service roles, only to Bedrock.",
     ),
     WildcardResource(
         key="cross-region-foundation-model",
@@ -118,13 +119,17 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
         "(job name, job id, model, task, dataset); the role can write nowhere else in the bucket.",
     ),
     WildcardResource(
-        key="human-loops",
-        example="arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:human-loop/*",
-        pattern=rf"arn:{_PARTITION}:sagemaker:{_REGION}:{_ACCOUNT}:human-loop/\*",
-        actions=frozenset(access.HUMAN_LOOPS.actions),
+        key="service-role-unscoped",
+        example="*",
+        pattern=r"\*",
+        actions=frozenset(
+            access.HUMAN_LOOPS.actions + access.RERANK.actions + access.MARKETPLACE_RERANKER.actions + access.LIST_INFERENCE_PROFILES.actions
+        ),
         holders=frozenset({Holder.SERVICE_ROLE}),
-        reason="A human job's loops are created and named by the service while the job runs; the role may "
-        "only describe, stop and delete human loops of this account and region.",
+        reason="Granted only when the job needs them, on `*` where AWS documents no narrower resource: the human-loop "
+        "actions (the user guide says `Resource: *`), bedrock:Rerank and ListInferenceProfiles (no resource type), "
+        "and the Marketplace subscription actions of a third-party reranker. Only Bedrock evaluation jobs of this "
+        "account and region can assume the role.",
     ),
     WildcardResource(
         key="human-review-job-results",

@@ -93,10 +93,13 @@ def grant_job(
     guardrails = [resource_arn(stack, "guardrail", g) for g in found.guardrails]
     if guardrails:
         grant(role, access.GUARDRAIL, guardrails)
-    for flow_definition in found.flow_definitions:
-        grant(role, access.HUMAN_FLOW, [flow_definition])
-        # Human loops are named by the service when the job runs: only a wildcard can name them.
-        grant(role, access.HUMAN_LOOPS, [stack.format_arn(service="sagemaker", resource="human-loop", resource_name="*")])
+    if found.flow_definitions:
+        # The user guide's human-job policy puts these on "*" (the loops are named by the service).
+        grant(role, access.HUMAN_LOOPS, ["*"])
+    if found.rerankers:
+        grant(role, access.RERANK, ["*"])
+        if any(not _is_amazon_model(r) for r in found.rerankers):
+            grant(role, access.MARKETPLACE_RERANKER, ["*"])
     output_uri = str(found.output or "")
     if output is None:
         literal = literal_s3_location(stack, output_uri)
@@ -122,6 +125,9 @@ def _grant_models(role: iam.IRole, identifiers: list[str]) -> None:
         grant(role, access.MODEL_USE, models.models)
     if models.inference_profiles:
         grant(role, access.INFERENCE_PROFILE, models.inference_profiles)
+        grant(role, access.LIST_INFERENCE_PROFILES, ["*"])
+    if models.described:
+        grant(role, access.MODEL_METADATA, models.described)
     if models.sagemaker_endpoints:
         grant(role, access.SAGEMAKER_ENDPOINT, models.sagemaker_endpoints)
 
@@ -129,16 +135,16 @@ def _grant_models(role: iam.IRole, identifiers: list[str]) -> None:
 # --- the handler, per job -------------------------------------------------------------------------
 
 
-def grant_handler(handler_role: iam.IRole, service_role: iam.IRole, request: Mapping[str, Any]) -> None:
-    """PassRole on the job's service role, only to Bedrock, and CreateEvaluationJob on the models
-    the request names (the call is authorized on each of them)."""
+def grant_handler(handler_role: iam.IRole, service_role: iam.IRole) -> None:
+    """PassRole on the job's service role, only to Bedrock: the only role a job may run as."""
     grant(handler_role, access.PASS_SERVICE_ROLE, [service_role.role_arn], {"StringEquals": {"iam:PassedToService": BEDROCK}})
-    models = model_access(Stack.of(handler_role), references(request).models).models
-    if models:
-        grant(handler_role, access.JOB_CREATE, models)
 
 
-def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, handler_role: iam.IRole) -> None:
+def _is_amazon_model(identifier: str) -> bool:
+    return identifier.rsplit("/", 1)[-1].startswith("amazon.")
+
+
+def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, handler_role: iam.IRole, knowledge_base: bool = False) -> None:
     """The uses of a customer managed key an evaluation job needs: Bedrock itself (key policy,
     only for evaluation jobs of this account, with the job in the encryption context), the service
     role through S3 only, and the handler that creates the job."""
@@ -155,5 +161,8 @@ def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, handl
     if service_role is not None:
         via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}}
         grant(service_role, access.KEY_VIA_S3, [key.key_arn], via_s3)
+        if knowledge_base:
+            via_bedrock = {"StringEquals": {"kms:ViaService": f"bedrock.{stack.region}.{stack.url_suffix}"}}
+            grant(service_role, access.KEY_VIA_BEDROCK, [key.key_arn], via_bedrock)
         grant(service_role, access.KEY_DESCRIBE, [key.key_arn])
     grant(handler_role, access.KEY_USE_HANDLER, [key.key_arn])

@@ -292,9 +292,14 @@ class EvaluationJob(Construct):
                     f"no S3 access was granted for {uri!r}: it is only known at deploy time; use Dataset.from_s3(bucket, key) "
                     "or output_bucket=, or grant the service role access yourself",
                 )
-        grant_handler(provider.role, self.role, body)
+        grant_handler(provider.role, self.role)
         if key is not None:
-            grant_encryption_key(key, service_role=self.role if self._grants_to_role else None, handler_role=provider.role)
+            grant_encryption_key(
+                key,
+                service_role=self.role if self._grants_to_role else None,
+                handler_role=provider.role,
+                knowledge_base=body.get("applicationType") == "RagEvaluation",
+            )
 
     def _refuse(self, violations: list[Violation]) -> None:
         if violations:

@@ -120,6 +120,9 @@ class ModelAccess:
     models: list[str] = field(default_factory=list)
     """Foundation-model, inference-profile, provisioned, imported and prompt-router ARNs."""
     inference_profiles: list[str] = field(default_factory=list)
+    """System (cross-region) and application inference profiles."""
+    described: list[str] = field(default_factory=list)
+    """Provisioned models, imported models and prompt routers, whose metadata the job reads."""
     sagemaker_endpoints: list[str] = field(default_factory=list)
 
 
@@ -130,6 +133,7 @@ def model_access(stack: Stack, identifiers: list[str]) -> ModelAccess:
     return ModelAccess(
         models=_unique(access.models),
         inference_profiles=_unique(access.inference_profiles),
+        described=_unique(access.described),
         sagemaker_endpoints=_unique(access.sagemaker_endpoints),
     )
 
@@ -145,6 +149,11 @@ def _add(stack: Stack, identifier: str, access: ModelAccess) -> None:
         if resource.startswith("inference-profile/"):
             access.inference_profiles.append(identifier)
             access.models.append(_foundation_model(stack, _profile_model(resource.split("/", 1)[1]), "*"))
+        elif resource.startswith("application-inference-profile/"):
+            # Its models are not in its ARN: they are the user's to grant (see the README).
+            access.inference_profiles.append(identifier)
+        elif resource.startswith(DESCRIBED_MODEL_RESOURCES):
+            access.described.append(identifier)
     elif _is_profile_id(identifier):
         profile = stack.format_arn(service="bedrock", resource="inference-profile", resource_name=identifier)
         access.models.append(profile)
@@ -154,6 +163,11 @@ def _add(stack: Stack, identifier: str, access: ModelAccess) -> None:
         access.models.append(_foundation_model(stack, _profile_model(identifier), "*"))
     else:
         access.models.append(_foundation_model(stack, identifier, stack.region))
+
+
+# Model types whose metadata the job reads (the service-role pages: GetProvisionedModelThroughput,
+# GetImportedModel, GetPromptRouter).
+DESCRIBED_MODEL_RESOURCES = ("provisioned-model/", "imported-model/", "prompt-router/", "default-prompt-router/")
 
 
 def _is_profile_id(identifier: str) -> bool:

@@ -71,10 +71,10 @@ class EvaluationJobProvider(Construct):
         )
         acknowledgements.watch(self.role, Holder.HANDLER_ROLE)
         grant(self.role, access.JOB_MANAGE, [evaluation_job_arns(stack)])
-        # CreateEvaluationJob is authorized on the models a job uses (added per job) and on the job.
-        grant(self.role, access.JOB_CREATE, [evaluation_job_arns(stack)])
-        # List actions authorize on no resource: "*" is the only form IAM accepts.
+        # List actions authorize on no resource; CreateEvaluationJob is reported refused on anything
+        # narrower (access.JOB_CREATE). What a job may use is its service role's, the only role passed.
         grant(self.role, access.JOB_LIST, ["*"])
+        grant(self.role, access.JOB_CREATE, ["*"])
         log_group = self._log_group("HandlerLogs")
         grant(self.role, access.HANDLER_LOGS, [log_group.log_group_arn])
 

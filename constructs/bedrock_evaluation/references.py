@@ -19,6 +19,8 @@ class References:
     """s3Uri of every dataset (datasetLocation)."""
     sources: list[str] = field(default_factory=list)
     """S3 URIs of external sources a retrieve-and-generate configuration reads."""
+    rerankers: list[str] = field(default_factory=list)
+    """Reranking models (also in models: they are invoked)."""
     flow_definitions: list[str] = field(default_factory=list)
     """The human workflow's flow definition."""
     output: str | None = None
@@ -35,6 +37,8 @@ def references(request: Mapping[str, Any]) -> References:
             continue
         if key in _MODEL_KEYS:
             found.models.append(value)
+            if parent == "modelConfiguration":
+                found.rerankers.append(value)
         elif key == "knowledgeBaseId":
             found.knowledge_bases.append(value)
         elif key == "guardrailId":
