@@ -235,3 +235,53 @@ def test_a_knowledge_base_job_with_a_key_may_use_it_through_bedrock_too(stack):
     conditions = [s.get("Condition", {}) for s in statements_of(stack, "JobServiceRole") if "kms:Decrypt" in s["Action"]]
     via = sorted(c["StringEquals"]["kms:ViaService"] for c in conditions if "StringEquals" in c and "kms:ViaService" in c["StringEquals"])
     assert via == ["bedrock.us-east-1.amazonaws.com", "s3.us-east-1.amazonaws.com"]
+
+
+def test_an_imported_key_that_cannot_take_bedrocks_statements_is_named_in_a_warning(stack):
+    # CDK's add_to_resource_policy does nothing for Key.from_key_arn: the key owner must add
+    # Bedrock's statements (../shared/reference/bedrock-evaluation.md, "IAM", KMS).
+    from aws_cdk import aws_kms as kms
+    from aws_cdk.assertions import Annotations, Match
+
+    key = kms.Key.from_key_arn(stack, "Key", "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555")
+    EvaluationJob(
+        stack,
+        "Job",
+        model=Model.bedrock("amazon.nova-lite-v1:0"),
+        encryption_key=key,
+        tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
+    )
+    (warning,) = Annotations.from_stack(stack).find_warning("/Eval/Job", Match.string_like_regexp("cannot be changed by this stack"))
+    text = str(warning.entry.data)
+    assert "BedrockEvaluationJobsUseKey" in text and "kms:EncryptionContext:evaluationJobArn" in text
+    assert "BedrockEvaluationJobsDescribeKey" in text
+
+
+def test_an_immutable_role_gets_a_warning_with_every_statement_it_lacks(stack):
+    from aws_cdk import aws_iam as iam
+    from aws_cdk.assertions import Annotations, Match
+
+    role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/evaluations", mutable=False)
+    EvaluationJob(
+        stack,
+        "Job",
+        role=role,
+        model=Model.bedrock("amazon.nova-lite-v1:0"),
+        tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
+    )
+    (warning,) = Annotations.from_stack(stack).find_warning("/Eval/Job", Match.string_like_regexp("cannot be changed by this stack"))
+    text = str(warning.entry.data)
+    assert "bedrock:InvokeModel" in text and "foundation-model/amazon.nova-lite-v1:0" in text and "s3:PutObject" in text
+
+
+def test_a_role_of_the_stack_gets_no_such_warning(stack):
+    from aws_cdk.assertions import Annotations, Match
+
+    EvaluationJob(
+        stack,
+        "Job",
+        role=EvaluationServiceRole(stack, "Shared"),
+        model=Model.bedrock("amazon.nova-lite-v1:0"),
+        tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
+    )
+    assert not Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("cannot be changed by this stack"))

@@ -258,6 +258,27 @@ ROLE_DEPENDENCY = ResourceFinding(
     "before first use; the reference to the role alone would not wait for the policy.",
 )
 
+UNSCOPED_WRITE = ResourceFinding(
+    key="unscoped-write",
+    rules=("CKV_AWS_111",),
+    where="the handler role's policy and a service role's policy that holds the human-loop actions or a "
+    "third-party reranker's Marketplace subscription",
+    reason="Write actions on `*` only where AWS documents nothing narrower: CreateEvaluationJob (reported refused "
+    "on anything narrower; a job may use only its service role, the only role the handler may pass), the "
+    "human-loop actions (the user guide says `Resource: *`) and the Marketplace subscription of a third-party "
+    "reranker. Each is in the wildcard table with its reason.",
+)
+# Actions on "*" that checkov's CKV_AWS_111 counts as writes.
+WRITES_ON_STAR = frozenset(
+    {
+        "bedrock:CreateEvaluationJob",
+        "sagemaker:StartHumanLoop",
+        "sagemaker:StopHumanLoop",
+        "sagemaker:DeleteHumanLoop",
+        "aws-marketplace:Subscribe",
+    }
+)
+
 RESOURCE_FINDINGS: tuple[ResourceFinding, ...] = tuple(
     value for value in list(globals().values()) if isinstance(value, ResourceFinding)
 )
@@ -416,6 +437,8 @@ class WildcardAcknowledgements:
             entry = wildcard_entry(rendered, actions, watched.holder)
             if entry is not None:
                 _acknowledge(node, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)  # type: ignore[arg-type]
+                if rendered == "*" and actions & WRITES_ON_STAR:
+                    acknowledge(cast(CfnResource, node), UNSCOPED_WRITE)
 
     def _owner(self, path: str) -> _Watched | None:
         owners = [w for p, w in self._watched.items() if path.startswith(p + "/")]

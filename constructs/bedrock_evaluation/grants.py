@@ -4,7 +4,7 @@ records it for the acknowledgements; what each permission allows, and why, is th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,28 +27,38 @@ def evaluation_job_arns(stack: Stack) -> str:
 
 def grant(
     role: iam.IRole, permission: access.Permission, resources: Sequence[str], conditions: Mapping[str, Any] | None = None
-) -> None:
+) -> iam.PolicyStatement | None:
     """One statement of the table on a role, recorded so that the wildcards among its resources
-    can be acknowledged, also on a role that is not ours."""
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
-        )
+    can be acknowledged, also on a role that is not ours. Returns the statement when the role
+    refused it (an imported, immutable role): its owner must add it."""
+    statement = iam.PolicyStatement(
+        actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
     )
+    added = role.add_to_principal_policy(statement).statement_added
     record_grant(role, permission.holder, resources)
+    return None if added and _holds_policies(role) else statement
 
 
-def allow_in_key_policy(key: kms.IKey, permission: access.Permission, *, sid: str, conditions: Mapping[str, Any]) -> None:
-    """A statement of the table in a key policy, for Bedrock itself (in a key policy, "*" is the key)."""
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=sid,
-            principals=[iam.ServicePrincipal(BEDROCK)],
-            actions=list(permission.actions),
-            resources=["*"],
-            conditions=dict(conditions),
-        )
+def _holds_policies(role: iam.IRole) -> bool:
+    """A role of the stack keeps statements in its DefaultPolicy, a mutable imported one in a Policy
+    of this stack; an immutable imported role (mutable=False) says it added them but keeps none."""
+    return any(role.node.try_find_child(name) is not None for name in ("DefaultPolicy", "Policy"))
+
+
+def allow_in_key_policy(
+    key: kms.IKey, permission: access.Permission, *, sid: str, conditions: Mapping[str, Any]
+) -> iam.PolicyStatement | None:
+    """A statement of the table in a key policy, for Bedrock itself (in a key policy, "*" is the
+    key). Returns the statement when the key refused it (an imported key or an alias: CDK cannot
+    change their policies)."""
+    statement = iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.ServicePrincipal(BEDROCK)],
+        actions=list(permission.actions),
+        resources=["*"],
+        conditions=dict(conditions),
     )
+    return None if key.add_to_resource_policy(statement).statement_added else statement
 
 
 # --- a job's service role, from its request --------------------------------------------------------
@@ -56,9 +66,11 @@ def allow_in_key_policy(key: kms.IKey, permission: access.Permission, *, sid: st
 
 @dataclass(frozen=True)
 class JobGrants:
-    """What a job's service role was given; `unscoped` are S3 URIs known only at deploy time."""
+    """What a job's service role could not be given: S3 URIs known only at deploy time, and the
+    statements an immutable role refused."""
 
     unscoped: list[str] = field(default_factory=list)
+    refused: list[iam.PolicyStatement] = field(default_factory=list)
 
 
 def grant_job(
@@ -73,12 +85,19 @@ def grant_job(
     stack = Stack.of(role)
     found = references(request)
     unscoped: list[str] = []
+    refused: list[iam.PolicyStatement] = []
+
+    def allow(role: iam.IRole, permission: access.Permission, resources: Sequence[str]) -> None:
+        statement = grant(role, permission, resources)
+        if statement is not None:
+            refused.append(statement)
+
     uris = [*found.datasets, *found.sources]
     # Objects the construct bound first, then the models, then what the request names literally.
     for uri in uris:
         if uri in bound:
-            _grant_read(role, bound[uri])
-    _grant_models(role, found.models)
+            _grant_read(allow, role, bound[uri])
+    _grant_models(allow, role, found.models)
     for uri in uris:
         if uri in bound:
             continue
@@ -86,20 +105,20 @@ def grant_job(
         if location is None:
             unscoped.append(uri)
         else:
-            _grant_read(role, location)
+            _grant_read(allow, role, location)
     knowledge_bases = [resource_arn(stack, "knowledge-base", kb) for kb in found.knowledge_bases]
     if knowledge_bases:
-        grant(role, access.KNOWLEDGE_BASE, knowledge_bases)
+        allow(role, access.KNOWLEDGE_BASE, knowledge_bases)
     guardrails = [resource_arn(stack, "guardrail", g) for g in found.guardrails]
     if guardrails:
-        grant(role, access.GUARDRAIL, guardrails)
+        allow(role, access.GUARDRAIL, guardrails)
     if found.flow_definitions:
         # The user guide's human-job policy puts these on "*" (the loops are named by the service).
-        grant(role, access.HUMAN_LOOPS, ["*"])
+        allow(role, access.HUMAN_LOOPS, ["*"])
     if found.rerankers:
-        grant(role, access.RERANK, ["*"])
+        allow(role, access.RERANK, ["*"])
         if any(not _is_amazon_model(r) for r in found.rerankers):
-            grant(role, access.MARKETPLACE_RERANKER, ["*"])
+            allow(role, access.MARKETPLACE_RERANKER, ["*"])
     output_uri = str(found.output or "")
     if output is None:
         literal = literal_s3_location(stack, output_uri)
@@ -108,28 +127,31 @@ def grant_job(
     if output is None:
         unscoped.append(output_uri)
     else:
-        grant(role, access.OUTPUT_BUCKET, [output.bucket_arn])
-        grant(role, access.OUTPUT_OBJECTS, [output.objects_arn])
-    return JobGrants(unscoped)
+        allow(role, access.OUTPUT_BUCKET, [output.bucket_arn])
+        allow(role, access.OUTPUT_OBJECTS, [output.objects_arn])
+    return JobGrants(unscoped, refused)
 
 
-def _grant_read(role: iam.IRole, location: S3Location) -> None:
-    grant(role, access.DATASET_READ, [location.objects_arn])
+_Grant = Callable[[iam.IRole, access.Permission, Sequence[str]], None]
+
+
+def _grant_read(allow: _Grant, role: iam.IRole, location: S3Location) -> None:
+    allow(role, access.DATASET_READ, [location.objects_arn])
     # The documented dataset policy includes ListBucket; key names are all it reveals.
-    grant(role, access.DATASET_LIST, [location.bucket_arn])
+    allow(role, access.DATASET_LIST, [location.bucket_arn])
 
 
-def _grant_models(role: iam.IRole, identifiers: list[str]) -> None:
+def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> None:
     models = model_access(Stack.of(role), identifiers)
     if models.models:
-        grant(role, access.MODEL_USE, models.models)
+        allow(role, access.MODEL_USE, models.models)
     if models.inference_profiles:
-        grant(role, access.INFERENCE_PROFILE, models.inference_profiles)
-        grant(role, access.LIST_INFERENCE_PROFILES, ["*"])
+        allow(role, access.INFERENCE_PROFILE, models.inference_profiles)
+        allow(role, access.LIST_INFERENCE_PROFILES, ["*"])
     if models.described:
-        grant(role, access.MODEL_METADATA, models.described)
+        allow(role, access.MODEL_METADATA, models.described)
     if models.sagemaker_endpoints:
-        grant(role, access.SAGEMAKER_ENDPOINT, models.sagemaker_endpoints)
+        allow(role, access.SAGEMAKER_ENDPOINT, models.sagemaker_endpoints)
 
 
 # --- the handler, per job -------------------------------------------------------------------------
@@ -144,25 +166,30 @@ def _is_amazon_model(identifier: str) -> bool:
     return identifier.rsplit("/", 1)[-1].startswith("amazon.")
 
 
-def grant_encryption_key(key: kms.IKey, *, service_role: iam.IRole | None, handler_role: iam.IRole, knowledge_base: bool = False) -> None:
+def grant_encryption_key(
+    key: kms.IKey, *, service_role: iam.IRole | None, handler_role: iam.IRole, knowledge_base: bool = False
+) -> list[iam.PolicyStatement]:
     """The uses of a customer managed key an evaluation job needs: Bedrock itself (key policy,
     only for evaluation jobs of this account, with the job in the encryption context), the service
     role through S3 only, and the handler that creates the job."""
     stack = Stack.of(key)
     jobs = evaluation_job_arns(stack)
     source = {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnLike": {"aws:SourceArn": jobs}}
-    allow_in_key_policy(
-        key,
-        access.KEY_POLICY_USE,
-        sid="BedrockEvaluationJobsUseKey",
-        conditions={**source, "ArnLike": {"aws:SourceArn": jobs, "kms:EncryptionContext:evaluationJobArn": jobs}},
-    )
-    allow_in_key_policy(key, access.KEY_POLICY_DESCRIBE, sid="BedrockEvaluationJobsDescribeKey", conditions=source)
+    refused = [
+        allow_in_key_policy(
+            key,
+            access.KEY_POLICY_USE,
+            sid="BedrockEvaluationJobsUseKey",
+            conditions={**source, "ArnLike": {"aws:SourceArn": jobs, "kms:EncryptionContext:evaluationJobArn": jobs}},
+        ),
+        allow_in_key_policy(key, access.KEY_POLICY_DESCRIBE, sid="BedrockEvaluationJobsDescribeKey", conditions=source),
+    ]
     if service_role is not None:
         via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{stack.region}.{stack.url_suffix}"}}
-        grant(service_role, access.KEY_VIA_S3, [key.key_arn], via_s3)
+        refused.append(grant(service_role, access.KEY_VIA_S3, [key.key_arn], via_s3))
         if knowledge_base:
             via_bedrock = {"StringEquals": {"kms:ViaService": f"bedrock.{stack.region}.{stack.url_suffix}"}}
-            grant(service_role, access.KEY_VIA_BEDROCK, [key.key_arn], via_bedrock)
-        grant(service_role, access.KEY_DESCRIBE, [key.key_arn])
+            refused.append(grant(service_role, access.KEY_VIA_BEDROCK, [key.key_arn], via_bedrock))
+        refused.append(grant(service_role, access.KEY_DESCRIBE, [key.key_arn]))
     grant(handler_role, access.KEY_USE_HANDLER, [key.key_arn])
+    return [statement for statement in refused if statement is not None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -285,8 +286,11 @@ class EvaluationJob(Construct):
 
     def _grant(self, body: dict[str, Any], bound: dict[str, S3Location], output: S3Location | None, key: kms.IKey | None) -> None:
         provider = EvaluationJobProvider.of(self)
+        refused: list[iam.PolicyStatement] = []
         if self._grants_to_role:
-            for uri in grant_job(self.role, body, bound=bound, output=output).unscoped:
+            granted = grant_job(self.role, body, bound=bound, output=output)
+            refused += granted.refused
+            for uri in granted.unscoped:
                 Annotations.of(self).add_warning_v2(
                     f"{_WARNING_ID}:s3-access",
                     f"no S3 access was granted for {uri!r}: it is only known at deploy time; use Dataset.from_s3(bucket, key) "
@@ -294,11 +298,19 @@ class EvaluationJob(Construct):
                 )
         grant_handler(provider.role, self.role)
         if key is not None:
-            grant_encryption_key(
+            refused += grant_encryption_key(
                 key,
                 service_role=self.role if self._grants_to_role else None,
                 handler_role=provider.role,
                 knowledge_base=body.get("applicationType") == "RagEvaluation",
+            )
+        if refused:
+            # An imported role (mutable=False) or key (from_key_arn, an alias) takes no statements from CDK.
+            statements = [Stack.of(self).resolve(statement.to_statement_json()) for statement in refused]
+            Annotations.of(self).add_warning_v2(
+                f"{_WARNING_ID}:not-granted",
+                "the role or key given is imported and cannot be changed by this stack; its owner must add these "
+                f"statements (a key's to its key policy) or the job will fail: {json.dumps(statements, sort_keys=True)}",
             )
 
     def _refuse(self, violations: list[Violation]) -> None:
