@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import aws_bedrock as bedrock
 from cfn import resolve, resources_of_type
 
-from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, Model, RagMetric, RagSource, contract
+from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, KnowledgeBaseIngestion, Model, RagMetric, RagSource, contract
 
 JOB = contract.RESOURCE_TYPE
 INGESTION = contract.INGESTION_RESOURCE_TYPE
@@ -193,6 +193,32 @@ def test_waiting_for_ingestion_can_be_turned_off():
     assert not resources_of_type(template, INGESTION)
 
 
-def test_fails_when_a_data_source_is_declared_after_its_evaluation():
-    with pytest.raises(Exception, match=r"data source Kb/Docs of knowledge base Kb/Kb is declared after this evaluation"):
-        _kb_stack(declare_data_source_first=False)
+def test_a_data_source_declared_after_its_evaluation_is_ingested_first_too():
+    template = _kb_stack(declare_data_source_first=False)
+    (ingestion,) = resources_of_type(template, INGESTION).keys()
+    assert ingestion in template["Resources"][logical(template, JOB)]["DependsOn"]
+
+
+def test_the_job_waits_on_the_ingestion_the_user_declares_after_it_and_no_second_one_is_made():
+    """The README's order: knowledge base and data source, the evaluation, then the ingestion that
+    waits for the documents' upload. The evaluation must wait on that one ingestion."""
+    stack = cdk.Stack(cdk.App(), "Kb")
+    kb = bedrock.CfnKnowledgeBase(
+        stack, "Kb", name="kb", role_arn="arn:aws:iam::123456789012:role/kb",
+        knowledge_base_configuration=bedrock.CfnKnowledgeBase.KnowledgeBaseConfigurationProperty(type="VECTOR"),
+    )
+    docs = bedrock.CfnDataSource(
+        stack, "Docs", name="docs", knowledge_base_id=kb.attr_knowledge_base_id,
+        data_source_configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
+            type="S3", s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(bucket_arn="arn:aws:s3:::docs")
+        ),
+    )
+    EvaluationJob(
+        stack, "Eval", rag=RagSource.retrieve(kb), evaluator_model=Model.bedrock("amazon.nova-pro-v1:0"),
+        tasks=[EvaluationTask(dataset=Dataset.from_file("datasets/kb-retrieve.jsonl"), metrics=[RagMetric.CONTEXT_RELEVANCE])],
+    )
+    KnowledgeBaseIngestion(stack, "Indexed", knowledge_base=kb, data_source=docs, documents_hash="abc")
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+    (ingestion,) = resources_of_type(template, INGESTION).keys()
+    assert ingestion.startswith("Indexed")
+    assert ingestion in template["Resources"][logical(template, JOB)]["DependsOn"]

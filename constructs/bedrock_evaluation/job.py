@@ -96,9 +96,9 @@ class EvaluationJob(Construct):
         :param encryption_key: a customer managed KMS key for the job's data (customerEncryptionKeyId);
             the role, the handler and Bedrock get the uses they need. @default - an AWS owned key
         :param tags: jobTags. @default - none
-        :param wait_for_ingestion: for a knowledge base declared in the same stack, ingest each of
-            its data sources (declared before this job) and start the job only once they are
-            indexed (see KnowledgeBaseIngestion). @default - True
+        :param wait_for_ingestion: for a knowledge base declared in the same stack, start the job
+            only once each of its data sources is indexed: by the KnowledgeBaseIngestion declared
+            for it (anywhere in the stack), else by one made for it. @default - True
         :param request: a complete CreateEvaluationJob request instead of the typed props.
             ``roleArn``, ``outputDataConfig`` and ``jobName`` may be left out: they are then filled
             as for typed props. ``clientRequestToken`` must be left out. @default - built from typed props

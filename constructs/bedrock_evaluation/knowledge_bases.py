@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import jsii
-from aws_cdk import CustomResource, Stack
+from aws_cdk import AspectPriority, Aspects, CustomResource, IAspect, Stack
 from aws_cdk import aws_bedrock as bedrock
-from constructs import Construct, IConstruct, IValidation
+from constructs import Construct, IConstruct
 
 from . import contract
 from .boundary import checked, checked_construct
@@ -102,33 +102,30 @@ def documents_hash(path: str | Path) -> str:
 
 
 def evaluate_after_ingestion(job: Construct, resource: CustomResource, knowledge_base: bedrock.CfnKnowledgeBase) -> None:
-    """The job's resource waits for an ingestion of every data source of the knowledge base
-    declared so far (made if missing); one declared later is refused at synth."""
-    covered = []
-    for data_source in data_sources_of(knowledge_base):
-        ingestion = KnowledgeBaseIngestion.of(data_source) or KnowledgeBaseIngestion(
-            Stack.of(data_source) if data_source.node.scope is None else data_source.node.scope,  # type: ignore[arg-type]
-            f"{data_source.node.id}Ingestion",
-            knowledge_base=knowledge_base,
-            data_source=data_source,
-        )
-        resource.node.add_dependency(ingestion)
-        covered.append(data_source)
-    job.node.add_validation(_IngestedFirst(job, knowledge_base, covered))
+    """The job's resource waits for an ingestion of every data source of the knowledge base.
+
+    Decided at synth, once the whole app is declared (a mutating aspect), so the order of
+    declarations does not matter: a `KnowledgeBaseIngestion` the user declared for a data source,
+    before or after the job, is the one waited on; one is made only for a data source that has none.
+    """
+    Aspects.of(job).add(_AfterIngestion(job, resource, knowledge_base), priority=AspectPriority.MUTATING)
 
 
-@jsii.implements(IValidation)
-class _IngestedFirst:
-    """A data source declared after the job would not be ingested before it: say so at synth."""
+@jsii.implements(IAspect)
+class _AfterIngestion:
+    def __init__(self, job: Construct, resource: CustomResource, knowledge_base: bedrock.CfnKnowledgeBase) -> None:
+        self._job, self._resource, self._knowledge_base = job, resource, knowledge_base
+        self._done = False
 
-    def __init__(self, job: Construct, knowledge_base: bedrock.CfnKnowledgeBase, covered: list[bedrock.CfnDataSource]) -> None:
-        self._job, self._knowledge_base, self._covered = job, knowledge_base, covered
-
-    def validate(self) -> list[str]:
-        late = [d for d in data_sources_of(self._knowledge_base) if d not in self._covered]
-        return [
-            f"{self._job.node.path}: data source {d.node.path} of knowledge base {self._knowledge_base.node.path} is "
-            "declared after this evaluation, so it would not be ingested first; declare it before the EvaluationJob, "
-            "or pass wait_for_ingestion=False"
-            for d in late
-        ]
+    def visit(self, node: IConstruct) -> None:
+        if node is not self._job or self._done:
+            return
+        self._done = True
+        for data_source in data_sources_of(self._knowledge_base):
+            ingestion = KnowledgeBaseIngestion.of(data_source) or KnowledgeBaseIngestion(
+                Stack.of(data_source) if data_source.node.scope is None else data_source.node.scope,  # type: ignore[arg-type]
+                f"{data_source.node.id}Ingestion",
+                knowledge_base=self._knowledge_base,
+                data_source=data_source,
+            )
+            self._resource.node.add_dependency(ingestion)
