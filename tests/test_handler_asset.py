@@ -47,3 +47,44 @@ def test_the_built_asset_imports_with_its_own_contract_and_model_and_without_the
     assert Path(loaded["package"]).resolve() == (tmp_path / "bedrock_evaluation" / "__init__.py").resolve()
     assert Path(loaded["data_path"]).resolve() == (tmp_path / "data").resolve()
     assert loaded["cdk"] == []
+
+
+SAGEMAKER_PROBE = """
+import json
+import bedrock
+from botocore.validate import ParamValidator
+model = bedrock.botocore.session.get_session().get_service_model("sagemaker")
+shape = model.operation_model("CreateFlowDefinition").input_shape
+request = json.loads(REQUEST)
+print(json.dumps({"operations": sorted(model.operation_names), "errors": ParamValidator().validate(request, shape).generate_report()}))
+"""
+FLOW_REQUEST = {
+    "FlowDefinitionName": "eval-review-flow-0123456789",
+    "RoleArn": "arn:aws:iam::123456789012:role/review",
+    "HumanLoopRequestSource": {"AwsManagedHumanLoopRequestSource": "AWS/Bedrock/Evaluation"},
+    "HumanLoopConfig": {
+        "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/reviewers",
+        "HumanTaskUiArn": "arn:aws:sagemaker:us-east-1:394669845002:human-task-ui/Evaluation",
+        "TaskTitle": "Compare two answers",
+        "TaskDescription": "Rate each answer",
+        "TaskCount": 1,
+    },
+    "OutputConfig": {"S3OutputPath": "s3://results/human-reviews/"},
+}
+
+
+def test_the_asset_carries_only_the_sagemaker_operations_the_handler_calls_and_they_still_validate(tmp_path: Path) -> None:
+    build_asset(tmp_path)
+    probe = SAGEMAKER_PROBE.replace("REQUEST", repr(json.dumps(FLOW_REQUEST)))
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={**{k: v for k, v in os.environ.items() if k != "AWS_DATA_PATH"}, "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {"operations": ["CreateFlowDefinition", "DeleteFlowDefinition", "DescribeFlowDefinition"], "errors": ""}
+    model = tmp_path / "data" / "sagemaker"
+    assert sum(f.stat().st_size for f in model.rglob("*.json")) < 100_000, "a few shapes, not SageMaker's whole model"
