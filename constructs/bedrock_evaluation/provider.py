@@ -71,6 +71,7 @@ class EvaluationJobProvider(Construct):
         )
         acknowledgements.watch(self.role, Holder.HANDLER_ROLE)
         grant(self.role, access.JOB_MANAGE, [evaluation_job_arns(stack)])
+        grant(self.role, access.JOB_TAGS, [evaluation_job_arns(stack)])
         # CreateEvaluationJob is authorized on the models a job uses (added per job) and on the job.
         grant(self.role, access.JOB_CREATE, [evaluation_job_arns(stack)])
         # List actions authorize on no resource: "*" is the only form IAM accepts.
