@@ -107,7 +107,7 @@ def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Res
         kept = _retag(current, old, new, jobs, budget)
         if kept is not None:
             return _answer(new, kept)
-    if old is not None and old.name == new.name:
+    if old is not None and old.name == new.name and not new.name_is_generated:
         # A fixed jobName. Rolling back a refused change sends the request the job already runs.
         if _in_our_region(current, event) and _runs(current, new, jobs, budget):
             logger.info("%s already runs this request; keeping it", current)
