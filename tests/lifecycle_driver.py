@@ -36,6 +36,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 import index
@@ -125,6 +126,10 @@ class VirtualClock:
     def wait(self, seconds: float) -> None:
         with self._lock:
             self._now += max(0.0, seconds)
+
+    def now(self) -> datetime:
+        """This time as a date (the emulated service's clock)."""
+        return datetime.fromtimestamp(EPOCH + self.monotonic(), UTC)
 
     def _handler_sleep(self, seconds: float) -> None:
         self.handler_sleeps.append(seconds)

@@ -18,9 +18,10 @@ import hashlib
 import json
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
@@ -31,7 +32,7 @@ import lifecycle
 import request as handler_request
 from botocore.config import Config
 from emulator import GONE, BedrockEmulator, Job, canonical, fast_retries, total_attempts
-from handler_support import OUTPUT_S3_URI, model_request, rag_request, valid_properties
+from handler_support import LOGICAL_ID, OUTPUT_S3_URI, model_request, rag_request, valid_properties
 from lifecycle_driver import CloudFormation, Exchange, RealClock, VirtualClock
 
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
@@ -84,16 +85,19 @@ def world(
     real_clock: bool = False,
     read_timeout: float | None = None,
     on_event_timeout: float | None = None,
+    service: Mapping[str, Any] | None = None,
 ) -> Iterator[World]:
     """A running emulator, a handler whose `index.jobs()` talks to it, and CloudFormation.
 
     With the virtual clock (the default) the handler's own clock, botocore's retry backoff and the
     emulator's slow answers all spend virtual seconds; `real_clock` keeps every wait real (botocore's
-    backoff excepted). `read_timeout` shortens the client's, for slow-answer scenarios.
+    backoff excepted). `read_timeout` shortens the client's, for slow-answer scenarios. `service`
+    configures the emulated service (`EvaluationService`'s options: a quota, running times, ...).
     """
     clock: VirtualClock | RealClock = RealClock() if real_clock else VirtualClock()
     with ExitStack() as stack:
-        emulator = stack.enter_context(BedrockEmulator(sleep=clock.wait))
+        now = clock.now if isinstance(clock, VirtualClock) else (lambda: datetime.now(UTC))
+        emulator = stack.enter_context(BedrockEmulator(sleep=clock.wait, now=now, **(service or {})))
         if chaos:
             emulator.chaos(every=3)
         delays = stack.enter_context(
@@ -168,7 +172,9 @@ def create(w: World) -> None:
     assert answer.ok, answer.reason
     assert answer.physical_id == job.arn
     assert answer.data == {"JobArn": job.arn, "JobName": job.name, "OutputS3Uri": f"{OUTPUT_S3_URI}{job.name}/"}
-    assert job.request == {**model_request(), "jobName": job.name}  # the properties, typed back
+    # the properties, typed back, and the digest tag the handler adds
+    digest = [{"key": handler_request.REQUEST_DIGEST_TAG, "value": handler_request.job_spec(props(), stack_id=w.cfn.stack_id, logical_id=LOGICAL_ID).request_digest}]
+    assert job.request == {**model_request(), "jobName": job.name, "jobTags": digest}
     assert w.emulator.status(job.arn) == IN_PROGRESS
 
     # when the stack is deleted
@@ -248,14 +254,14 @@ def update_refused_then_rolled_back(w: World) -> None:
     # given
     a, b = props(), props(request=changed_request())
     job_a = w.cfn.create(a).physical_id
-    w.emulator.fail("CreateEvaluationJob", "ServiceQuotaExceededException", "Too many evaluation jobs in progress.")
+    w.emulator.fail("CreateEvaluationJob", "ValidationException", "The model is not supported in this Region.")
 
     # when the update fails, CloudFormation sends A's properties back to the same physical id
     update = w.cfn.update(b, old_properties=a, physical_id=job_a)
     rollback = w.cfn.update(a, old_properties=b, physical_id=job_a)
 
     # then
-    assert update.status == "FAILED" and "Too many evaluation jobs in progress." in (update.reason or "")
+    assert update.status == "FAILED" and "The model is not supported in this Region." in (update.reason or "")
     assert update.physical_id == job_a
     assert rollback.ok and rollback.physical_id == job_a
     assert [job.arn for job in w.made()] == [job_a]
@@ -485,7 +491,7 @@ def time_budget(w: World) -> None:
     "slow answers (real clock): client timeouts, retries, one job, answered within seconds",
     real_clock=True,
     read_timeout=0.5,
-    on_event_timeout=240.0,
+    on_event_timeout=270.0,  # room for an attempt and the calls that settle it (CLEANUP_CALLS)
 )
 def slow_service(w: World) -> None:
     # given the service makes the job but answers the first two attempts only after 2 s, and
@@ -667,6 +673,94 @@ def slow_service_while_deleting(w: World) -> None:
     assert answer.status == "FAILED" and answer.unreadable is None, answer.reason
     assert "still Stopping" in (answer.reason or "")
     assert w.last().seconds < 3600 - 5 * 60
+
+
+# --- fidelity to the service (issue 11) ------------------------------------------------------------------
+
+
+@scenario(
+    "a stack of more jobs than the concurrent-job quota: each Create waits for a free slot, all are created in turn",
+    service={"max_in_progress": 1, "run_seconds": 150.0},
+)
+def jobs_beyond_the_concurrent_quota(w: World) -> None:
+    # given the account may run one automatic job at a time (quota L-557C8C47), and a job runs
+    # 2.5 minutes (on_event can wait about 3 for a slot: its Lambda time, less what settling a lost answer needs)
+    stack = {logical_id: props(request=_with_description(logical_id)) for logical_id in ("First", "Second", "Third")}
+
+    # when CloudFormation creates the stack's three jobs
+    answers = {logical_id: w.cfn.create(properties, logical_id=logical_id) for logical_id, properties in stack.items()}
+
+    # then the service refused the later ones for a while, and each was created once a slot was free
+    assert all(answer.ok for answer in answers.values()), [a.reason for a in answers.values()]
+    assert len(w.made()) == 3 and w.emulator.service.quota_refusals >= 2
+    assert not any(i.timed_out for i in w.cfn.invocations())
+
+    for logical_id, properties in stack.items():
+        assert w.cfn.delete(properties, physical_id=answers[logical_id].physical_id, logical_id=logical_id).ok
+
+
+def _with_description(text: str) -> dict[str, Any]:
+    return model_request() | {"jobDescription": text}
+
+
+@scenario(
+    "a rollback right after create, while the service does not find the new job yet: the job is stopped",
+    service={"invisible_for_calls": 2},
+)
+def rollback_right_after_create(w: World) -> None:
+    # given Get, Stop and List do not find a new job for their first two requests (eventual consistency)
+    created = w.cfn.create(props())
+
+    # when another resource fails at once and CloudFormation deletes this one
+    deleted = w.cfn.delete(props(), physical_id=created.physical_id)
+
+    # then the handler looked again instead of taking the job for gone, and stopped it
+    assert created.ok and deleted.ok, (created.reason, deleted.reason)
+    assert w.emulator.status(created.physical_id) == STOPPING
+
+
+@scenario(
+    "a fixed-name job the service describes with normalised fields: a refused update rolls back to it",
+    service={"normalise": True},
+)
+def fixed_name_rollback_when_the_service_normalises(w: World) -> None:
+    # given a job under a fixed name, which GetEvaluationJob describes with its model as an ARN
+    a = props(request=model_request() | {"jobName": "nightly-qa"})
+    b = props(request=changed_request() | {"jobName": "nightly-qa"})
+    job_a = w.cfn.create(a).physical_id
+
+    # when an update is refused (a fixed name cannot take a new request) and rolled back
+    update = w.cfn.update(b, old_properties=a, physical_id=job_a)
+    rollback = w.cfn.update(a, old_properties=b, physical_id=job_a)
+
+    # then the rollback recognises the job by the digest the handler tagged it with
+    assert update.status == "FAILED"
+    assert rollback.ok and rollback.physical_id == job_a, rollback.reason
+    assert [job.arn for job in w.made()] == [job_a]
+    assert w.cfn.delete(a, physical_id=job_a).ok
+
+
+@scenario("a tag added to a deployed job updates its tags in place: no second job")
+def tag_only_update(w: World) -> None:
+    # given a deployed job
+    before = props()
+    job_arn = w.cfn.create(before).physical_id
+
+    # when an app-wide tag is added (Tags.of(app).add("team", "search")) and the stack deploys again
+    after = props(request=model_request() | {"jobTags": [{"key": "team", "value": "search"}]})
+    answer = w.cfn.update(after, old_properties=before, physical_id=job_arn)
+
+    # then the same job runs, now tagged; no job was created
+    assert answer.ok and answer.physical_id == job_arn, answer.reason
+    assert len(w.made()) == 1
+    tags = w.emulator.service.job(job_arn).tags
+    assert tags["team"] == "search" and handler_request.REQUEST_DIGEST_TAG in tags
+    assert answer.data["JobName"] == w.only_job().name
+
+    # and removing it again untags the same job
+    assert w.cfn.update(before, old_properties=after, physical_id=job_arn).physical_id == job_arn
+    assert "team" not in w.emulator.service.job(job_arn).tags
+    assert w.cfn.delete(before, physical_id=job_arn).ok
 
 
 # --- running them ----------------------------------------------------------------------------------------

@@ -95,6 +95,9 @@ def test_each_operation_answers_a_real_client_with_the_status_code_of_the_model(
         "GetEvaluationJob": client.get_evaluation_job(jobIdentifier=job_arn),
         "ListEvaluationJobs": client.list_evaluation_jobs(),
         "StopEvaluationJob": client.stop_evaluation_job(jobIdentifier=job_arn),
+        "TagResource": client.tag_resource(resourceARN=job_arn, tags=[{"key": "team", "value": "search"}]),
+        "UntagResource": client.untag_resource(resourceARN=job_arn, tagKeys=["team"]),
+        "ListTagsForResource": client.list_tags_for_resource(resourceARN=job_arn),
         "BatchDeleteEvaluationJob": client.batch_delete_evaluation_job(jobIdentifiers=[job_arn]),
     }
 
@@ -559,3 +562,68 @@ def test_chaos_faults_every_nth_unplanned_request_with_faults_botocore_absorbs(e
     assert set(emulator.faults.injected) == {"throttling", "server error 500", "server error 503", "dropped connection"}
     assert all(a is None or b is None for a, b in zip(faults, faults[1:], strict=False))  # never two in a row
     assert emulator.calls("GetEvaluationJob") == 10
+
+
+# --- fidelity modes (issue 11) ----------------------------------------------------------------------
+
+
+def test_a_full_concurrent_job_quota_refuses_create_with_the_models_error_until_a_job_ends(one_shot) -> None:
+    # ServiceQuotaExceededException is one of CreateEvaluationJob's errors in the botocore model
+    # ("Resubmit your request later"); quotas L-557C8C47 and L-973C31D1 count concurrent jobs.
+    with BedrockEmulator(max_in_progress=1) as emulator:
+        client = client_for(emulator, ONE_ATTEMPT)
+        first = create(client, "eval-one")
+
+        with pytest.raises(ClientError) as raised:
+            create(client, "eval-two")
+        emulator.finish(first)
+        create(client, "eval-two")
+
+    assert "ServiceQuotaExceededException" in [s.name for s in SERVICE_MODEL.operation_model("CreateEvaluationJob").error_shapes]
+    assert error_of(raised)[:2] == ("ServiceQuotaExceededException", http_status_of("ServiceQuotaExceededException"))
+    assert emulator.service.quota_refusals == 1
+
+
+def test_jobs_complete_after_their_running_time_by_the_services_clock() -> None:
+    now = [datetime(2025, 1, 1, tzinfo=UTC)]
+    with BedrockEmulator(max_in_progress=1, run_seconds=300, now=lambda: now[0]) as emulator:
+        client = client_for(emulator, ONE_ATTEMPT)
+        first = create(client, "eval-one")
+        now[0] = now[0].replace(minute=5)
+
+        create(client, "eval-two")  # the first has ended: a slot is free
+
+    assert emulator.status(first) == "Completed"
+
+
+def test_a_new_job_is_not_found_by_the_first_reads_after_its_creation() -> None:
+    # Eventually consistent reads: Get, Stop and List may not see a job made moments ago.
+    with BedrockEmulator(invisible_for_calls=3) as emulator:
+        client = client_for(emulator, ONE_ATTEMPT)
+        job_arn = create(client)
+
+        with pytest.raises(ClientError) as get:
+            client.get_evaluation_job(jobIdentifier=job_arn)
+        listed = client.list_evaluation_jobs()["jobSummaries"]
+        with pytest.raises(ClientError) as stop:
+            client.stop_evaluation_job(jobIdentifier=job_arn)
+        found = client.get_evaluation_job(jobIdentifier=job_arn)
+
+    assert error_of(get)[0] == error_of(stop)[0] == "ResourceNotFoundException"
+    assert listed == []
+    assert found["jobArn"] == job_arn
+
+
+def test_tags_are_listed_not_described_and_normalised_descriptions_give_model_arns() -> None:
+    with BedrockEmulator(normalise=True) as emulator:
+        client = client_for(emulator, ONE_ATTEMPT)
+        job_arn = create(client, jobTags=[{"key": "team", "value": "search"}])
+        client.tag_resource(resourceARN=job_arn, tags=[{"key": "stage", "value": "prod"}])
+        client.untag_resource(resourceARN=job_arn, tagKeys=["team"])
+        described = client.get_evaluation_job(jobIdentifier=job_arn)
+        tags = client.list_tags_for_resource(resourceARN=job_arn)["tags"]
+
+    assert "jobTags" not in SERVICE_MODEL.operation_model("GetEvaluationJob").output_shape.members
+    assert tags == [{"key": "stage", "value": "prod"}]
+    model = described["inferenceConfig"]["models"][0]["bedrockModel"]["modelIdentifier"]
+    assert model == "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-lite-v1:0"

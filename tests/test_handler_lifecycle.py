@@ -38,7 +38,7 @@ from handler_support import (
     valid_properties,
 )
 from lifecycle import IAM_RETRY_WINDOW_SECONDS, JobError
-from request import JobSpec, job_spec
+from request import REQUEST_DIGEST_TAG, JobSpec, job_spec
 from runtime import BACKOFF_CAP_SECONDS, MAX_REASON_BYTES, InvalidProperties, idempotency_token
 
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
@@ -75,11 +75,22 @@ def spec_for(properties: dict[str, Any]) -> JobSpec:
 def create_params(properties: dict[str, Any], request_id: str = "req-1") -> dict[str, Any]:
     """What CreateEvaluationJob must receive for these properties in this CloudFormation request."""
     token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id=request_id)
-    return {**spec_for(properties).request, "clientRequestToken": token}
+    return {**spec_for(properties).create_request(), "clientRequestToken": token}
 
 
 def error(stubber: Stubber, method: str, code: str, message: str, status: int) -> None:
     stubber.add_client_error(method, service_error_code=code, service_message=message, http_status_code=status)
+
+
+def untagged(stubber: Stubber, job_arn: str = JOB_ARN) -> None:
+    """The next ListTagsForResource finds no REQUEST_DIGEST_TAG: a job made before the handler wrote it."""
+    stubber.add_response("list_tags_for_resource", {"tags": []}, {"resourceARN": job_arn})
+
+
+def not_found(stubber: Stubber, times: int = lifecycle.NOT_FOUND_LOOKS) -> None:
+    """GetEvaluationJob finds no such job, as often as the handler looks before believing it."""
+    for _ in range(times):
+        error(stubber, "get_evaluation_job", *NOT_FOUND)
 
 
 def describe(stubber: Stubber, status: str) -> None:
@@ -136,6 +147,7 @@ def test_create_sends_the_numbers_of_a_rag_request_as_numbers(bedrock_api, clock
         item["value"]["floatValue"] = value
     token = idempotency_token(stack_id=STACK_ID, logical_id=LOGICAL_ID, request_id="req-1")
     expected |= {"jobName": spec_for(properties).name, "clientRequestToken": token}
+    expected["jobTags"] = [{"key": REQUEST_DIGEST_TAG, "value": spec_for(properties).request_digest}]
     bedrock_api.stubber.add_response("create_evaluation_job", {"jobArn": JOB_ARN}, expected)
 
     # when
@@ -224,9 +236,10 @@ def test_create_adopts_the_job_an_earlier_attempt_made_under_the_generated_name(
 def test_create_fails_on_a_conflict_when_no_job_has_exactly_the_name(bedrock_api, clock) -> None:
     name = spec_for(valid_properties()).name
     error(bedrock_api.stubber, "create_evaluation_job", "ConflictException", "Job name already exists.", 400)
-    bedrock_api.stubber.add_response(
-        "list_evaluation_jobs", {"jobSummaries": [job_summary(OTHER_JOB_ARN, f"{name}-2")]}, {"nameContains": name}
-    )
+    for _ in range(lifecycle.NOT_FOUND_LOOKS):  # a job made seconds ago may not be listed yet: looked for again
+        bedrock_api.stubber.add_response(
+            "list_evaluation_jobs", {"jobSummaries": [job_summary(OTHER_JOB_ARN, f"{name}-2")]}, {"nameContains": name}
+        )
 
     with pytest.raises(JobError, match="Job name already exists"):
         lifecycle.on_create(resource_event("Create"), bedrock_api.jobs, clock.budget())
@@ -252,6 +265,7 @@ def test_create_adopts_a_job_of_a_fixed_name_only_if_it_runs_as_our_role(
         job_description(JOB_ARN, name="my-boolq-run", status="Completed", role_arn=existing_role),
         {"jobIdentifier": JOB_ARN},
     )
+    untagged(bedrock_api.stubber)
     event = resource_event("Create", properties=properties)
 
     if adopted:
@@ -320,6 +334,7 @@ def test_update_of_a_request_with_a_fixed_job_name_fails_without_creating_a_job(
     bedrock_api.stubber.add_response(
         "get_evaluation_job", job_description(JOB_ARN, name="my-boolq-run"), {"jobIdentifier": JOB_ARN}
     )
+    untagged(bedrock_api.stubber)
     event = resource_event(
         "Update",
         properties=valid_properties(request=fixed_name(changed_request())),
@@ -360,6 +375,7 @@ def test_rollback_of_a_rejected_fixed_name_change_keeps_the_existing_job() -> No
         job_description(JOB_ARN, name="my-boolq-run", status="Completed"),
         {"jobIdentifier": JOB_ARN},
     )
+    untagged(stubber)
     event = resource_event(
         "Update",
         properties=valid_properties(request=fixed_name(model_request())),
@@ -388,10 +404,10 @@ def test_delete_of_a_resource_that_never_made_a_job_calls_nothing(bedrock_api, p
     assert answer == {"PhysicalResourceId": physical_id}
 
 
-def test_delete_of_a_job_the_service_no_longer_has_succeeds(bedrock_api) -> None:
-    error(bedrock_api.stubber, "get_evaluation_job", *NOT_FOUND)
+def test_delete_of_a_job_the_service_no_longer_has_succeeds(bedrock_api, clock) -> None:
+    not_found(bedrock_api.stubber)
 
-    assert lifecycle.on_delete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs) == {
+    assert lifecycle.on_delete(resource_event("Delete", physical_id=JOB_ARN), bedrock_api.jobs, clock.budget()) == {
         "PhysicalResourceId": JOB_ARN
     }
 
@@ -537,10 +553,10 @@ def test_is_complete_fails_when_the_service_refuses_the_deletion(bedrock_api) ->
     )
 
 
-def test_is_complete_when_the_job_is_already_gone(bedrock_api) -> None:
-    error(bedrock_api.stubber, "get_evaluation_job", *NOT_FOUND)
+def test_is_complete_when_the_job_is_already_gone(bedrock_api, clock) -> None:
+    not_found(bedrock_api.stubber)
 
-    assert lifecycle.is_complete(delete_event(), bedrock_api.jobs) is True
+    assert lifecycle.is_complete(delete_event(), bedrock_api.jobs, clock.budget()) is True
 
 
 @pytest.mark.parametrize(
@@ -562,10 +578,10 @@ def test_is_complete_fails_on_a_lasting_error(bedrock_api) -> None:
 
 
 def test_is_complete_fails_on_a_lasting_botocore_error(bedrock_api, monkeypatch) -> None:
-    def no_credentials(job_arn: str) -> None:
+    def no_credentials(**params: object) -> None:
         raise NoCredentialsError()
 
-    monkeypatch.setattr(bedrock_api.jobs, "get", no_credentials)
+    monkeypatch.setattr(bedrock_api.jobs.client, "get_evaluation_job", no_credentials)
 
     with pytest.raises(JobError, match="Unable to locate credentials"):
         lifecycle.is_complete(delete_event(), bedrock_api.jobs)
@@ -635,8 +651,9 @@ def test_on_event_deletes_through_the_same_client(handler_jobs) -> None:
     assert (answer["ResourceProperties"], answer["OldResourceProperties"]) == ({"Removal": "stop"}, {})
 
 
-def test_is_complete_entry_wraps_the_answer_for_the_framework(handler_jobs) -> None:
-    error(handler_jobs.stubber, "get_evaluation_job", *NOT_FOUND)
+def test_is_complete_entry_wraps_the_answer_for_the_framework(handler_jobs, monkeypatch) -> None:
+    monkeypatch.setattr(index, "clock", FakeClock().clock)
+    not_found(handler_jobs.stubber)
 
     event = make_event("Delete", properties=valid_properties(Removal="delete"), physical_id=JOB_ARN)
 

@@ -21,6 +21,7 @@ class RecordingJobs:
 
     status: str | None = "InProgress"
     calls: list[str] = field(default_factory=list)
+    worst_call: float = 0.0
 
     def get(self, job_arn: str) -> dict[str, Any] | None:
         self.calls.append("get")

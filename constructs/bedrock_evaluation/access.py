@@ -206,6 +206,13 @@ JOB_MANAGE = Permission(
     "the handler follows, stops and deletes the jobs it created, whose ids the service chooses; "
     "TagResource authorizes the jobTags sent with CreateEvaluationJob",
 )
+JOB_TAGS = Permission(
+    Holder.HANDLER_ROLE,
+    ("bedrock:ListTagsForResource", "bedrock:UntagResource"),
+    "`evaluation-job/*` of this account and region",
+    "the handler reads the request digest it tags each job with (GetEvaluationJob returns no tags) and "
+    "removes the jobTags a deploy drops, keeping the job (TagResource, above, sets the new ones)",
+)
 JOB_CREATE = Permission(
     Holder.HANDLER_ROLE,
     ("bedrock:CreateEvaluationJob",),

@@ -66,7 +66,7 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
         key="evaluation-jobs",
         example="arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:evaluation-job/*",
         pattern=rf"arn:{_PARTITION}:bedrock:{_REGION}:{_ACCOUNT}:evaluation-job/\*",
-        actions=frozenset(access.JOB_MANAGE.actions),
+        actions=frozenset(access.JOB_MANAGE.actions + access.JOB_TAGS.actions),
         holders=frozenset({Holder.HANDLER_ROLE}),
         reason="Evaluation job ids are chosen by the service when a job is created, so no ARN of a job "
         "exists before the policy does; the wildcard is limited to evaluation jobs of this account and region.",

@@ -71,6 +71,7 @@ class EvaluationJobProvider(Construct):
         )
         acknowledgements.watch(self.role, Holder.HANDLER_ROLE)
         grant(self.role, access.JOB_MANAGE, [evaluation_job_arns(stack)])
+        grant(self.role, access.JOB_TAGS, [evaluation_job_arns(stack)])
         # List actions authorize on no resource; CreateEvaluationJob is reported refused on anything
         # narrower (access.JOB_CREATE). What a job may use is its service role's, the only role passed.
         grant(self.role, access.JOB_LIST, ["*"])

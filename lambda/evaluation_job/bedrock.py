@@ -107,6 +107,16 @@ def is_not_ready(error: BaseException) -> bool:
     return error_code(error) in _NOT_READY_CODES and bool(_NOT_READY.search(error_message(error)))
 
 
+def is_quota_exceeded(error: BaseException) -> bool:
+    """True when the account runs as many evaluation jobs as its quota allows (Create's
+    ServiceQuotaExceededException: "Resubmit your request later", botocore's model)."""
+    return error_code(error) == "ServiceQuotaExceededException"
+
+
+def is_not_found(error: BaseException) -> bool:
+    return error_code(error) == "ResourceNotFoundException"
+
+
 def is_transient(error: BaseException) -> bool:
     """Errors worth trying again later (botocore has already retried them a few times)."""
     if isinstance(error, ClientError):
@@ -117,7 +127,7 @@ def is_transient(error: BaseException) -> bool:
 
 
 class EvaluationJobs:
-    """The five evaluation-job operations, in the terms the handler thinks in.
+    """The evaluation-job operations and the job's tags, in the terms the handler thinks in.
 
     `allows(seconds)` says whether that much time is left: each call (each page of a list) starts
     only if a worst-case call still fits, else raises OutOfTime, so no call outlives the Lambda.
@@ -147,9 +157,28 @@ class EvaluationJobs:
         try:
             return dict(self.client.get_evaluation_job(jobIdentifier=job_arn))
         except ClientError as error:
-            if error_code(error) == "ResourceNotFoundException":
+            if is_not_found(error):
                 return None
             raise
+
+    def tags(self, job_arn: str) -> dict[str, str] | None:
+        """The job's tags (GetEvaluationJob does not return them), or None if the service has no such job."""
+        self._starting()
+        try:
+            response = self.client.list_tags_for_resource(resourceARN=job_arn)
+        except ClientError as error:
+            if is_not_found(error):
+                return None
+            raise
+        return {str(t["key"]): str(t["value"]) for t in response.get("tags", [])}
+
+    def tag(self, job_arn: str, tags: Mapping[str, str]) -> None:
+        self._starting()
+        self.client.tag_resource(resourceARN=job_arn, tags=[{"key": k, "value": v} for k, v in tags.items()])
+
+    def untag(self, job_arn: str, keys: list[str]) -> None:
+        self._starting()
+        self.client.untag_resource(resourceARN=job_arn, tagKeys=keys)
 
     def find_by_name(self, name: str) -> str | None:
         """The ARN of the job with exactly this name, if there is one."""

@@ -10,6 +10,7 @@ region. Every call starts only if a worst-case call still ends before the handle
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 from bedrock import (
     CALL_ERRORS,
@@ -19,13 +20,16 @@ from bedrock import (
     OutOfTime,
     error_code,
     error_message,
+    is_not_found,
     is_not_ready,
+    is_quota_exceeded,
     is_transient,
 )
 from events import Properties, ResourceEvent, Response
-from request import JobSpec, job_spec, removal_of
+from request import REQUEST_DIGEST_TAG, JobSpec, job_spec, removal_of
 from runtime import (
     Budget,
+    Clock,
     InvalidProperties,
     ResourceError,
     backoff,
@@ -47,8 +51,19 @@ logger = module_logger("lifecycle")
 # How long Create keeps retrying while a new role or policy propagates through IAM.
 IAM_RETRY_WINDOW_SECONDS = 240.0
 # After a Create whose outcome is unknown (the job may exist), the calls that find and settle it:
-# a page of ListEvaluationJobs, GetEvaluationJob, StopEvaluationJob. No attempt starts without time for them.
-CLEANUP_CALLS = 3
+# a page of ListEvaluationJobs, GetEvaluationJob, ListTagsForResource, StopEvaluationJob. No attempt
+# starts without time for them.
+CLEANUP_CALLS = 4
+# Reads are eventually consistent: right after CreateEvaluationJob, Get, Stop and List may not find
+# the job yet (Terraform's provider retries NotFound after create too). "No such job" is believed
+# only after this many looks, a backoff apart (about 10 s), so a quick rollback never leaves it running.
+NOT_FOUND_LOOKS = 4
+# The quota that refuses a Create while the account runs as many jobs as it allows (Service Quotas,
+# bedrock), by jobType: CloudFormation creates all of a stack's jobs at once.
+CONCURRENT_JOB_QUOTAS = {
+    "Automated": ("L-557C8C47", "concurrent automatic model evaluation jobs"),
+    "Human": ("L-973C31D1", "concurrent human model evaluation jobs"),
+}
 STOPPABLE = "InProgress"
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 # What GetEvaluationJob's status may be (botocore's EvaluationJobStatus). Anything else is a status
@@ -60,7 +75,9 @@ NOT_RUNNING = TERMINAL | {"Stopping", "Deleting"}
 ADOPTABLE = frozenset({"InProgress", "Completed"})
 # A call that failed, or was not started for lack of time.
 _FAILED_OR_NOT_STARTED: tuple[type[Exception], ...] = (*CALL_ERRORS, OutOfTime)
-# The request fields GetEvaluationJob gives back, to tell which request a job was made from.
+Found = TypeVar("Found")
+# The request fields GetEvaluationJob gives back, to tell which request a job was made from when
+# it carries no REQUEST_DIGEST_TAG (made by an earlier handler version, or jobTags had no room).
 _COMPARED_FIELDS = ("roleArn", "evaluationConfig", "inferenceConfig", "outputDataConfig", "jobDescription")
 
 
@@ -83,12 +100,16 @@ def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Res
         old: JobSpec | None = _spec(event, event.old_properties)
     except InvalidProperties:
         old = None
-    if old is not None and old.request == new.request and JOB_ARN.fullmatch(current):
-        logger.info("request unchanged; keeping %s", current)
-        return _answer(new, current)
-    if old is not None and old.name == new.name:
+    if old is not None and old.identity == new.identity and JOB_ARN.fullmatch(current):
+        if old.tags == new.tags:
+            logger.info("request unchanged; keeping %s", current)
+            return _answer(new, current)
+        kept = _retag(current, old, new, jobs, budget)
+        if kept is not None:
+            return _answer(new, kept)
+    if old is not None and old.name == new.name and not new.name_is_generated:
         # A fixed jobName. Rolling back a refused change sends the request the job already runs.
-        if _in_our_region(current, event) and _runs(current, new, jobs):
+        if _in_our_region(current, event) and _runs(current, new, jobs, budget):
             logger.info("%s already runs this request; keeping it", current)
             return _answer(new, current)
         raise JobError(
@@ -99,16 +120,46 @@ def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Res
     return _answer(new, _create(new, event, jobs, budget))
 
 
-def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs) -> bool:
+def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs, budget: Budget) -> bool:
     try:
-        job = jobs.get(job_arn)
+        job = _described(job_arn, jobs, budget)
+        return job is not None and _runs_request(job_arn, job, spec, jobs)
     except _FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"could not read {job_arn}: {error_message(error)}") from error
-    return job is not None and _runs_request(job, spec)
 
 
-def _runs_request(job: Mapping[str, object], spec: JobSpec) -> bool:
+def _runs_request(job_arn: str, job: Mapping[str, object], spec: JobSpec, jobs: EvaluationJobs) -> bool:
+    """Whether the job runs this request: by the digest Create wrote into its tags; for a job
+    without one (made before the handler wrote it), by the fields GetEvaluationJob gives back,
+    which the service may have normalised."""
+    digest = (jobs.tags(job_arn) or {}).get(REQUEST_DIGEST_TAG)
+    if digest is not None:
+        return digest == spec.request_digest
     return all(job.get(key) == spec.request.get(key) for key in _COMPARED_FIELDS)
+
+
+def _retag(job_arn: str, old: JobSpec, new: JobSpec, jobs: EvaluationJobs, budget: Budget) -> str | None:
+    """Only jobTags changed: the running job keeps its name and physical id and gets the new tags
+    (TagResource, UntagResource). None when the job at the physical id is not named by this
+    version (its name's digest held the old tags) or is gone: a job is then found or made as for a
+    changed request, once."""
+    try:
+        earlier = _earlier_job(new, jobs)
+        if earlier is not None:
+            return earlier  # a rollback to a job made under the older name, which has these tags
+        job = _described(job_arn, jobs, budget)
+        if job is None or job.get("jobName") != new.name:
+            return None
+        removed = sorted(set(old.tags) - set(new.tags) - {REQUEST_DIGEST_TAG})
+        changed = {k: v for k, v in new.tags.items() if old.tags.get(k) != v and k != REQUEST_DIGEST_TAG}
+        if removed:
+            jobs.untag(job_arn, removed)
+        if changed:
+            jobs.tag(job_arn, changed)
+        logger.info("only the tags changed; retagged %s (removed %s, set %s)", job_arn, removed, sorted(changed))
+    except _FAILED_OR_NOT_STARTED as error:
+        raise JobError(new.name, f"could not update the tags of {job_arn}: {error_message(error)}") from error
+    return job_arn
 
 
 # --- delete ----------------------------------------------------------------------------------------
@@ -137,10 +188,11 @@ def on_delete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | None 
         return answer
     if budget is not None:
         jobs = jobs.within(budget.allows)
+    budget = budget or _unlimited()
     try:
-        job = _own_job(job_arn, names, jobs)
+        job = _own_job(job_arn, names, jobs, budget)
         if job is not None and job.get("status") not in NOT_RUNNING:
-            _stop(job_arn, jobs, job.get("status"))
+            _stop(job_arn, jobs, budget, job.get("status"))
     except _FAILED_OR_NOT_STARTED as error:
         # is_complete looks again (and stops the job) until it is no longer running.
         _not_yet(error, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}"))
@@ -160,14 +212,17 @@ def is_complete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | Non
         return True
     if budget is not None:
         jobs = jobs.within(budget.allows)
+    budget = budget or _unlimited()
     try:
-        job = _own_job(job_arn, names, jobs)
-        done = job is None or (_stopped(job, jobs) if removal is Removal.STOP else _delete_when_stopped(job, jobs))
+        job = _own_job(job_arn, names, jobs, budget)
+        done = job is None or (
+            _stopped(job, jobs, budget) if removal is Removal.STOP else _delete_when_stopped(job, jobs, budget)
+        )
     except _FAILED_OR_NOT_STARTED as error:
         # An exception here fails the resource at once, so a passing fault is "not yet".
         _not_yet(error, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}"))
         done, job = False, None
-    if not done and event.wait is not None and budget is not None and budget.clock.wall() > event.wait["deadline"]:
+    if not done and event.wait is not None and budget.clock.wall() > event.wait["deadline"]:
         status = job.get("status") if job is not None else "not known"
         raise JobError(
             job_arn,
@@ -177,9 +232,11 @@ def is_complete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | Non
     return done
 
 
-def _own_job(job_arn: str, names: list[str] | tuple[str, ...], jobs: EvaluationJobs) -> dict[str, object] | None:
+def _own_job(
+    job_arn: str, names: list[str] | tuple[str, ...], jobs: EvaluationJobs, budget: Budget
+) -> dict[str, object] | None:
     """The job's description if it exists and is this resource's (one of its names), else None."""
-    job = jobs.get(job_arn)
+    job = _described(job_arn, jobs, budget)
     if job is None:
         return None
     if job.get("jobName") not in names:
@@ -188,21 +245,21 @@ def _own_job(job_arn: str, names: list[str] | tuple[str, ...], jobs: EvaluationJ
     return job
 
 
-def _stopped(job: Mapping[str, object], jobs: EvaluationJobs) -> bool:
+def _stopped(job: Mapping[str, object], jobs: EvaluationJobs, budget: Budget) -> bool:
     status = job.get("status")
     if status in NOT_RUNNING:
         return True
-    _stop(str(job["jobArn"]), jobs, status)  # running (on_event's Stop did not get through), or a status we do not know
+    _stop(str(job["jobArn"]), jobs, budget, status)  # running (on_event's Stop did not get through), or a status we do not know
     return False
 
 
-def _delete_when_stopped(job: Mapping[str, object], jobs: EvaluationJobs) -> bool:
+def _delete_when_stopped(job: Mapping[str, object], jobs: EvaluationJobs, budget: Budget) -> bool:
     job_arn, status = str(job["jobArn"]), job.get("status")
     if status == "Deleting":
         return True
     if status not in TERMINAL:
         if status not in NOT_RUNNING:
-            _stop(job_arn, jobs, status)  # running, or a status we do not know
+            _stop(job_arn, jobs, budget, status)  # running, or a status we do not know
         return False  # Stopping: look again later
     problems = [e for e in jobs.delete(job_arn) if not _not_found(e.get("code", ""))]
     if problems:
@@ -230,13 +287,10 @@ def _not_yet(error: Exception, doing: str, fail: Callable[[str], ResourceError])
     transient_or_fail(error, logger, doing, fail)
 
 
-def _stop(job_arn: str, jobs: EvaluationJobs, status: object = STOPPABLE) -> None:
+def _stop(job_arn: str, jobs: EvaluationJobs, budget: Budget, status: object = STOPPABLE) -> None:
     try:
-        jobs.stop(job_arn)
-        logger.info("stopping %s", job_arn)
+        _again_if_absent(lambda: _stopping(job_arn, jobs), jobs, budget)
     except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
-            return
         if is_transient(error):
             raise  # the caller looks again later
         if status not in KNOWN:
@@ -248,6 +302,42 @@ def _stop(job_arn: str, jobs: EvaluationJobs, status: object = STOPPABLE) -> Non
         if job is None or job.get("status") != STOPPABLE:
             return
         raise
+
+
+def _stopping(job_arn: str, jobs: EvaluationJobs) -> bool | None:
+    """StopEvaluationJob: True once asked, None if the service finds no such job (yet)."""
+    try:
+        jobs.stop(job_arn)
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+    logger.info("stopping %s", job_arn)
+    return True
+
+
+def _described(job_arn: str, jobs: EvaluationJobs, budget: Budget) -> dict[str, object] | None:
+    """GetEvaluationJob, believing "no such job" only once it repeats (NOT_FOUND_LOOKS)."""
+    return _again_if_absent(lambda: jobs.get(job_arn), jobs, budget)
+
+
+def _again_if_absent(look: Callable[[], Found | None], jobs: EvaluationJobs, budget: Budget) -> Found | None:
+    """`look()`, again a backoff later while it finds nothing, NOT_FOUND_LOOKS times in all: a job
+    made seconds ago may not be visible yet. Raises OutOfTime rather than conclude "gone" early."""
+    for attempt in range(NOT_FOUND_LOOKS):
+        found = look()
+        if found is not None or attempt == NOT_FOUND_LOOKS - 1:
+            return found
+        delay = backoff(attempt, budget.clock)
+        if not budget.allows(delay + jobs.worst_call):
+            raise OutOfTime("no time left to look again for a job the service did not find yet")
+        budget.clock.sleep(delay)
+    return None
+
+
+def _unlimited() -> Budget:
+    """For callers that give no budget (tests): real time, no deadline."""
+    return Budget(deadline=float("inf"), clock=Clock())
 
 
 # --- create ----------------------------------------------------------------------------------------
@@ -269,23 +359,28 @@ def _create(spec: JobSpec, event: ResourceEvent, jobs: EvaluationJobs, budget: B
         if not budget.allows(delay + reserve):
             waited = clock.monotonic() - started
             why = "the handler's time ran out"
-            if last is not None:
+            if last is not None and is_quota_exceeded(last):
+                why = _quota_full(spec, last, waited)
+            elif last is not None:
                 waiting = "refused after {:.0f}s waiting for IAM" if is_not_ready(last) else "failing after {:.0f}s"
                 why = f"{error_message(last)} (still {waiting.format(waited)}; {why})"
-            return _give_up(spec, jobs, unknown, why)
+            return _give_up(spec, jobs, unknown, why, budget)
         if delay:
             clock.sleep(delay)
         try:
-            job_arn = jobs.create(spec.request, token=token)
+            job_arn = jobs.create(spec.create_request(), token=token)
             logger.info("created %s as %s", spec.name, job_arn)
             return job_arn
         except CALL_ERRORS as error:
             if error_code(error) == "ConflictException":
-                return _adopt(spec, jobs, error)
-            if not (is_transient(error) or is_not_ready(error)):
+                return _adopt(spec, jobs, error, budget)
+            if not (is_transient(error) or is_not_ready(error) or is_quota_exceeded(error)):
                 raise JobError(spec.name, error_message(error)) from error
             last, delay = error, backoff(attempt, clock)
-            if is_transient(error):
+            if is_quota_exceeded(error):
+                # Nothing was made; a slot frees when one of the account's jobs ends.
+                logger.info("%s refused for now (%s); trying again in %.1fs", spec.name, error_message(error), delay)
+            elif is_transient(error):
                 # The service may have made the job and its answer been lost: the same token
                 # makes a retry safe, and a job of our name is settled before giving up.
                 unknown = error
@@ -293,13 +388,22 @@ def _create(spec: JobSpec, event: ResourceEvent, jobs: EvaluationJobs, budget: B
             elif not iam_budget.allows(delay):
                 waited = clock.monotonic() - started
                 message = f"{error_message(error)} (still refused after {waited:.0f}s waiting for IAM)"
-                return _give_up(spec, jobs, unknown, message)
+                return _give_up(spec, jobs, unknown, message, budget)
             else:
                 logger.info("role or permissions not ready (%s); retrying in %.1fs", error_message(error), delay)
         attempt += 1
 
 
-def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why: str) -> str:
+def _quota_full(spec: JobSpec, error: Exception, waited: float) -> str:
+    config = spec.request.get("evaluationConfig")
+    code, what = CONCURRENT_JOB_QUOTAS["Human" if isinstance(config, Mapping) and "human" in config else "Automated"]
+    return (
+        f"{error_message(error)} (the account's quota of {what}, Service Quotas bedrock {code}, was still full "
+        f"after {waited:.0f}s of waiting for a free slot: raise the quota, or deploy fewer jobs at once)"
+    )
+
+
+def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why: str, budget: Budget) -> str:
     """Answer a Create that made no confirmed job. If an attempt's outcome was lost, a job of our
     name may run: adopt it if it is ours and runs, else stop it, so that nothing runs that
     CloudFormation does not know of (after a failed Create the rollback's Delete never reaches us)."""
@@ -307,15 +411,15 @@ def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why
         raise JobError(spec.name, why)
     message = why if why.startswith(error_message(unknown)) else f"{error_message(unknown)} ({why})"
     try:
-        job_arn = _look_up(spec.name, jobs)
+        job_arn = _again_if_absent(lambda: _look_up(spec.name, jobs), jobs, budget)
         if job_arn is None:
             raise JobError(spec.name, message)
-        job = jobs.get(job_arn)
-        if job is not None and job.get("status") in ADOPTABLE and _runs_request(job, spec):
+        job = _described(job_arn, jobs, budget)
+        if job is not None and job.get("status") in ADOPTABLE and _runs_request(job_arn, job, spec, jobs):
             logger.info("adopting %s (%s), made by an attempt whose answer was lost", spec.name, job_arn)
             return job_arn
         if job is not None and job.get("status") not in NOT_RUNNING:
-            _stop(job_arn, jobs)
+            _stop(job_arn, jobs, budget)
             logger.info("stopped %s (%s): its creation could not be confirmed", spec.name, job_arn)
     except _FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"{message}; a job of this name may run: {error_message(error)}") from error
@@ -339,21 +443,21 @@ def _earlier_job(spec: JobSpec, jobs: EvaluationJobs) -> str | None:
     for name in spec.earlier_names:
         job_arn = jobs.find_by_name(name)
         job = jobs.get(job_arn) if job_arn is not None else None
-        if job_arn is not None and job is not None and job.get("status") in ADOPTABLE and _runs_request(job, spec):
+        if job_arn is not None and job is not None and job.get("status") in ADOPTABLE and _runs_request(job_arn, job, spec, jobs):
             logger.info("adopting %s (%s), made by an earlier handler version", name, job_arn)
             return job_arn
     return None
 
 
-def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception) -> str:
+def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception, budget: Budget) -> str:
     """A job of our name exists: an earlier attempt of this resource made it (or a rollback
     returns to it). Generated names carry the request digest, so such a job runs this request;
     a fixed name is adopted only if the job runs this request (role, models, datasets, output)."""
-    job_arn = jobs.find_by_name(spec.name)
+    job_arn = _again_if_absent(lambda: jobs.find_by_name(spec.name), jobs, budget)
     if job_arn is None:
         raise JobError(spec.name, error_message(conflict))
-    existing = jobs.get(job_arn) or {}
-    if not spec.name_is_generated and not _runs_request(existing, spec):
+    existing = _described(job_arn, jobs, budget) or {}
+    if not spec.name_is_generated and not _runs_request(job_arn, existing, spec, jobs):
         raise JobError(
             spec.name,
             "a job with this fixed name already exists and runs a different request, so it was not made "

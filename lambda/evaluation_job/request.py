@@ -62,6 +62,34 @@ class JobSpec:
     """The names earlier handler versions gave this request's job (see NAME_DIGESTS)."""
 
     @property
+    def identity(self) -> dict[str, object]:
+        """What the job evaluates: the request without its jobTags. Tags are not part of a job's
+        identity: a tag-only change retags the job instead of starting a new, paid one."""
+        return identity_of(self.request)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The jobTags the request asks for, by key."""
+        return tags_of(self.request)
+
+    @property
+    def request_digest(self) -> str:
+        """A digest of the identity but the name, which Create writes into the job's REQUEST_DIGEST_TAG: how the
+        handler later tells which request a job runs without comparing fields the service may
+        normalise (model ids given back as ARNs, defaults filled in)."""
+        unnamed = {key: value for key, value in self.identity.items() if key != "jobName"}  # names differ by version
+        return hashlib.sha256(_canonical(unnamed).encode()).hexdigest()
+
+    def create_request(self) -> dict[str, object]:
+        """The CreateEvaluationJob parameters: the request, with REQUEST_DIGEST_TAG added when jobTags
+        has room for it (the user's own tags keep the whole of jobTags' limit; a job without the tag is
+        recognised by its fields)."""
+        user_tags = [t for t in _tag_list(self.request) if t.get("key") != REQUEST_DIGEST_TAG]
+        if len(user_tags) >= max_job_tags():
+            return self.request
+        return {**self.request, "jobTags": [*user_tags, {"key": REQUEST_DIGEST_TAG, "value": self.request_digest}]}
+
+    @property
     def name(self) -> str:
         return str(self.request["jobName"])
 
@@ -138,17 +166,47 @@ def generated_job_names(
 
 
 def _digest_v1(stack_id: str, logical_id: str, request: Mapping[str, object]) -> str:
-    canonical = json.dumps(
-        {"stack": stack_id, "resource": logical_id, "request": request}, sort_keys=True, separators=(",", ":")
-    )
+    canonical = _canonical({"stack": stack_id, "resource": logical_id, "request": request})
     return hashlib.sha256(canonical.encode()).hexdigest()[:NAME_DIGEST_LENGTH]
 
 
-NAME_DIGESTS: tuple[Callable[[str, str, Mapping[str, object]], str], ...] = (_digest_v1,)
+def _digest_v2(stack_id: str, logical_id: str, request: Mapping[str, object]) -> str:
+    """v1 of the request without its jobTags: a request without tags keeps its v1 name."""
+    return _digest_v1(stack_id, logical_id, identity_of(request))
+
+
+NAME_DIGESTS: tuple[Callable[[str, str, Mapping[str, object]], str], ...] = (_digest_v2, _digest_v1)
 """How each handler version derived the name digest, newest first. The name is how the handler
 finds its job again (a rollback, a lost answer) and tells it from others': a version that derives
 it differently must add its digest at the front and keep the earlier ones, or a rollback after
 an upgrade would start a duplicate (tests/golden/handler_names.json pins the current one)."""
+
+
+REQUEST_DIGEST_TAG = "bedrock-evaluation:request-sha256"
+"""The job tag Create adds, holding JobSpec.request_digest. GetEvaluationJob returns no tags: the
+handler reads it with ListTagsForResource."""
+
+
+def identity_of(request: Mapping[str, object]) -> dict[str, object]:
+    return {key: value for key, value in request.items() if key != "jobTags"}
+
+
+def tags_of(request: Mapping[str, object]) -> dict[str, str]:
+    return {str(t["key"]): str(t.get("value", "")) for t in _tag_list(request) if "key" in t}
+
+
+def _tag_list(request: Mapping[str, object]) -> list[Mapping[str, object]]:
+    tags = request.get("jobTags")
+    return [t for t in tags if isinstance(t, Mapping)] if isinstance(tags, list) else []
+
+
+def max_job_tags() -> int:
+    """jobTags' maximum length, from the service model."""
+    return int(create_input_shape().members["jobTags"].metadata["max"])
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def nesting_depth(value: object) -> int:

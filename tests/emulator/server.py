@@ -343,6 +343,12 @@ def _call(service: EvaluationService, route: Route, labels: dict[str, str], quer
         return service.stop_evaluation_job(labels["jobIdentifier"])
     if route.operation == "BatchDeleteEvaluationJob":
         return service.batch_delete_evaluation_job(_json(body))
+    if route.operation == "TagResource":
+        return service.tag_resource(_json(body))
+    if route.operation == "UntagResource":
+        return service.untag_resource(_json(body))
+    if route.operation == "ListTagsForResource":
+        return service.list_tags_for_resource(_json(body))
     raise AssertionError(f"no implementation for {route.operation}")
 
 

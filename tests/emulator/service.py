@@ -14,6 +14,14 @@ assumption of this emulator, each one named where it is made:
 - A name stays taken until its job is gone (while Deleting too).
 - Patterns are matched against the whole value (the API reference writes them anchored, ^...$).
 - Error status codes are the model's: ConflictException travels as 400, not 409.
+- With `max_in_progress`, Create is refused with ServiceQuotaExceededException (one of the model's
+  errors of CreateEvaluationJob) while that many jobs of the same jobType are InProgress: the
+  concurrent-job quotas L-557C8C47 (automatic) and L-973C31D1 (human). Stopping jobs do not count.
+- With `invisible_for_calls` K, a new job is not found by the first K Get, Stop, List and tag
+  requests after its creation (eventually consistent reads: ResourceNotFoundException, left out of
+  lists).
+- With `normalise`, GetEvaluationJob gives model identifiers back as foundation-model ARNs.
+- GetEvaluationJob returns no tags (the model's output has no jobTags); ListTagsForResource does.
 """
 
 from __future__ import annotations
@@ -42,6 +50,9 @@ OPERATIONS = (
     "ListEvaluationJobs",
     "StopEvaluationJob",
     "BatchDeleteEvaluationJob",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
 )
 IN_PROGRESS, COMPLETED, FAILED = "InProgress", "Completed", "Failed"
 STOPPING, STOPPED, DELETING = "Stopping", "Stopped", "Deleting"
@@ -61,6 +72,14 @@ def http_status_of(code: str) -> int:
         return _UNMODELED_STATUS[code]
     shape = SERVICE_MODEL.shape_for(code)
     return int(shape.metadata["error"]["httpStatusCode"])
+
+
+def refusal(operation: str, code: str, message: str) -> ServiceError:
+    """An error the model lists for this operation (an emulator bug otherwise)."""
+    errors = [shape.name for shape in SERVICE_MODEL.operation_model(operation).error_shapes]
+    if code not in errors:
+        raise AssertionError(f"{operation} has no error {code} in the service model; it has {errors}")
+    return ServiceError(code, message)
 
 
 class ServiceError(Exception):
@@ -102,6 +121,9 @@ class Job:
     modified: datetime | None = None
     seeded: bool = False
     """Put there by a test (someone else's job), not made through the API."""
+    tags: dict[str, str] = field(default_factory=dict)
+    hidden_for: int = 0
+    """How many more Get, Stop, List and tag requests do not find the job yet."""
 
     @property
     def gone(self) -> bool:
@@ -132,6 +154,10 @@ class EvaluationService:
         list_page_size: int = 10,
         seed: int = 0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_in_progress: int | None = None,
+        run_seconds: float | None = None,
+        invisible_for_calls: int = 0,
+        normalise: bool = False,
     ) -> None:
         for name, value in (("stop_after_gets", stop_after_gets), ("gone_after_gets", gone_after_gets)):
             if value < 1:
@@ -140,6 +166,14 @@ class EvaluationService:
         self.stop_after_gets = stop_after_gets
         self.gone_after_gets = gone_after_gets
         self.list_page_size = list_page_size
+        self.max_in_progress = max_in_progress
+        """Concurrent InProgress jobs of one jobType the account's quota allows (None: no quota)."""
+        self.run_seconds = run_seconds
+        """A job completes this long after its creation, by `now` (None: only as told)."""
+        self.invisible_for_calls = invisible_for_calls
+        self.normalise = normalise
+        self.quota_refusals = 0
+        """Creates refused with ServiceQuotaExceededException."""
         self._random = random.Random(seed)
         self._now = now
         self._lock = threading.RLock()
@@ -168,7 +202,19 @@ class EvaluationService:
             name = request["jobName"]
             if any(job.name == name for job in self._jobs.values()):
                 raise ServiceError("ConflictException", f"An evaluation job named {name} already exists.")
+            self._run_on()
+            kind = _job_type(request)
+            running = sum(1 for job in self._jobs.values() if job.status == IN_PROGRESS and _job_type(job.request) == kind)
+            if self.max_in_progress is not None and running >= self.max_in_progress:
+                self.quota_refusals += 1
+                raise refusal(
+                    "CreateEvaluationJob",
+                    "ServiceQuotaExceededException",
+                    f"You have reached the maximum number of concurrent {kind.lower()} evaluation jobs ({self.max_in_progress}).",
+                )
             job = self._new_job(name, request, token)
+            job.tags = {t["key"]: t["value"] for t in request.get("jobTags", [])}
+            job.hidden_for = self.invisible_for_calls
             if token is not None:
                 self._tokens[token] = job.arn
             return {"jobArn": job.arn}
@@ -176,7 +222,8 @@ class EvaluationService:
     def get_evaluation_job(self, job_identifier: str) -> dict[str, Any]:
         with self._lock:
             self.calls["GetEvaluationJob"] += 1
-            job = self._existing(job_identifier)
+            self._run_on()
+            job = self._existing(job_identifier, self._look())
             if job.pending is not None:
                 job.pending.gets_left -= 1
                 if job.pending.gets_left <= 0:
@@ -189,7 +236,9 @@ class EvaluationService:
         with self._lock:
             self.calls["ListEvaluationJobs"] += 1
             _validate("ListEvaluationJobs", params)
-            jobs = [job for job in self._jobs.values() if _listed(job, params)]
+            self._run_on()
+            hidden = self._look()
+            jobs = [job for job in self._jobs.values() if _listed(job, params) and job.arn not in hidden]
             descending = params.get("sortOrder", "Descending") == "Descending"
             jobs.sort(key=lambda job: (job.created, job.sequence), reverse=descending)
             start = _page_start(params.get("nextToken"))
@@ -203,7 +252,8 @@ class EvaluationService:
     def stop_evaluation_job(self, job_identifier: str) -> dict[str, Any]:
         with self._lock:
             self.calls["StopEvaluationJob"] += 1
-            job = self._existing(job_identifier)
+            self._run_on()
+            job = self._existing(job_identifier, self._look())
             if job.status != IN_PROGRESS:
                 raise ServiceError(
                     "ValidationException",
@@ -233,6 +283,32 @@ class EvaluationService:
                     job.pending = _Transition(GONE, self.gone_after_gets)
                     deleted.append({"jobIdentifier": identifier, "jobStatus": DELETING})
             return {"errors": errors, "evaluationJobs": deleted}
+
+    def tag_resource(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls["TagResource"] += 1
+            _validate("TagResource", params)
+            job = self._existing(params["resourceARN"], self._look())
+            tags = {**job.tags, **{t["key"]: t["value"] for t in params["tags"]}}
+            if len(tags) > _MAX_TAGS:
+                raise refusal("TagResource", "TooManyTagsException", f"A resource can have at most {_MAX_TAGS} tags.")
+            job.tags = tags
+            return {}
+
+    def untag_resource(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls["UntagResource"] += 1
+            _validate("UntagResource", params)
+            job = self._existing(params["resourceARN"], self._look())
+            job.tags = {k: v for k, v in job.tags.items() if k not in params["tagKeys"]}
+            return {}
+
+    def list_tags_for_resource(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls["ListTagsForResource"] += 1
+            _validate("ListTagsForResource", params)
+            job = self._existing(params["resourceARN"], self._look())
+            return {"tags": [{"key": k, "value": v} for k, v in job.tags.items()]}
 
     # --- control, for tests -----------------------------------------------------------------------
 
@@ -326,7 +402,24 @@ class EvaluationService:
         if target == GONE:
             del self._jobs[job.arn]
 
-    def _existing(self, job_identifier: str) -> Job:
+    def _look(self) -> set[str]:
+        """One more read: the jobs it does not find yet (and each of them is one read closer to visible)."""
+        hidden = {job.arn for job in self._jobs.values() if job.hidden_for > 0}
+        for job in self._jobs.values():
+            job.hidden_for = max(0, job.hidden_for - 1)
+        return hidden
+
+    def _run_on(self) -> None:
+        """Jobs that have run their `run_seconds` are Completed by now."""
+        if self.run_seconds is None:
+            return
+        now = self._now()
+        for job in self._jobs.values():
+            if job.status == IN_PROGRESS and (now - job.created).total_seconds() >= self.run_seconds:
+                job.pending = None
+                job.move_to(COMPLETED, now)
+
+    def _existing(self, job_identifier: str, hidden: frozenset[str] | set[str] = frozenset()) -> Job:
         if not _JOB_IDENTIFIER.fullmatch(job_identifier):
             raise ServiceError(
                 "ValidationException",
@@ -334,7 +427,7 @@ class EvaluationService:
                 f"constraint: Member must satisfy regular expression pattern: {_JOB_IDENTIFIER.pattern}",
             )
         job = self._jobs.get(job_identifier)
-        if job is None:
+        if job is None or job.arn in hidden:
             raise _not_found(job_identifier)
         return job
 
@@ -348,7 +441,7 @@ class EvaluationService:
             "jobType": _job_type(request),
             "applicationType": request.get("applicationType", "ModelEvaluation"),
             "evaluationConfig": copy.deepcopy(request["evaluationConfig"]),
-            "inferenceConfig": copy.deepcopy(request["inferenceConfig"]),
+            "inferenceConfig": _as_arns(request["inferenceConfig"]) if self.normalise else copy.deepcopy(request["inferenceConfig"]),
             "outputDataConfig": copy.deepcopy(request["outputDataConfig"]),
             "creationTime": job.created,
         }
@@ -440,6 +533,19 @@ def _constraints(value: Any, shape: Any, path: str) -> list[str]:
         if "max" in meta and value > meta["max"]:
             return [f"{path} is {value}; at most {meta['max']} is allowed"]
     return []
+
+
+_MAX_TAGS = int(SERVICE_MODEL.operation_model("TagResource").input_shape.members["tags"].metadata["max"])
+
+
+def _as_arns(inference: Mapping[str, Any]) -> dict[str, Any]:
+    """The inference configuration with each Bedrock model id as the service may give it back: its ARN."""
+    normalised = copy.deepcopy(dict(inference))
+    for model in normalised.get("models", []):
+        bedrock_model = model.get("bedrockModel")
+        if bedrock_model and not bedrock_model["modelIdentifier"].startswith("arn:"):
+            bedrock_model["modelIdentifier"] = f"arn:aws:bedrock:{REGION}::foundation-model/{bedrock_model['modelIdentifier']}"
+    return normalised
 
 
 def _listed(job: Job, params: Mapping[str, Any]) -> bool:
