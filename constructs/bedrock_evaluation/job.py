@@ -136,6 +136,8 @@ class EvaluationJob(Construct):
         self.job_name_prefix = job_name_prefix or naming.default_name_prefix(self.node.path)
 
         # typed props -> the request (pure) -> datasets bound -> role and output filled in
+        if request is not None:
+            self._refuse(service_model.structure_violations(request))  # before it is copied, recursively
         built = build_request(props, self.node.path) if request is None else BuiltRequest(copy.deepcopy(dict(request)), (), ())
         self._grants_to_role = "roleArn" not in built.request
         self.role = self._service_role(built.request, role)

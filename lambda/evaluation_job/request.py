@@ -25,6 +25,7 @@ from bedrock_evaluation.contract import (
     PROP_REQUEST,
     Removal,
     name_prefix_problem,
+    nesting_depth,
     parse_removal,
 )
 
@@ -149,23 +150,6 @@ NAME_DIGESTS: tuple[Callable[[str, str, Mapping[str, object]], str], ...] = (_di
 finds its job again (a rollback, a lost answer) and tells it from others': a version that derives
 it differently must add its digest at the front and keep the earlier ones, or a rollback after
 an upgrade would start a duplicate (tests/golden/handler_names.json pins the current one)."""
-
-
-def nesting_depth(value: object) -> int:
-    """How deeply objects and lists nest in `value`, counted without recursion (a value nested
-    deeper than Python's stack allows must be refused, not crash the handler)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            children: list[object] = list(item.values())
-        elif isinstance(item, list):
-            children = list(item)
-        else:
-            continue
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def restore_types(value: object, shape: Shape | None, path: str) -> object:
