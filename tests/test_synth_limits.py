@@ -161,3 +161,51 @@ def test_raw_requests_are_not_changed_by_the_checks(stack):
     kept = copy.deepcopy(request)
     EvaluationJob(stack, "Raw", request=request)
     assert request == kept
+
+
+# --- size of the properties -------------------------------------------------------------------
+
+
+def external_source_request(data: str) -> dict[str, Any]:
+    request = rag_request()
+    request["inferenceConfig"]["ragConfigs"][0]["knowledgeBaseConfig"] = {
+        "retrieveAndGenerateConfig": {
+            "type": "EXTERNAL_SOURCES",
+            "externalSourcesConfiguration": {
+                "modelArn": "anthropic.claude-3-sonnet-20240229-v1:0",
+                "sources": [{"sourceType": "BYTE_CONTENT", "byteContent": {"identifier": "doc", "contentType": "text/plain", "data": data}}],
+            },
+        }
+    }
+    request["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["metricNames"] = ["Builtin.Correctness"]
+    return request
+
+
+def test_fails_for_properties_an_update_event_could_not_carry_naming_construct_size_limit_and_largest_field(stack):
+    with pytest.raises(EvaluationJobConfigError) as raised:
+        EvaluationJob(stack, "Big", request=external_source_request("x" * 130_000))
+    message = str(raised.value)
+    assert message.startswith("Eval/Big: properties is about 13"), message
+    assert "at most 126,976 bytes fit" in message and "an Update's old and new together" in message
+    assert "largest field is Request.inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveAndGenerateConfig" in message
+    assert "byte_content" in message
+
+
+def test_the_request_of_about_259_kb_the_issue_found_is_refused(stack):
+    with pytest.raises(EvaluationJobConfigError, match=r"properties is about 26\d,\d{3} bytes"):
+        EvaluationJob(stack, "Big", request=external_source_request("x" * 259_000))
+
+
+def test_properties_that_fit_twice_in_one_event_are_accepted(stack):
+    EvaluationJob(stack, "Fits", request=external_source_request("x" * 120_000))
+
+
+def test_multibyte_text_is_counted_in_bytes(stack):
+    with pytest.raises(EvaluationJobConfigError, match="properties is about"):
+        EvaluationJob(stack, "Big", request=external_source_request("é" * 65_000))  # 130,000 bytes in UTF-8
+
+
+def test_the_size_limit_leaves_room_for_an_update_event_with_both_versions():
+    from bedrock_evaluation.event_size import EVENT_ENVELOPE_BYTES, LAMBDA_ASYNC_PAYLOAD_BYTES, MAX_PROPERTIES_BYTES
+
+    assert 2 * MAX_PROPERTIES_BYTES + EVENT_ENVELOPE_BYTES <= LAMBDA_ASYNC_PAYLOAD_BYTES == 262_144

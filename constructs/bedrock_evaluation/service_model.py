@@ -21,7 +21,7 @@ from .errors import NOT_GIVEN, Summary, Violation
 OPERATION = "CreateEvaluationJob"
 _PLACEHOLDER = "placeholder"
 # CDK writes an unresolved value inside a string as ${Token[...]}.
-_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+TOKEN_MARKER = re.compile(r"\$\{Token\[[^\]]*\]\}")
 TOKEN_LENGTH_ESTIMATE = 63
 """How many characters a token inside a length-limited string is taken to stand for: the longest
 S3 bucket name (S3 user guide, "General purpose bucket naming rules"), which is what an s3Uri's
@@ -230,7 +230,7 @@ def _check_token_string(value: str, shape: Shape, path: str, errors: list[Violat
     """A string's maximum length, when part of it is known only at deploy time: its literal
     characters, and each token counted as TOKEN_LENGTH_ESTIMATE. A value that is one token and
     nothing else (an id or ARN of another resource) is left to the service."""
-    limit, tokens, literal = shape.metadata.get("max"), len(_TOKEN.findall(value)), _TOKEN.sub("", value)
+    limit, tokens, literal = shape.metadata.get("max"), len(TOKEN_MARKER.findall(value)), TOKEN_MARKER.sub("", value)
     if limit is None or not tokens or not literal:
         return
     estimate = len(literal) + tokens * TOKEN_LENGTH_ESTIMATE
