@@ -209,3 +209,11 @@ def test_the_size_limit_leaves_room_for_an_update_event_with_both_versions():
     from bedrock_evaluation.event_size import EVENT_ENVELOPE_BYTES, LAMBDA_ASYNC_PAYLOAD_BYTES, MAX_PROPERTIES_BYTES
 
     assert 2 * MAX_PROPERTIES_BYTES + EVENT_ENVELOPE_BYTES <= LAMBDA_ASYNC_PAYLOAD_BYTES == 262_144
+
+
+def test_fails_when_cdk_tags_rendered_into_the_request_make_it_too_large(stack):
+    EvaluationJob(stack, "Tagged", request=external_source_request("x" * 120_000))
+    for index in range(40):
+        cdk.Tags.of(stack).add(f"team-{index:03d}-" + "k" * 100, "v" * 256)
+    with pytest.raises(RuntimeError, match=r"Eval/Tagged: .*properties is about 13\d,\d{3} bytes"):  # raised in an aspect, through jsii
+        cdk.App.of(stack).synth()

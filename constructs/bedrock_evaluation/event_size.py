@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from . import service_model
+from . import contract, service_model
 from .errors import Summary, Violation
 
 LAMBDA_ASYNC_PAYLOAD_BYTES = 256 * 1024
@@ -31,9 +31,18 @@ TOKEN_BYTES = 1024
 """What a value known only at deploy time (a bucket name, an id, an ARN) is counted as."""
 
 
+def job_properties_violations(request: Mapping[str, Any], settings: Mapping[str, str]) -> list[Violation]:
+    """A job's properties (its request and the handler's settings) as CloudFormation delivers them,
+    estimated from above: every scalar a string, documents as JSON text, each token as TOKEN_BYTES."""
+    return properties_violations({contract.PROP_REQUEST: service_model.encode_documents(request, _json_text), **settings})
+
+
+def _json_text(document: Any) -> str:
+    """A document as the template holds it (what Stack.to_json_string makes, without jsii)."""
+    return json.dumps(document, separators=(",", ":"))
+
+
 def properties_violations(properties: Mapping[str, Any]) -> list[Violation]:
-    """The properties as CloudFormation delivers them, estimated from above: every scalar a string,
-    documents as JSON text, each token as TOKEN_BYTES."""
     size = delivered_bytes(properties)
     if size <= MAX_PROPERTIES_BYTES:
         return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from .boundary import checked_construct
 from .builder import BuiltRequest, JobProps, build_request, with_dataset_locations
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
 from .errors import EvaluationJobConfigError, Violation
-from .event_size import properties_violations
+from .event_size import job_properties_violations
 from .grants import grant_encryption_key, grant_handler, grant_job
 from .knowledge_bases import evaluate_after_ingestion
 from .models import Model
@@ -37,11 +36,6 @@ from .validation import validate
 JobRemoval = contract.JobRemoval
 
 _WARNING_ID = "bedrock-evaluation"
-
-
-def _json_text(document: Any) -> str:
-    """A document as the template holds it (Stack.to_json_string, without jsii), to measure it."""
-    return json.dumps(document, separators=(",", ":"))
 
 
 @jsii.implements(ITaggable)
@@ -161,7 +155,7 @@ class EvaluationJob(Construct):
         for warning in findings.warnings:
             Annotations.of(self).add_warning_v2(f"{_WARNING_ID}:request", str(warning))
         settings = {contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix, contract.PROP_REMOVAL: self.removal.value}
-        self._refuse(properties_violations({contract.PROP_REQUEST: service_model.encode_documents(body, _json_text), **settings}))
+        self._refuse(job_properties_violations(body, settings))
         self.request = body
         app_jobs.register(self, body)
         self._grant(body, bound, output, encryption_key)
@@ -174,7 +168,7 @@ class EvaluationJob(Construct):
             properties={contract.PROP_REQUEST: service_model.encode_documents(body, Stack.of(self).to_json_string), **settings},
         )
         self._tag_manager = job_tag_manager()
-        render_tags_after_tagging(self, self._tag_manager, body)
+        render_tags_after_tagging(self, self._tag_manager, body, settings)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy needs an explicit dependency.
         policy = self.role.node.try_find_child("DefaultPolicy")
