@@ -60,4 +60,4 @@ def test_parse_removal_accepts_each_value_and_refuses_anything_else():
 def test_the_contract_needs_nothing_but_the_standard_library():
     source = Path(contract.__file__).read_text()
     imports = re.findall(r"^(?:from|import) ([\w.]+)", source, flags=re.M)
-    assert set(imports) <= {"__future__", "re", "enum"}
+    assert set(imports) <= {"__future__", "collections.abc", "re", "enum"}

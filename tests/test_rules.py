@@ -32,7 +32,9 @@ from bedrock_evaluation import (
     RagSource,
     Rating,
     RatingMethod,
+    Reranking,
     TaskType,
+    VectorSearch,
 )
 from bedrock_evaluation.builder import JobProps, build_request
 from bedrock_evaluation.rules import RULES, Severity
@@ -137,6 +139,13 @@ TYPED: dict[str, Props] = {
         "rag": RagSource.retrieve_and_generate("KB12345678", model_arn=GENERATOR, generation=Generation(prompt_template="Answer $query$.")),
         "evaluator_model": Model.bedrock(JUDGE),
         "tasks": [s3_task(s, RagMetric.CORRECTNESS, task_type=None)],
+    },
+    # IAM user guide (reference_policies_elements_resource): * and ? are wildcards in a policy's Resource,
+    # and the reranker's modelArn becomes one (bedrock:InvokeModel). More cases: test_security_wildcards.py.
+    "no-iam-wildcard": lambda s: {
+        "rag": RagSource.retrieve("KB12345678", search=VectorSearch(reranking=Reranking(model_arn="arn:aws:bedrock:us-east-1::foundation-model/*"))),
+        "evaluator_model": Model.bedrock(JUDGE),
+        "tasks": [s3_task(s, RagMetric.CONTEXT_RELEVANCE, task_type=None)],
     },
     # Warnings. API reference (ExternalSourcesRetrieveAndGenerateConfiguration): only Claude 3 Sonnet generators.
     "external-sources-generator": lambda s: {

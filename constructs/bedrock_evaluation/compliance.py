@@ -41,6 +41,9 @@ _PARTITION = r"(?:<AWS::Partition>|aws[a-z-]*)"
 _REGION = r"(?:<AWS::Region>|[a-z]{2}(?:-[a-z]+)+-\d)"
 _ACCOUNT = r"(?:<AWS::AccountId>|\d{12})"
 _BUCKET_ARN = rf"(?:<[A-Za-z0-9]+\.Arn>|arn:{_PARTITION}:s3:::[a-z0-9][a-z0-9.-]*)"
+# The objects under a prefix the construct wrote: one or more literal key segments, then "/*".
+# Never a whole bucket ("/*") and never a wildcard inside the prefix (synth refuses one).
+_PREFIX_OBJECTS = rf"{_BUCKET_ARN}/(?:[^*?/]+/)+\*"
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
     WildcardResource(
         key="dataset-prefix",
         example="arn:<AWS::Partition>:s3:::my-datasets/rag/*",
-        pattern=rf"{_BUCKET_ARN}/[^*]*\*",
+        pattern=_PREFIX_OBJECTS,
         actions=frozenset(access.DATASET_READ.actions),
         holders=frozenset({Holder.SERVICE_ROLE}),
         reason="A raw request names this S3 prefix as its dataset location: the job reads the objects under "
@@ -112,7 +115,7 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
     WildcardResource(
         key="job-output-prefix",
         example="<BedrockEvaluationBucket863B7EBF.Arn>/results/bedrock-model-evaluation-local-qa-judge/*",
-        pattern=rf"{_BUCKET_ARN}/[^*]*\*",
+        pattern=_PREFIX_OBJECTS,
         actions=frozenset(access.OUTPUT_OBJECTS.actions + access.DATASET_READ.actions),
         holders=frozenset({Holder.SERVICE_ROLE}),
         reason="The job writes its results under its own output prefix, in keys the service chooses "
@@ -134,7 +137,7 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
     WildcardResource(
         key="human-review-job-results",
         example="<BedrockEvaluationBucket863B7EBF.Arn>/results/bedrock-model-evaluation-nova-head-to-head/*",
-        pattern=rf"{_BUCKET_ARN}/[^*]*\*",
+        pattern=_PREFIX_OBJECTS,
         actions=frozenset(access.FLOW_OUTPUT_OBJECTS.actions),
         holders=frozenset({Holder.FLOW_DEFINITION_ROLE}),
         reason="The user guide asks for the same access to the job's output location on the SageMaker role as on "

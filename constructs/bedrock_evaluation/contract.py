@@ -8,6 +8,7 @@ file under the same name. It uses the standard library only.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 
 RESOURCE_TYPE = "Custom::BedrockEvaluationJob"
@@ -65,6 +66,25 @@ ATTR_INGESTION_JOB_ID = "IngestionJobId"
 # retrieval filter's andAll/orAll; no real filter nests this deep, and a deeper value would exhaust
 # the stack of whatever reads it recursively (jsii at synth, the handler's parser at deploy).
 MAX_REQUEST_DEPTH = 64
+
+
+def nesting_depth(value: object) -> int:
+    """How deeply objects and lists nest in `value` (the request as the template holds it, with its
+    JSON documents as strings; or one document), counted the same way at synth and in the handler,
+    without recursion: a value nested deeper than Python's stack allows must be refused, not crash."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
 
 # CloudFormation waits at most an hour (ServiceTimeout) for a custom resource's answer. The handler
 # stops waiting (a stopping job, an ingestion) this long after on_event answered, so that on_event's

@@ -14,6 +14,7 @@ from constructs import Construct
 from . import service_model
 from .boundary import check_fields, checked
 from .errors import NOT_GIVEN, EvaluationJobConfigError
+from .references import has_iam_wildcard
 
 # Characters the API's s3Uri pattern allows in a key segment.
 KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
@@ -103,9 +104,7 @@ class Dataset:
             if name is None:
                 raise EvaluationJobConfigError.of(where, "name", NOT_GIVEN, "required when the key is a token")
             return cls(name=_checked_name(where, name, None), source=_S3Object(bucket, key))
-        if any(not KEY_SEGMENT.fullmatch(segment) for segment in key.split("/")):
-            rule = f"it has an empty segment or characters an s3Uri cannot carry; {_KEY_CHARACTERS}"
-            raise EvaluationJobConfigError.of(where, "key", key, rule)
+        check_object_key(where, key)
         return cls(name=_checked_name(where, name, Path(key).stem), source=_S3Object(bucket, key))
 
     @property
@@ -126,6 +125,18 @@ class DatasetLocation:
     bucket: s3.IBucket
     key: str
     upload: Construct | None
+
+
+def check_object_key(where: str, key: str) -> None:
+    """One object's key, as an s3Uri carries it and a policy grants it: never an IAM wildcard."""
+    if Token.is_unresolved(key):
+        return
+    if any(not KEY_SEGMENT.fullmatch(segment) for segment in key.split("/")):
+        rule = f"it has an empty segment or characters an s3Uri cannot carry; {_KEY_CHARACTERS}"
+        raise EvaluationJobConfigError.of(where, "key", key, rule)
+    if has_iam_wildcard(key):
+        rule = "names one object, and its role is granted exactly that object: * and ? would be IAM wildcards, granting every match"
+        raise EvaluationJobConfigError.of(where, "key", key, rule)
 
 
 def content_digest(path: Path) -> str:

@@ -20,6 +20,7 @@ from .boundary import checked_construct
 from .builder import BuiltRequest, JobProps, build_request, with_dataset_locations
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
 from .errors import EvaluationJobConfigError, Violation
+from .event_size import job_properties_violations
 from .grants import grant_encryption_key, grant_handler, grant_job
 from .knowledge_bases import evaluate_after_ingestion
 from .models import Model
@@ -30,6 +31,7 @@ from .service_role import EvaluationServiceRole
 from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
 from .tags import job_tag_manager, render_tags_after_tagging
 from .tasks import EvaluationTask
+from .uniqueness import AppJobs
 from .validation import validate
 
 JobRemoval = contract.JobRemoval
@@ -134,9 +136,12 @@ class EvaluationJob(Construct):
             )
         )
         self.removal = removal if removal is not None else contract.DEFAULT_REMOVAL
-        self.job_name_prefix = job_name_prefix or naming.default_name_prefix(self.node.path)
+        app_jobs = AppJobs.of(self)
+        self.job_name_prefix = app_jobs.name_prefix(self, job_name_prefix)
 
         # typed props -> the request (pure) -> datasets bound -> role and output filled in
+        if request is not None:
+            self._refuse(service_model.structure_violations(request))  # before it is copied, recursively
         built = build_request(props, self.node.path) if request is None else BuiltRequest(copy.deepcopy(dict(request)), (), ())
         self._grants_to_role = "roleArn" not in built.request
         self.role = self._service_role(built.request, role)
@@ -150,7 +155,10 @@ class EvaluationJob(Construct):
         self._refuse(findings.errors)
         for warning in findings.warnings:
             Annotations.of(self).add_warning_v2(f"{_WARNING_ID}:request", str(warning))
+        settings = {contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix, contract.PROP_REMOVAL: self.removal.value}
+        self._refuse(job_properties_violations(body, settings))
         self.request = body
+        app_jobs.register(self, body)
         self._grant(body, bound, output, encryption_key)
         self.resource = CustomResource(
             self,
@@ -158,14 +166,10 @@ class EvaluationJob(Construct):
             service_token=EvaluationJobProvider.of(self).service_token,
             resource_type=contract.RESOURCE_TYPE,
             service_timeout=SERVICE_TIMEOUT,
-            properties={
-                contract.PROP_REQUEST: service_model.encode_documents(body, Stack.of(self).to_json_string),
-                contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix,
-                contract.PROP_REMOVAL: self.removal.value,
-            },
+            properties={contract.PROP_REQUEST: service_model.encode_documents(body, Stack.of(self).to_json_string), **settings},
         )
         self._tag_manager = job_tag_manager()
-        render_tags_after_tagging(self, self._tag_manager, body)
+        render_tags_after_tagging(self, self._tag_manager, body, settings)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy needs an explicit dependency.
         policy = self.role.node.try_find_child("DefaultPolicy")

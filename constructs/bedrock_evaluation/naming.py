@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 
 from aws_cdk import Token
 
 from . import contract
 from .datasets import KEY_SEGMENT
 from .errors import Violation
+from .references import has_iam_wildcard
 from .storage import RESULTS_PREFIX
 
 
@@ -19,8 +21,22 @@ def default_name_prefix(path: str, limit: int = contract.NAME_PREFIX_MAX_LENGTH)
     slug = re.sub(r"[^a-z0-9]+", "-", spaced.lower()).strip("-") or "evaluation"
     if len(slug) <= limit:
         return slug
-    digest = hashlib.sha256(path.encode()).hexdigest()[:6]
+    digest = hashlib.sha256(path.encode()).hexdigest()[:_DIGEST]
     return f"{slug[: limit - len(digest) - 1].rstrip('-')}-{digest}"
+
+
+def unique_name_prefix(path: str, taken: Collection[str], limit: int = contract.NAME_PREFIX_MAX_LENGTH) -> str:
+    """The default prefix, unless another job of the app has it already ("QaJudge", "Qa-Judge" and
+    "qa_judge" all give "...-qa-judge"): then a digest of this construct's path is appended, so only
+    a prefix that collides changes."""
+    prefix = default_name_prefix(path, limit)
+    if prefix not in taken:
+        return prefix
+    digest = hashlib.sha256(path.encode()).hexdigest()[:_DIGEST]
+    return f"{prefix[: limit - _DIGEST - 1].rstrip('-')}-{digest}"
+
+
+_DIGEST = 6
 
 
 def name_prefix_violations(given: str | None) -> list[Violation]:
@@ -43,4 +59,6 @@ def output_prefix_violations(given: str | None) -> list[Violation]:
     segments = given.strip("/").split("/")
     if given.startswith("/") or any(not KEY_SEGMENT.fullmatch(s) for s in segments):
         return [Violation("output_prefix", given, "must be key segments of letters, digits and -!_*'(). separated by '/', not starting with '/'")]
+    if has_iam_wildcard(given):
+        return [Violation("output_prefix", given, "the job's role may write under this prefix: * would be an IAM wildcard, letting it write under every match")]
     return []

@@ -12,6 +12,7 @@ from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_s3 as s3
 
 from .boundary import check_fields, checked
+from .datasets import check_object_key
 from .errors import EvaluationJobConfigError
 
 _MIN_GROUP = 2
@@ -289,6 +290,8 @@ class ExternalSource:
     @classmethod
     @checked
     def s3(cls, bucket: s3.IBucket, key: str) -> ExternalSource:
+        """A document in S3 (in the job's region); its role may read exactly this object."""
+        check_object_key("ExternalSource.s3", key)
         return cls({"sourceType": "S3", "s3Location": {"uri": f"s3://{bucket.bucket_name}/{key}"}}, bucket, key)
 
     @classmethod

@@ -29,6 +29,39 @@ class References:
 
 _MODEL_KEYS = frozenset({"modelIdentifier", "modelArn"})
 
+IAM_WILDCARDS = ("*", "?")
+"""The characters IAM reads as wildcards in a policy's Resource (IAM user guide, "IAM JSON policy
+elements: Resource": "You can use wildcard characters (* and ?) within any ARN segment")."""
+POLICY_RESOURCE_FIELDS = frozenset(
+    {*_MODEL_KEYS, "knowledgeBaseId", "guardrailId", "s3Uri", "uri", "flowDefinitionArn", "roleArn", "customerEncryptionKeyId"}
+)
+"""Request fields whose values become resources of the policies granted for the job: models,
+knowledge bases, guardrails, datasets, external sources and output (S3), the flow definition,
+the service role (iam:PassRole) and the KMS key. A wildcard in one would grant far more than it names."""
+
+
+def policy_resources(request: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(path, value) of every string in a field that becomes a policy resource."""
+    for path, key, value in _paths(request, ""):
+        if key in POLICY_RESOURCE_FIELDS and isinstance(value, str):
+            yield path, value
+
+
+def has_iam_wildcard(value: str) -> bool:
+    """Token markers (${Token[...]}) hold no wildcard; a literal * or ? anywhere is one."""
+    return any(character in value for character in IAM_WILDCARDS)
+
+
+def _paths(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            item_path = f"{path}.{key}" if path else str(key)
+            yield item_path, str(key), item
+            yield from _paths(item, item_path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, f"{path}[{index}]")
+
 
 def references(request: Mapping[str, Any]) -> References:
     found = References()

@@ -21,6 +21,7 @@ from .custom_metrics import COMPARISON_METHODS, RatingMethod
 from .datasets import BUILTIN_DATASETS
 from .errors import NOT_GIVEN, Summary, Violation
 from .models import is_known_judge
+from .references import has_iam_wildcard, policy_resources
 from .request_view import ALL_KINDS, KNOWLEDGE_BASE_KINDS, MODEL_KINDS, JobKind, Located, RequestView
 from .tasks import (
     AUTOMATIC_METRICS,
@@ -316,6 +317,12 @@ def _judge_task_type(view: RequestView) -> Iterator[Located]:
             yield Located(f"{task.path}.taskType", task_type)
 
 
+def _iam_wildcard(view: RequestView) -> Iterator[Located]:
+    for path, value in policy_resources(view.request):
+        if has_iam_wildcard(value):
+            yield Located(path, value)
+
+
 def _leaves(value: object, path: str) -> Iterator[tuple[str, object]]:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -332,6 +339,13 @@ def _shortened(text: str) -> str:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "no-iam-wildcard",
+        ALL_KINDS,
+        "becomes a resource of the job's IAM policies, where * and ? are wildcards: it would grant every "
+        "match (every object, model, flow definition or role), not the one it names; name it exactly",
+        _iam_wildcard,
+    ),
     Rule(
         "application-type",
         ALL_KINDS,

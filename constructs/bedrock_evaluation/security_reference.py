@@ -26,6 +26,14 @@ least privilege on the templates: no `*` in any action, a resource wildcard only
 allows it, `iam:PassRole` only on the jobs' service roles and only to Bedrock, and service roles trusted
 only with `aws:SourceAccount` and `aws:SourceArn`.
 
+No wildcard comes from input: `*` and `?` are IAM wildcards, so synth refuses them in every value that
+becomes a policy resource (dataset and external-source keys, output prefixes, model, generator and reranker
+identifiers, knowledge base and guardrail ids, flow definition, role and KMS key ARNs), naming the field and
+the value. The wildcards left are the ones the constructs write, each acknowledged only in the form they write
+it: an S3 prefix only as `<bucket>/<literal prefix>/*` (never a whole bucket), a cross-region inference
+profile's foundation model as `bedrock:*::foundation-model/<id>`. No two jobs of an app share an output
+prefix or one inside another's on the same bucket, so no job's role can overwrite another's results.
+
 Generated from `bedrock_evaluation/access.py` and `compliance.py` by
 `python -m bedrock_evaluation.security_reference`; a test fails if this section differs.
 """

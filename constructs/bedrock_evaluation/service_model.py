@@ -4,6 +4,7 @@ check requests and to encode the fields CloudFormation would otherwise mangle.""
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -14,10 +15,17 @@ from aws_cdk import Token
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
+from . import contract
 from .errors import NOT_GIVEN, Summary, Violation
 
 OPERATION = "CreateEvaluationJob"
 _PLACEHOLDER = "placeholder"
+# CDK writes an unresolved value inside a string as ${Token[...]}.
+TOKEN_MARKER = re.compile(r"\$\{Token\[[^\]]*\]\}")
+TOKEN_LENGTH_ESTIMATE = 63
+"""How many characters a token inside a length-limited string is taken to stand for: the longest
+S3 bucket name (S3 user guide, "General purpose bucket naming rules"), which is what an s3Uri's
+token usually is (the evaluation bucket's name, known only at deploy time)."""
 
 
 @cache
@@ -62,6 +70,60 @@ def _map_documents(value: Any, shape: Shape | None, to_json: Callable[[Any], str
     if shape.type_name == "map" and isinstance(value, Mapping):
         return {k: _map_documents(v, shape.value, to_json) for k, v in value.items()}
     return value
+
+
+def structure_violations(request: Mapping[str, Any]) -> list[Violation]:
+    """What must be refused before anything walks the request recursively or hands it to jsii
+    (botocore's validation, the checks below, the template): nesting deeper than the handler
+    accepts and numbers JSON cannot hold. Found without recursion.
+
+    Nesting is counted as the handler counts it (contract.nesting_depth, at most
+    contract.MAX_REQUEST_DEPTH): on the request with its JSON documents as the strings the
+    template holds, and on each document."""
+    found: list[Violation] = []
+    deepest, deepest_path = 0, ""
+    # (value, shape, depth in the request or None inside a document, path)
+    stack: list[tuple[Any, Shape | None, int | None, str]] = [(request, input_shape(), 1, "")]
+    while stack:
+        value, shape, depth, path = stack.pop()
+        if depth is not None and shape is not None and shape.type_name == "structure" and shape.metadata.get("document"):
+            document_depth = contract.nesting_depth(value)
+            if document_depth > contract.MAX_REQUEST_DEPTH:
+                found.append(Violation(path, Summary(f"a document nested {document_depth} levels deep"), _TOO_DEEP))
+            else:
+                stack.append((value, None, None, path))  # a string in the template: a leaf of the request
+            continue
+        if isinstance(value, Mapping):
+            children = [(item, _member_shape(shape, str(key)), _join(path, str(key))) for key, item in value.items()]
+        elif isinstance(value, list):
+            member_shape = shape.member if shape is not None and shape.type_name == "list" else None
+            children = [(item, member_shape, f"{path}[{index}]") for index, item in enumerate(value)]
+        else:
+            if isinstance(value, float) and not math.isfinite(value):
+                found.append(Violation(path, value, _NOT_FINITE))
+            continue
+        if depth is not None and depth > deepest:
+            deepest, deepest_path = depth, path
+        if depth is not None and depth > contract.MAX_REQUEST_DEPTH:
+            continue  # refused below; nothing deeper is read
+        stack.extend((item, item_shape, None if depth is None else depth + 1, item_path) for item, item_shape, item_path in children)
+    if deepest > contract.MAX_REQUEST_DEPTH:
+        found.insert(0, Violation(deepest_path or "request", Summary(f"nested more than {contract.MAX_REQUEST_DEPTH} levels deep"), _TOO_DEEP))
+    return found
+
+
+_TOO_DEEP = f"at most {contract.MAX_REQUEST_DEPTH} levels of nesting are allowed (the handler refuses more)"
+# JSON has no NaN or infinity: neither the template nor the service can hold one, and jsii, which
+# carries every value of the template to the CDK, fails on one.
+_NOT_FINITE = "must be a finite number: JSON, and so the template and the service, has no NaN or infinity"
+
+
+def _member_shape(shape: Shape | None, key: str) -> Shape | None:
+    if shape is not None and shape.type_name == "structure":
+        return shape.members.get(key)
+    if shape is not None and shape.type_name == "map":
+        return shape.value
+    return None
 
 
 def parameter_violations(request: Mapping[str, Any]) -> list[Violation]:
@@ -131,9 +193,13 @@ def _join(path: str, key: str) -> str:
 
 
 def _check(value: Any, shape: Shape | None, path: str, errors: list[Violation], warnings: list[Violation]) -> None:
-    if shape is None or Token.is_unresolved(value):
+    if shape is None:
         return
     kind, meta = shape.type_name, shape.metadata
+    if Token.is_unresolved(value):
+        if kind == "string" and isinstance(value, str):
+            _check_token_string(value, shape, path, errors)
+        return
     if kind == "structure" and not meta.get("document") and isinstance(value, Mapping):
         for key, item in value.items():
             _check(item, shape.members.get(key), _join(path, key), errors, warnings)
@@ -147,10 +213,30 @@ def _check(value: Any, shape: Shape | None, path: str, errors: list[Violation], 
             _check(item, shape.value, _join(path, key), errors, warnings)
     elif kind == "string" and isinstance(value, str):
         _check_string(value, shape, path, errors, warnings)
-    elif kind in ("integer", "long", "float", "double") and isinstance(value, int | float):
+    elif kind in _NUMBERS and isinstance(value, bool):
+        # botocore's ParamValidator takes a bool for an int (bool is an int in Python); the template
+        # would then hold "true", which the handler cannot read as a number.
+        errors.append(Violation(path, value, f"must be a number ({kind}), not a boolean"))
+    elif kind in _NUMBERS and isinstance(value, int | float):
         low, high = meta.get("min"), meta.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
             errors.append(Violation(path, value, f"must be between {low} and {high}"))
+
+
+_NUMBERS = ("integer", "long", "float", "double")
+
+
+def _check_token_string(value: str, shape: Shape, path: str, errors: list[Violation]) -> None:
+    """A string's maximum length, when part of it is known only at deploy time: its literal
+    characters, and each token counted as TOKEN_LENGTH_ESTIMATE. A value that is one token and
+    nothing else (an id or ARN of another resource) is left to the service."""
+    limit, tokens, literal = shape.metadata.get("max"), len(TOKEN_MARKER.findall(value)), TOKEN_MARKER.sub("", value)
+    if limit is None or not tokens or not literal:
+        return
+    estimate = len(literal) + tokens * TOKEN_LENGTH_ESTIMATE
+    if estimate > limit:
+        shown = f"about {estimate} characters once deployed (each of its {tokens} token(s) counted as {TOKEN_LENGTH_ESTIMATE}, a bucket name's limit)"
+        errors.append(Violation(path, Summary(shown), f"at most {limit} are allowed"))
 
 
 def _check_string(value: str, shape: Shape, path: str, errors: list[Violation], warnings: list[Violation]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jsii
@@ -10,6 +11,7 @@ from constructs import IConstruct
 
 from . import contract, service_model
 from .errors import EvaluationJobConfigError, Violation
+from .event_size import job_properties_violations
 
 
 def job_tag_manager() -> TagManager:
@@ -17,18 +19,19 @@ def job_tag_manager() -> TagManager:
 
 
 def render_tags_after_tagging(
-    job: IConstruct, tag_manager: TagManager, request: dict[str, Any]
+    job: IConstruct, tag_manager: TagManager, request: dict[str, Any], settings: Mapping[str, str]
 ) -> None:
-    """Renders the job's CDK tags into its request once the Tags aspect has run."""
-    Aspects.of(job).add(_RenderTags(job, tag_manager, request), priority=AspectPriority.DEFAULT)
+    """Renders the job's CDK tags into its request once the Tags aspect has run; settings: the
+    job's other properties, to measure them with the tags."""
+    Aspects.of(job).add(_RenderTags(job, tag_manager, request, settings), priority=AspectPriority.DEFAULT)
 
 
 @jsii.implements(IAspect)
 class _RenderTags:
     """Runs after the Tags aspect (a mutating one), so every tag applied to the job's scope is in its request."""
 
-    def __init__(self, job: IConstruct, tag_manager: TagManager, request: dict[str, Any]) -> None:
-        self._job, self._tag_manager, self._request = job, tag_manager, request
+    def __init__(self, job: IConstruct, tag_manager: TagManager, request: dict[str, Any], settings: Mapping[str, str]) -> None:
+        self._job, self._tag_manager, self._request, self._settings = job, tag_manager, request, settings
 
     def visit(self, node: IConstruct) -> None:
         if node is not self._job:
@@ -39,6 +42,7 @@ class _RenderTags:
         explicit = {t["key"]: t["value"] for t in self._request.get("jobTags", [])}
         rendered = [{"key": k, "value": v} for k, v in sorted({**cdk_tags, **explicit}.items())]
         errors, _ = service_model.constraint_violations({"jobTags": rendered})
+        errors += job_properties_violations({**self._request, "jobTags": rendered}, self._settings)
         if errors:
             raise EvaluationJobConfigError(self._job.node.path, [Violation("CDK tags", cdk_tags, "they make jobTags invalid"), *errors])
         resource = self._job.node.find_child("Resource").node.default_child

@@ -28,6 +28,9 @@ class Findings:
 
 def validate(request: Mapping[str, Any], local_datasets: Mapping[int, Path]) -> Findings:
     """local_datasets: the file each task reads, by task index, for datasets shipped with the app."""
+    unreadable = service_model.structure_violations(request)
+    if unreadable:
+        return Findings(unreadable, [])  # nothing else may walk it, nor hand it to jsii
     errors: list[Violation] = []
     if contract.CLIENT_REQUEST_TOKEN in request:
         errors.append(Violation(contract.CLIENT_REQUEST_TOKEN, request[contract.CLIENT_REQUEST_TOKEN], contract.CLIENT_REQUEST_TOKEN_RULE))

@@ -25,6 +25,7 @@ from bedrock_evaluation.contract import (
     PROP_REQUEST,
     Removal,
     name_prefix_problem,
+    nesting_depth,
     parse_removal,
 )
 
@@ -207,23 +208,6 @@ def max_job_tags() -> int:
 
 def _canonical(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-def nesting_depth(value: object) -> int:
-    """How deeply objects and lists nest in `value`, counted without recursion (a value nested
-    deeper than Python's stack allows must be refused, not crash the handler)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, Mapping):
-            children: list[object] = list(item.values())
-        elif isinstance(item, list):
-            children = list(item)
-        else:
-            continue
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def restore_types(value: object, shape: Shape | None, path: str) -> object:

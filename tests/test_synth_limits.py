@@ -1,0 +1,219 @@
+"""Requests that pass botocore's shape yet fail at deploy are refused at synth: booleans in numeric
+fields, NaN and infinity, lengths known only once tokens resolve, nesting the handler refuses, and
+properties too large for the event CloudFormation sends. Typed props and raw requests alike."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3 as s3
+from test_construct import rag_request, raw_request
+
+from bedrock_evaluation import (
+    Dataset,
+    EvaluationJob,
+    EvaluationJobConfigError,
+    EvaluationTask,
+    Filter,
+    Generation,
+    Model,
+    RagMetric,
+    RagSource,
+    TaskType,
+    VectorSearch,
+)
+from bedrock_evaluation.contract import MAX_REQUEST_DEPTH
+
+JUDGE = "amazon.nova-pro-v1:0"
+SEARCH = re.escape("inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveConfig.knowledgeBaseRetrievalConfiguration.vectorSearchConfiguration")
+
+
+def retrieve_job(stack: cdk.Stack, search: VectorSearch, construct_id: str = "Kb") -> EvaluationJob:
+    bucket = s3.Bucket.from_bucket_name(stack, f"{construct_id}Datasets", "my-datasets")
+    return EvaluationJob(
+        stack,
+        construct_id,
+        rag=RagSource.retrieve("KB12345678", search=search),
+        evaluator_model=Model.bedrock(JUDGE),
+        tasks=[EvaluationTask(dataset=Dataset.from_s3(bucket, "kb/questions.jsonl"), metrics=[RagMetric.CONTEXT_RELEVANCE])],
+    )
+
+
+def generate_job(stack: cdk.Stack, generation: Generation) -> EvaluationJob:
+    bucket = s3.Bucket.from_bucket_name(stack, "Datasets", "my-datasets")
+    return EvaluationJob(
+        stack,
+        "Rag",
+        rag=RagSource.retrieve_and_generate("KB12345678", model_arn="amazon.nova-pro-v1:0", generation=generation),
+        evaluator_model=Model.bedrock(JUDGE),
+        tasks=[EvaluationTask(dataset=Dataset.from_s3(bucket, "kb/questions.jsonl"), metrics=[RagMetric.CORRECTNESS])],
+    )
+
+
+def nested_filter(levels: int) -> Filter:
+    """A filter whose andAll groups nest `levels` deep."""
+    nested = Filter.equals("team", "search")
+    for _ in range(levels):
+        nested = Filter.and_all(nested, Filter.equals("year", 2024))
+    return nested
+
+
+def nested_document(levels: int) -> Any:
+    document: Any = 1
+    for _ in range(levels):
+        document = [document]
+    return document
+
+
+def with_search(request: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    search = request["inferenceConfig"]["ragConfigs"][0]["knowledgeBaseConfig"]["retrieveConfig"]["knowledgeBaseRetrievalConfiguration"]
+    search["vectorSearchConfiguration"].update(fields)
+    return request
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+def test_fails_for_a_boolean_number_of_results_in_typed_props(stack):
+    with pytest.raises(EvaluationJobConfigError, match=r"VectorSearch: number_of_results is True: expected int \| None, got bool"):
+        retrieve_job(stack, VectorSearch(number_of_results=True))
+
+
+def test_fails_for_a_boolean_number_of_results_in_a_raw_request_although_botocore_accepts_it(stack):
+    with pytest.raises(EvaluationJobConfigError, match=rf"{SEARCH}\.numberOfResults is False: must be a number"):
+        EvaluationJob(stack, "Raw", request=with_search(rag_request(), numberOfResults=False))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_fails_for_a_temperature_that_is_not_finite_before_jsii_sees_it(stack, value):
+    with pytest.raises(EvaluationJobConfigError, match=r"temperature is .*: must be a finite number"):
+        generate_job(stack, Generation(temperature=value))
+
+
+def test_fails_for_nan_inside_a_filter_value_before_jsii_sees_it(stack):
+    with pytest.raises(EvaluationJobConfigError, match=rf"{SEARCH}\.filter\.greaterThan\.value is nan: must be a finite number"):
+        retrieve_job(stack, VectorSearch(filter=Filter.greater_than("year", float("nan"))))
+
+
+def test_a_whole_number_and_a_finite_float_are_still_numbers(stack):
+    retrieve_job(stack, VectorSearch(number_of_results=5, filter=Filter.greater_than("score", 0.5)))
+    generate_job(stack, Generation(temperature=0.0, max_tokens=512))
+
+
+# --- lengths behind tokens ------------------------------------------------------------------
+
+
+def test_fails_for_an_output_location_over_1024_characters_once_the_bucket_name_resolves(stack):
+    # "s3://" + 63 (the bucket, a token) + "/" + 958 + "/" = 1,028 characters: over the s3Uri limit of 1,024.
+    prefix = "/".join(["a" * 99] * 9) + "/" + "b" * 58
+    with pytest.raises(EvaluationJobConfigError, match=r"outputDataConfig\.s3Uri is about 1028 characters once deployed.*at most 1024"):
+        EvaluationJob(stack, "Long", model=Model.bedrock("amazon.nova-lite-v1:0"), output_prefix=prefix,
+                      tasks=[EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])])
+
+
+def test_an_output_location_that_fits_with_the_longest_bucket_name_is_accepted(stack):
+    prefix = "/".join(["a" * 99] * 9) + "/" + "b" * 54  # 1,024 characters with a 63-character bucket name
+    EvaluationJob(stack, "Long", model=Model.bedrock("amazon.nova-lite-v1:0"), output_prefix=prefix,
+                  tasks=[EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])])
+
+
+# --- nesting --------------------------------------------------------------------------------
+
+
+def test_fails_for_a_filter_nested_deeper_than_the_handler_accepts(stack):
+    with pytest.raises(EvaluationJobConfigError, match=rf"andAll\[1\] is nested more than {MAX_REQUEST_DEPTH} levels deep: at most {MAX_REQUEST_DEPTH} levels"):
+        retrieve_job(stack, VectorSearch(filter=nested_filter(MAX_REQUEST_DEPTH)))
+
+
+def test_fails_for_a_raw_request_nested_far_deeper_than_python_recurses_without_crashing(stack):
+    request = rag_request()
+    deep = with_search(request)["inferenceConfig"]["ragConfigs"][0]["knowledgeBaseConfig"]["retrieveConfig"]
+    for _ in range(5000):
+        deep = deep.setdefault("knowledgeBaseRetrievalConfiguration", {}).setdefault("vectorSearchConfiguration", {}).setdefault("filter", {})
+    with pytest.raises(EvaluationJobConfigError, match=rf"at most {MAX_REQUEST_DEPTH} levels"):
+        EvaluationJob(stack, "Raw", request=request)
+
+
+def test_fails_for_a_filter_value_document_nested_deeper_than_the_handler_accepts(stack):
+    document = nested_document(MAX_REQUEST_DEPTH + 1)
+    with pytest.raises(EvaluationJobConfigError, match=rf"{SEARCH}\.filter\.equals\.value is a document nested {MAX_REQUEST_DEPTH + 1} levels deep"):
+        EvaluationJob(stack, "Raw", request=with_search(rag_request(), filter={"equals": {"key": "tags", "value": document}}))
+
+
+def test_a_document_at_the_limit_is_accepted_as_the_handler_accepts_it(stack):
+    EvaluationJob(stack, "Raw", request=with_search(rag_request(), filter={"equals": {"key": "tags", "value": nested_document(MAX_REQUEST_DEPTH)}}))
+
+
+def test_the_synth_and_the_handler_count_nesting_alike():
+    import request as handler_request  # the handler's module
+
+    from bedrock_evaluation import contract
+
+    assert handler_request.nesting_depth is contract.nesting_depth
+
+
+def test_raw_requests_are_not_changed_by_the_checks(stack):
+    request = raw_request()
+    kept = copy.deepcopy(request)
+    EvaluationJob(stack, "Raw", request=request)
+    assert request == kept
+
+
+# --- size of the properties -------------------------------------------------------------------
+
+
+def external_source_request(data: str) -> dict[str, Any]:
+    request = rag_request()
+    request["inferenceConfig"]["ragConfigs"][0]["knowledgeBaseConfig"] = {
+        "retrieveAndGenerateConfig": {
+            "type": "EXTERNAL_SOURCES",
+            "externalSourcesConfiguration": {
+                "modelArn": "anthropic.claude-3-sonnet-20240229-v1:0",
+                "sources": [{"sourceType": "BYTE_CONTENT", "byteContent": {"identifier": "doc", "contentType": "text/plain", "data": data}}],
+            },
+        }
+    }
+    request["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["metricNames"] = ["Builtin.Correctness"]
+    return request
+
+
+def test_fails_for_properties_an_update_event_could_not_carry_naming_construct_size_limit_and_largest_field(stack):
+    with pytest.raises(EvaluationJobConfigError) as raised:
+        EvaluationJob(stack, "Big", request=external_source_request("x" * 130_000))
+    message = str(raised.value)
+    assert message.startswith("Eval/Big: properties is about 13"), message
+    assert "at most 126,976 bytes fit" in message and "an Update's old and new together" in message
+    assert "largest field is Request.inferenceConfig.ragConfigs[0].knowledgeBaseConfig.retrieveAndGenerateConfig" in message
+    assert "byte_content" in message
+
+
+def test_the_request_of_about_259_kb_the_issue_found_is_refused(stack):
+    with pytest.raises(EvaluationJobConfigError, match=r"properties is about 26\d,\d{3} bytes"):
+        EvaluationJob(stack, "Big", request=external_source_request("x" * 259_000))
+
+
+def test_properties_that_fit_twice_in_one_event_are_accepted(stack):
+    EvaluationJob(stack, "Fits", request=external_source_request("x" * 120_000))
+
+
+def test_multibyte_text_is_counted_in_bytes(stack):
+    with pytest.raises(EvaluationJobConfigError, match="properties is about"):
+        EvaluationJob(stack, "Big", request=external_source_request("é" * 65_000))  # 130,000 bytes in UTF-8
+
+
+def test_the_size_limit_leaves_room_for_an_update_event_with_both_versions():
+    from bedrock_evaluation.event_size import EVENT_ENVELOPE_BYTES, LAMBDA_ASYNC_PAYLOAD_BYTES, MAX_PROPERTIES_BYTES
+
+    assert 2 * MAX_PROPERTIES_BYTES + EVENT_ENVELOPE_BYTES <= LAMBDA_ASYNC_PAYLOAD_BYTES == 262_144
+
+
+def test_fails_when_cdk_tags_rendered_into_the_request_make_it_too_large(stack):
+    EvaluationJob(stack, "Tagged", request=external_source_request("x" * 120_000))
+    for index in range(40):
+        cdk.Tags.of(stack).add(f"team-{index:03d}-" + "k" * 100, "v" * 256)
+    with pytest.raises(RuntimeError, match=r"Eval/Tagged: .*properties is about 13\d,\d{3} bytes"):  # raised in an aspect, through jsii
+        cdk.App.of(stack).synth()
