@@ -9,49 +9,17 @@ repeated here: `service_model` reads them from the shape.
 
 from __future__ import annotations
 
-import re
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from aws_cdk import Token
-
-from .custom_metrics import COMPARISON_METHODS, RatingMethod
+from . import request_checks as checks
+from .custom_metrics import RatingMethod
 from .datasets import BUILTIN_DATASETS
-from .errors import NOT_GIVEN, Summary, Violation
-from .models import is_known_judge
-from .references import has_iam_wildcard, policy_resources
+from .errors import Violation
+from .request_checks import KNOWN_VARIABLES, REQUIRED_VARIABLES, SEARCH_RESULTS, allowed_metrics
 from .request_view import ALL_KINDS, KNOWLEDGE_BASE_KINDS, MODEL_KINDS, JobKind, Located, RequestView
-from .tasks import (
-    AUTOMATIC_METRICS,
-    BUILTIN_DATASETS_BY_TASK_AND_METRIC,
-    JUDGE_METRICS,
-    JUDGE_TASK_TYPE,
-    RETRIEVE_AND_GENERATE_METRICS,
-    RETRIEVE_METRICS,
-)
-
-BUILTIN_METRICS: dict[JobKind, frozenset[str]] = {
-    JobKind.AUTOMATIC: AUTOMATIC_METRICS,
-    JobKind.JUDGE: JUDGE_METRICS,
-    JobKind.HUMAN: frozenset(),
-    JobKind.RETRIEVE: RETRIEVE_METRICS,
-    JobKind.RETRIEVE_AND_GENERATE: RETRIEVE_AND_GENERATE_METRICS,
-}
-# Variables a judged custom metric's instructions may use, and those each kind requires.
-KNOWN_VARIABLES = frozenset({"prompt", "prediction", "ground_truth", "context", "reference_contexts"})
-REQUIRED_VARIABLES: dict[JobKind, str] = {
-    JobKind.JUDGE: "prediction",
-    JobKind.RETRIEVE: "context",
-    JobKind.RETRIEVE_AND_GENERATE: "prediction",
-}
-_VARIABLE = re.compile(r"\{\{(\w+)\}\}")
-_LABEL_LENGTH = 40
-SEARCH_RESULTS = "$search_results$"
-# The generators the API reference documents for EXTERNAL_SOURCES (ExternalSourcesRetrieveAndGenerateConfiguration:
-# "only Claude 3 Sonnet models are supported").
-EXTERNAL_SOURCES_GENERATORS = ("anthropic.claude-3-sonnet",)
+from .tasks import JUDGE_TASK_TYPE
 
 
 class Severity(Enum):
@@ -86,395 +54,143 @@ def violations(view: RequestView, severity: Severity) -> list[Violation]:
     return found
 
 
-def allowed_metrics(view: RequestView) -> set[str]:
-    return set(BUILTIN_METRICS[view.kind]) | view.custom_metric_names()
-
-
-# --- finders: each yields the parts of the request that break its rule ----------------------------
-
-
-def _application_type_mismatch(view: RequestView) -> Iterator[Located]:
-    application_type = view.request.get("applicationType", NOT_GIVEN)
-    if (application_type == "RagEvaluation") != (view.rag_config is not None):
-        yield Located("applicationType", application_type)
-
-
-def _second_model(view: RequestView) -> Iterator[Located]:
-    for model in list(view.models())[1:]:
-        yield Located(model.path, view.model_identifier(model.value))
-
-
-def _repeated_model(view: RequestView) -> Iterator[Located]:
-    seen: set[str] = set()
-    for model in view.models():
-        identifier = view.model_identifier(model.value)
-        if identifier is not None and not Token.is_unresolved(identifier) and identifier in seen:
-            yield Located(model.path, identifier)
-        seen.add(identifier or "")
-
-
-def _precomputed_model(view: RequestView) -> Iterator[Located]:
-    for model in view.models():
-        if view.is_precomputed(model.value):
-            yield Located(model.path, view.model_identifier(model.value))
-
-
-def _missing_judge(view: RequestView) -> Iterator[Located]:
-    if "evaluatorModelConfig" not in view.config:
-        yield Located(f"{view.config_path}.evaluatorModelConfig", NOT_GIVEN)
-
-
-def _metric_of_another_kind(view: RequestView) -> Iterator[Located]:
-    allowed = allowed_metrics(view)
-    for name in view.metric_names():
-        if isinstance(name.value, str) and not Token.is_unresolved(name.value) and name.value not in allowed:
-            yield name
-
-
-def _metric_named_twice(view: RequestView) -> Iterator[Located]:
-    for task in view.tasks():
-        names = task.value.get("metricNames")
-        if isinstance(names, list):
-            twice = sorted(n for n, count in Counter(map(str, names)).items() if count > 1)
-            if twice:
-                yield Located(f"{task.path}.metricNames", names)
-
-
-def _custom_metric_config(view: RequestView) -> Iterator[Located]:
-    if view.has_custom_metric_config:
-        yield Located(f"{view.config_path}.customMetricConfig", sorted(view.custom_metric_names()))
-
-
-def _custom_metric_named_twice(view: RequestView) -> Iterator[Located]:
-    seen: set[str] = set()
-    for metric in view.custom_metrics():
-        name = metric.value.get("name")
-        if isinstance(name, str) and name in seen:
-            yield Located(f"{metric.path}.name", name)
-        seen.add(str(name))
-
-
-def _instructions(view: RequestView) -> Iterator[tuple[Located, set[str]]]:
-    for metric in view.custom_metrics():
-        text = metric.value.get("instructions")
-        if isinstance(text, str) and not Token.is_unresolved(text):
-            yield Located(f"{metric.path}.instructions", text), set(_VARIABLE.findall(text))
-
-
-def _unknown_variable(view: RequestView) -> Iterator[Located]:
-    for instructions, used in _instructions(view):
-        unknown = sorted(used - KNOWN_VARIABLES)
-        if unknown:
-            yield Located(instructions.path, "{{" + "}}, {{".join(unknown) + "}}")
-
-
-def _missing_variable(view: RequestView) -> Iterator[Located]:
-    required = REQUIRED_VARIABLES.get(view.kind)
-    for instructions, used in _instructions(view):
-        if required is not None and required not in used:
-            yield Located(instructions.path, _shortened(instructions.value))
-
-
-def _mixed_rating_scale(view: RequestView) -> Iterator[Located]:
-    for metric in view.custom_metrics():
-        scale = metric.value.get("ratingScale")
-        if isinstance(scale, list):
-            kinds = {key for rating in scale if isinstance(rating, dict) for key in rating.get("value", {})}
-            if len(kinds) > 1:
-                yield Located(f"{metric.path}.ratingScale", sorted(kinds))
-
-
-def _unused_custom_metric(view: RequestView) -> Iterator[Located]:
-    used = {n.value for n in view.metric_names()}
-    for metric in view.custom_metrics():
-        name = metric.value.get("name")
-        if isinstance(name, str) and not Token.is_unresolved(name) and name not in used:
-            yield Located(f"{metric.path}.name", name)
-
-
-def _builtin_datasets(view: RequestView) -> Iterator[tuple[Located, str, str]]:
-    """Each dataset without a datasetLocation, with its name and its task's taskType."""
-    for task in view.tasks():
-        dataset = task.value.get("dataset")
-        if isinstance(dataset, dict) and "datasetLocation" not in dataset:
-            yield Located(f"{task.path}.dataset.name", dataset.get("name")), str(dataset.get("name")), str(task.value.get("taskType"))
-
-
-def _builtin_dataset(view: RequestView) -> Iterator[Located]:
-    for located, _, _ in _builtin_datasets(view):
-        yield located
-
-
-def _unknown_builtin_dataset(view: RequestView) -> Iterator[Located]:
-    for located, name, _ in _builtin_datasets(view):
-        if not Token.is_unresolved(name) and name not in BUILTIN_DATASETS:
-            yield located
-
-
-def _builtin_dataset_of_another_task(view: RequestView) -> Iterator[Located]:
-    for task in view.tasks():
-        dataset = task.value.get("dataset")
-        if not isinstance(dataset, dict) or "datasetLocation" in dataset:
-            continue
-        name, task_type = str(dataset.get("name")), str(task.value.get("taskType"))
-        if name not in BUILTIN_DATASETS or Token.is_unresolved(task_type):
-            continue
-        by_metric = BUILTIN_DATASETS_BY_TASK_AND_METRIC.get(task_type, {})
-        for metric in task.value.get("metricNames") or []:
-            if isinstance(metric, str) and metric in AUTOMATIC_METRICS and name not in by_metric.get(metric, ()):
-                fits = sorted(f"{m.removeprefix('Builtin.')} on {t}" for t, metrics in BUILTIN_DATASETS_BY_TASK_AND_METRIC.items() for m, names in metrics.items() if name in names)
-                yield Located(f"{task.path}.dataset.name", Summary(f"{name!r} for {metric} on {task_type} (it is a dataset for {', '.join(fits)})"))
-
-
-def _comparison_without_two_models(view: RequestView) -> Iterator[Located]:
-    if len(list(view.models())) == 2:
-        return
-    for metric in view.custom_metrics():
-        if metric.value.get("ratingMethod") in COMPARISON_METHODS:
-            yield Located(f"{metric.path}.ratingMethod", metric.value["ratingMethod"])
-
-
-def _no_human_metrics(view: RequestView) -> Iterator[Located]:
-    if not list(view.custom_metrics()):
-        yield Located(f"{view.config_path}.customMetrics", view.config.get("customMetrics", NOT_GIVEN))
-
-
-def _unlisted_judge(view: RequestView) -> Iterator[Located]:
-    for judge in view.evaluators():
-        if isinstance(judge.value, str) and not is_known_judge(judge.value, custom_metrics="customMetricConfig" in judge.path):
-            yield judge
-
-
-def _unknown_rating_method(view: RequestView) -> Iterator[Located]:
-    for metric in view.custom_metrics():
-        method = metric.value.get("ratingMethod")
-        if isinstance(method, str) and not Token.is_unresolved(method) and method not in set(RatingMethod):
-            yield Located(f"{metric.path}.ratingMethod", method)
-
-
-def _knowledge_base_arn(view: RequestView) -> Iterator[Located]:
-    rag = view.rag_config
-    if rag is None:
-        return
-    for path, value in _leaves(rag.value, rag.path):
-        if path.endswith(".knowledgeBaseId") and isinstance(value, str) and value.startswith("arn:"):
-            yield Located(path, value)
-
-
-def _template_without_search_results(view: RequestView) -> Iterator[Located]:
-    rag = view.rag_config
-    if rag is None:
-        return
-    for path, value in _leaves(rag.value, rag.path):
-        if path.endswith(".textPromptTemplate") and isinstance(value, str) and not Token.is_unresolved(value) and SEARCH_RESULTS not in value:
-            yield Located(path, _shortened(value))
-
-
-def _external_sources_generator(view: RequestView) -> Iterator[Located]:
-    rag = view.rag_config
-    if rag is None:
-        return
-    for path, value in _leaves(rag.value, rag.path):
-        if ".externalSourcesConfiguration.modelArn" in path and isinstance(value, str) and not Token.is_unresolved(value):
-            if not any(model in value for model in EXTERNAL_SOURCES_GENERATORS):
-                yield Located(path, value)
-
-
-def _custom_dataset_extension(view: RequestView) -> Iterator[Located]:
-    for task in view.tasks():
-        location = task.value.get("dataset", {}).get("datasetLocation") if isinstance(task.value.get("dataset"), dict) else None
-        uri = location.get("s3Uri") if isinstance(location, dict) else None
-        # A URI ending in "/" names a prefix (the objects under it), not a file.
-        name = uri.rpartition("/")[2] if isinstance(uri, str) else ""
-        if name and not Token.is_unresolved(name) and not name.endswith(".jsonl"):
-            yield Located(f"{task.path}.dataset.datasetLocation.s3Uri", uri)
-
-
-def _variables_not_last(view: RequestView) -> Iterator[Located]:
-    for instructions, used in _instructions(view):
-        text = str(instructions.value)
-        first = text.find("{{")
-        if not used or first < 0:
-            continue
-        # After the first variable: only variables, and short labels such as "Response:".
-        trailing = [line for line in text[first:].splitlines() if not _VARIABLE.search(line) and len(line.strip()) > _LABEL_LENGTH]
-        if trailing:
-            yield Located(instructions.path, _shortened(text))
-
-
-def _no_rating_scale(view: RequestView) -> Iterator[Located]:
-    if view.is_human:
-        return
-    for metric in view.custom_metrics():
-        if "ratingScale" not in metric.value:
-            yield Located(f"{metric.path}.ratingScale", NOT_GIVEN)
-
-
-def _judge_task_type(view: RequestView) -> Iterator[Located]:
-    for task in view.tasks():
-        task_type = task.value.get("taskType")
-        if isinstance(task_type, str) and not Token.is_unresolved(task_type) and task_type != JUDGE_TASK_TYPE:
-            yield Located(f"{task.path}.taskType", task_type)
-
-
-def _iam_wildcard(view: RequestView) -> Iterator[Located]:
-    for path, value in policy_resources(view.request):
-        if has_iam_wildcard(value):
-            yield Located(path, value)
-
-
-def _leaves(value: object, path: str) -> Iterator[tuple[str, object]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _leaves(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{index}]")
-    else:
-        yield path, value
-
-
-def _shortened(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 RULES: tuple[Rule, ...] = (
     Rule(
         "no-iam-wildcard",
         ALL_KINDS,
         "becomes a resource of the job's IAM policies, where * and ? are wildcards: it would grant every "
         "match (every object, model, flow definition or role), not the one it names; name it exactly",
-        _iam_wildcard,
+        checks.iam_wildcard,
     ),
     Rule(
         "application-type",
         ALL_KINDS,
         "applicationType must be RagEvaluation exactly when inferenceConfig has ragConfigs (ModelEvaluation when it has models)",
-        _application_type_mismatch,
+        checks.application_type_mismatch,
     ),
     Rule(
         "one-model",
         frozenset({JobKind.AUTOMATIC, JobKind.JUDGE}),
         "an {kind} job evaluates one model; only human jobs compare two",
-        _second_model,
+        checks.second_model,
     ),
-    Rule("distinct-models", MODEL_KINDS, "names the same model as an earlier item; a job compares different models", _repeated_model),
+    Rule("distinct-models", MODEL_KINDS, "names the same model as an earlier item; a job compares different models", checks.repeated_model),
     Rule(
         "automatic-needs-live-model",
         frozenset({JobKind.AUTOMATIC}),
         "automatic jobs compute their metrics on live inference; bring-your-own responses need a judge "
         "(evaluator_model) or a human workflow",
-        _precomputed_model,
+        checks.precomputed_model,
     ),
     Rule(
         "knowledge-base-needs-judge",
         KNOWLEDGE_BASE_KINDS,
         "knowledge-base evaluations are scored by a judge model: give evaluator_model",
-        _missing_judge,
+        checks.missing_judge,
     ),
-    Rule("metric-of-kind", ALL_KINDS, "is not a metric of {kind} jobs; expected one of {allowed}", _metric_of_another_kind),
-    Rule("metric-once", ALL_KINDS, "names a metric twice", _metric_named_twice),
+    Rule("metric-of-kind", ALL_KINDS, "is not a metric of {kind} jobs; expected one of {allowed}", checks.metric_of_another_kind),
+    Rule("metric-once", ALL_KINDS, "names a metric twice", checks.metric_named_twice),
     Rule(
         "custom-metrics-need-judge",
         frozenset({JobKind.AUTOMATIC}),
         "custom metrics are scored by a judge, and automatic jobs have none; give evaluator_model to make it "
         "an LLM-as-a-judge job (human jobs take human_metrics)",
-        _custom_metric_config,
+        checks.custom_metric_config,
     ),
-    Rule("custom-metric-once", ALL_KINDS, "names a custom metric twice", _custom_metric_named_twice),
+    Rule("custom-metric-once", ALL_KINDS, "names a custom metric twice", checks.custom_metric_named_twice),
     Rule(
         "custom-metric-variables",
         ALL_KINDS - {JobKind.HUMAN},
         "uses a variable the service does not know; the known variables are "
         + ", ".join("{{{{" + v + "}}}}" for v in sorted(KNOWN_VARIABLES)),
-        _unknown_variable,
+        checks.unknown_variable,
     ),
     Rule(
         "custom-metric-required-variable",
         ALL_KINDS - {JobKind.HUMAN, JobKind.AUTOMATIC},
         "a custom metric's instructions must contain {required} in {kind} jobs",
-        _missing_variable,
+        checks.missing_variable,
     ),
-    Rule("rating-scale-one-type", ALL_KINDS, "a rating scale is all numbers (floatValue) or all text (stringValue), not both", _mixed_rating_scale),
+    Rule("rating-scale-one-type", ALL_KINDS, "a rating scale is all numbers (floatValue) or all text (stringValue), not both", checks.mixed_rating_scale),
     Rule(
         "custom-metric-used",
         ALL_KINDS - {JobKind.HUMAN},
         "a custom metric must also be named in the metricNames of the tasks it scores",
-        _unused_custom_metric,
+        checks.unused_custom_metric,
     ),
     Rule(
         "custom-dataset",
         ALL_KINDS - {JobKind.AUTOMATIC},
         "{kind} jobs need a custom prompt dataset (datasetLocation: Dataset.from_file or Dataset.from_s3); "
         "built-in datasets are for automatic jobs",
-        _builtin_dataset,
+        checks.builtin_dataset,
     ),
     Rule(
         "builtin-dataset-known",
         frozenset({JobKind.AUTOMATIC}),
         "a dataset without datasetLocation must be one of the built-in datasets: " + ", ".join(sorted(BUILTIN_DATASETS)),
-        _unknown_builtin_dataset,
+        checks.unknown_builtin_dataset,
     ),
     Rule(
         "builtin-dataset-task",
         frozenset({JobKind.AUTOMATIC}),
         "the user guide lists each built-in dataset for some task types and metrics only",
-        _builtin_dataset_of_another_task,
+        checks.builtin_dataset_of_another_task,
     ),
-    Rule("dataset-extension", ALL_KINDS, "a custom dataset is a JSON Lines file with the .jsonl extension", _custom_dataset_extension),
+    Rule("dataset-extension", ALL_KINDS, "a custom dataset is a JSON Lines file with the .jsonl extension", checks.custom_dataset_extension),
     Rule(
         "rating-method",
         frozenset({JobKind.HUMAN}),
         "is not a rating method; expected one of " + ", ".join(RatingMethod),
-        _unknown_rating_method,
+        checks.unknown_rating_method,
     ),
-    Rule("knowledge-base-id", KNOWLEDGE_BASE_KINDS, "is an ARN; the field takes the knowledge base's id (10 characters)", _knowledge_base_arn),
+    Rule("knowledge-base-id", KNOWLEDGE_BASE_KINDS, "is an ARN; the field takes the knowledge base's id (10 characters)", checks.knowledge_base_arn),
     Rule(
         "prompt-template-search-results",
         frozenset({JobKind.RETRIEVE_AND_GENERATE}),
         f"a prompt template must contain {SEARCH_RESULTS}, where the retrieved passages go",
-        _template_without_search_results,
+        checks.template_without_search_results,
     ),
     Rule(
         "comparison-needs-two-models",
         frozenset({JobKind.HUMAN}),
         "this rating method compares two responses: give 2 models",
-        _comparison_without_two_models,
+        checks.comparison_without_two_models,
     ),
-    Rule("human-metrics", frozenset({JobKind.HUMAN}), "human jobs need the metrics people rate (human_metrics)", _no_human_metrics),
+    Rule("human-metrics", frozenset({JobKind.HUMAN}), "human jobs need the metrics people rate (human_metrics)", checks.no_human_metrics),
     Rule(
         "external-sources-generator",
         frozenset({JobKind.RETRIEVE_AND_GENERATE}),
         "the API reference documents only Claude 3 Sonnet generators for EXTERNAL_SOURCES; the service may reject it",
-        _external_sources_generator,
+        checks.external_sources_generator,
         Severity.WARNING,
     ),
     Rule(
         "custom-metric-variables-last",
         ALL_KINDS - {JobKind.HUMAN},
         "the user guide asks for the role, task, criteria and rubric first and the input variables last",
-        _variables_not_last,
+        checks.variables_not_last,
         Severity.WARNING,
     ),
     Rule(
         "custom-metric-rating-scale",
         ALL_KINDS - {JobKind.HUMAN},
         "without a rating scale the service cannot average or chart this metric's results",
-        _no_rating_scale,
+        checks.no_rating_scale,
         Severity.WARNING,
     ),
     Rule(
         "judge-task-type",
         frozenset({JobKind.JUDGE}),
         f"LLM-as-a-judge model jobs take taskType {JUDGE_TASK_TYPE!r} (AWS samples); other values are reported to fail silently",
-        _judge_task_type,
+        checks.judge_task_type,
         Severity.WARNING,
     ),
     Rule(
         "listed-judge",
         ALL_KINDS,
         "is not among the judge models the user guide lists; the service may reject it",
-        _unlisted_judge,
+        checks.unlisted_judge,
         Severity.WARNING,
     ),
 )
