@@ -12,6 +12,7 @@ from typing import Any
 
 import bedrock
 import index
+import job_state
 import lifecycle
 import pytest
 import runtime
@@ -87,7 +88,7 @@ def untagged(stubber: Stubber, job_arn: str = JOB_ARN) -> None:
     stubber.add_response("list_tags_for_resource", {"tags": []}, {"resourceARN": job_arn})
 
 
-def not_found(stubber: Stubber, times: int = lifecycle.NOT_FOUND_LOOKS) -> None:
+def not_found(stubber: Stubber, times: int = job_state.NOT_FOUND_LOOKS) -> None:
     """GetEvaluationJob finds no such job, as often as the handler looks before believing it."""
     for _ in range(times):
         error(stubber, "get_evaluation_job", *NOT_FOUND)
@@ -236,7 +237,7 @@ def test_create_adopts_the_job_an_earlier_attempt_made_under_the_generated_name(
 def test_create_fails_on_a_conflict_when_no_job_has_exactly_the_name(bedrock_api, clock) -> None:
     name = spec_for(valid_properties()).name
     error(bedrock_api.stubber, "create_evaluation_job", "ConflictException", "Job name already exists.", 400)
-    for _ in range(lifecycle.NOT_FOUND_LOOKS):  # a job made seconds ago may not be listed yet: looked for again
+    for _ in range(job_state.NOT_FOUND_LOOKS):  # a job made seconds ago may not be listed yet: looked for again
         bedrock_api.stubber.add_response(
             "list_evaluation_jobs", {"jobSummaries": [job_summary(OTHER_JOB_ARN, f"{name}-2")]}, {"nameContains": name}
         )

@@ -9,33 +9,29 @@ region. Every call starts only if a worst-case call still ends before the handle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
 
+import job_state
 from bedrock import (
     CALL_ERRORS,
     JOB_ARN,
-    ClientError,
     EvaluationJobs,
     OutOfTime,
     error_code,
     error_message,
-    is_not_found,
     is_not_ready,
     is_quota_exceeded,
     is_transient,
 )
 from events import Properties, ResourceEvent, Response
+from job_state import ADOPTABLE, NOT_RUNNING, TERMINAL, JobError
 from request import REQUEST_DIGEST_TAG, JobSpec, job_spec, removal_of
 from runtime import (
     Budget,
-    Clock,
     InvalidProperties,
-    ResourceError,
     backoff,
     idempotency_token,
     module_logger,
-    transient_or_fail,
 )
 
 from bedrock_evaluation.contract import (
@@ -54,37 +50,14 @@ IAM_RETRY_WINDOW_SECONDS = 240.0
 # a page of ListEvaluationJobs, GetEvaluationJob, ListTagsForResource, StopEvaluationJob. No attempt
 # starts without time for them.
 CLEANUP_CALLS = 4
-# Reads are eventually consistent: right after CreateEvaluationJob, Get, Stop and List may not find
-# the job yet (Terraform's provider retries NotFound after create too). "No such job" is believed
-# only after this many looks, a backoff apart (about 10 s), so a quick rollback never leaves it running.
-NOT_FOUND_LOOKS = 4
 # The quota that refuses a Create while the account runs as many jobs as it allows (Service Quotas,
 # bedrock), by jobType: CloudFormation creates all of a stack's jobs at once.
 CONCURRENT_JOB_QUOTAS = {
     "Automated": ("L-557C8C47", "concurrent automatic model evaluation jobs"),
     "Human": ("L-973C31D1", "concurrent human model evaluation jobs"),
 }
-STOPPABLE = "InProgress"
-TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
-# What GetEvaluationJob's status may be (botocore's EvaluationJobStatus). Anything else is a status
-# this handler does not know: it is never taken for finished.
-KNOWN = TERMINAL | {"InProgress", "Stopping", "Deleting"}
-# Removal stop is done once nothing runs any more, or soon will not.
-NOT_RUNNING = TERMINAL | {"Stopping", "Deleting"}
-# A job of our name that already runs, or ran to the end, stands for this request.
-ADOPTABLE = frozenset({"InProgress", "Completed"})
 # A call that failed, or was not started for lack of time.
 _FAILED_OR_NOT_STARTED: tuple[type[Exception], ...] = (*CALL_ERRORS, OutOfTime)
-Found = TypeVar("Found")
-# The request fields GetEvaluationJob gives back, to tell which request a job was made from when
-# it carries no REQUEST_DIGEST_TAG (made by an earlier handler version, or jobTags had no room).
-_COMPARED_FIELDS = ("roleArn", "evaluationConfig", "inferenceConfig", "outputDataConfig", "jobDescription")
-
-
-class JobError(ResourceError):
-    """A failure of one evaluation job (named by its name or ARN) for CloudFormation to report."""
-
-    what = "evaluation job"
 
 
 def on_create(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
@@ -122,20 +95,10 @@ def on_update(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Res
 
 def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs, budget: Budget) -> bool:
     try:
-        job = _described(job_arn, jobs, budget)
-        return job is not None and _runs_request(job_arn, job, spec, jobs)
+        job = job_state.described(job_arn, jobs, budget)
+        return job is not None and job_state.runs_request(job_arn, job, spec, jobs)
     except _FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"could not read {job_arn}: {error_message(error)}") from error
-
-
-def _runs_request(job_arn: str, job: Mapping[str, object], spec: JobSpec, jobs: EvaluationJobs) -> bool:
-    """Whether the job runs this request: by the digest Create wrote into its tags; for a job
-    without one (made before the handler wrote it), by the fields GetEvaluationJob gives back,
-    which the service may have normalised."""
-    digest = (jobs.tags(job_arn) or {}).get(REQUEST_DIGEST_TAG)
-    if digest is not None:
-        return digest == spec.request_digest
-    return all(job.get(key) == spec.request.get(key) for key in _COMPARED_FIELDS)
 
 
 def _retag(job_arn: str, old: JobSpec, new: JobSpec, jobs: EvaluationJobs, budget: Budget) -> str | None:
@@ -147,7 +110,7 @@ def _retag(job_arn: str, old: JobSpec, new: JobSpec, jobs: EvaluationJobs, budge
         earlier = _earlier_job(new, jobs)
         if earlier is not None:
             return earlier  # a rollback to a job made under the older name, which has these tags
-        job = _described(job_arn, jobs, budget)
+        job = job_state.described(job_arn, jobs, budget)
         if job is None or job.get("jobName") != new.name:
             return None
         removed = sorted(set(old.tags) - set(new.tags) - {REQUEST_DIGEST_TAG})
@@ -188,14 +151,14 @@ def on_delete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | None 
         return answer
     if budget is not None:
         jobs = jobs.within(budget.allows)
-    budget = budget or _unlimited()
+    budget = budget or job_state.unlimited()
     try:
         job = _own_job(job_arn, names, jobs, budget)
         if job is not None and job.get("status") not in NOT_RUNNING:
-            _stop(job_arn, jobs, budget, job.get("status"))
+            job_state.stop(job_arn, jobs, budget, job.get("status"))
     except _FAILED_OR_NOT_STARTED as error:
         # is_complete looks again (and stops the job) until it is no longer running.
-        _not_yet(error, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}"))
+        job_state.not_yet(error, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}"))
     return answer
 
 
@@ -212,7 +175,7 @@ def is_complete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | Non
         return True
     if budget is not None:
         jobs = jobs.within(budget.allows)
-    budget = budget or _unlimited()
+    budget = budget or job_state.unlimited()
     try:
         job = _own_job(job_arn, names, jobs, budget)
         done = job is None or (
@@ -220,7 +183,7 @@ def is_complete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | Non
         )
     except _FAILED_OR_NOT_STARTED as error:
         # An exception here fails the resource at once, so a passing fault is "not yet".
-        _not_yet(error, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}"))
+        job_state.not_yet(error, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}"))
         done, job = False, None
     if not done and event.wait is not None and budget.clock.wall() > event.wait["deadline"]:
         status = job.get("status") if job is not None else "not known"
@@ -236,7 +199,7 @@ def _own_job(
     job_arn: str, names: list[str] | tuple[str, ...], jobs: EvaluationJobs, budget: Budget
 ) -> dict[str, object] | None:
     """The job's description if it exists and is this resource's (one of its names), else None."""
-    job = _described(job_arn, jobs, budget)
+    job = job_state.described(job_arn, jobs, budget)
     if job is None:
         return None
     if job.get("jobName") not in names:
@@ -249,7 +212,7 @@ def _stopped(job: Mapping[str, object], jobs: EvaluationJobs, budget: Budget) ->
     status = job.get("status")
     if status in NOT_RUNNING:
         return True
-    _stop(str(job["jobArn"]), jobs, budget, status)  # running (on_event's Stop did not get through), or a status we do not know
+    job_state.stop(str(job["jobArn"]), jobs, budget, status)  # running (on_event's Stop did not get through), or a status we do not know
     return False
 
 
@@ -259,9 +222,9 @@ def _delete_when_stopped(job: Mapping[str, object], jobs: EvaluationJobs, budget
         return True
     if status not in TERMINAL:
         if status not in NOT_RUNNING:
-            _stop(job_arn, jobs, budget, status)  # running, or a status we do not know
+            job_state.stop(job_arn, jobs, budget, status)  # running, or a status we do not know
         return False  # Stopping: look again later
-    problems = [e for e in jobs.delete(job_arn) if not _not_found(e.get("code", ""))]
+    problems = [e for e in jobs.delete(job_arn) if not job_state.not_found(e.get("code", ""))]
     if problems:
         # A retried call finds the job already being deleted by the first one.
         again = jobs.get(job_arn)
@@ -272,72 +235,6 @@ def _delete_when_stopped(job: Mapping[str, object], jobs: EvaluationJobs, budget
         raise JobError(str(job.get("jobName", job_arn)), f"BatchDeleteEvaluationJob refused: {details}")
     logger.info("deleted %s", job_arn)
     return True
-
-
-def _not_found(code: str) -> bool:
-    # The model documents the per-job code as "A HTTP status code"; names are seen too.
-    return "NotFound" in code or code == "404"
-
-
-def _not_yet(error: Exception, doing: str, fail: Callable[[str], ResourceError]) -> None:
-    """A call that failed or was not started while waiting: "not yet" if it may pass, else fail."""
-    if isinstance(error, OutOfTime):
-        logger.info("%s: %s; looking again on the next poll", doing, error)
-        return
-    transient_or_fail(error, logger, doing, fail)
-
-
-def _stop(job_arn: str, jobs: EvaluationJobs, budget: Budget, status: object = STOPPABLE) -> None:
-    try:
-        _again_if_absent(lambda: _stopping(job_arn, jobs), jobs, budget)
-    except ClientError as error:
-        if is_transient(error):
-            raise  # the caller looks again later
-        if status not in KNOWN:
-            # A status we do not know (not stoppable yet?): the caller looks again later.
-            logger.info("could not stop %s (%s) yet: %s", job_arn, status, error_message(error))
-            return
-        # The job may have finished between Get and Stop (or not yet be stoppable): not a failure.
-        job = jobs.get(job_arn)
-        if job is None or job.get("status") != STOPPABLE:
-            return
-        raise
-
-
-def _stopping(job_arn: str, jobs: EvaluationJobs) -> bool | None:
-    """StopEvaluationJob: True once asked, None if the service finds no such job (yet)."""
-    try:
-        jobs.stop(job_arn)
-    except ClientError as error:
-        if is_not_found(error):
-            return None
-        raise
-    logger.info("stopping %s", job_arn)
-    return True
-
-
-def _described(job_arn: str, jobs: EvaluationJobs, budget: Budget) -> dict[str, object] | None:
-    """GetEvaluationJob, believing "no such job" only once it repeats (NOT_FOUND_LOOKS)."""
-    return _again_if_absent(lambda: jobs.get(job_arn), jobs, budget)
-
-
-def _again_if_absent(look: Callable[[], Found | None], jobs: EvaluationJobs, budget: Budget) -> Found | None:
-    """`look()`, again a backoff later while it finds nothing, NOT_FOUND_LOOKS times in all: a job
-    made seconds ago may not be visible yet. Raises OutOfTime rather than conclude "gone" early."""
-    for attempt in range(NOT_FOUND_LOOKS):
-        found = look()
-        if found is not None or attempt == NOT_FOUND_LOOKS - 1:
-            return found
-        delay = backoff(attempt, budget.clock)
-        if not budget.allows(delay + jobs.worst_call):
-            raise OutOfTime("no time left to look again for a job the service did not find yet")
-        budget.clock.sleep(delay)
-    return None
-
-
-def _unlimited() -> Budget:
-    """For callers that give no budget (tests): real time, no deadline."""
-    return Budget(deadline=float("inf"), clock=Clock())
 
 
 # --- create ----------------------------------------------------------------------------------------
@@ -411,15 +308,15 @@ def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why
         raise JobError(spec.name, why)
     message = why if why.startswith(error_message(unknown)) else f"{error_message(unknown)} ({why})"
     try:
-        job_arn = _again_if_absent(lambda: _look_up(spec.name, jobs), jobs, budget)
+        job_arn = job_state.again_if_absent(lambda: _look_up(spec.name, jobs), jobs, budget)
         if job_arn is None:
             raise JobError(spec.name, message)
-        job = _described(job_arn, jobs, budget)
-        if job is not None and job.get("status") in ADOPTABLE and _runs_request(job_arn, job, spec, jobs):
+        job = job_state.described(job_arn, jobs, budget)
+        if job is not None and job.get("status") in ADOPTABLE and job_state.runs_request(job_arn, job, spec, jobs):
             logger.info("adopting %s (%s), made by an attempt whose answer was lost", spec.name, job_arn)
             return job_arn
         if job is not None and job.get("status") not in NOT_RUNNING:
-            _stop(job_arn, jobs, budget)
+            job_state.stop(job_arn, jobs, budget)
             logger.info("stopped %s (%s): its creation could not be confirmed", spec.name, job_arn)
     except _FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"{message}; a job of this name may run: {error_message(error)}") from error
@@ -443,7 +340,7 @@ def _earlier_job(spec: JobSpec, jobs: EvaluationJobs) -> str | None:
     for name in spec.earlier_names:
         job_arn = jobs.find_by_name(name)
         job = jobs.get(job_arn) if job_arn is not None else None
-        if job_arn is not None and job is not None and job.get("status") in ADOPTABLE and _runs_request(job_arn, job, spec, jobs):
+        if job_arn is not None and job is not None and job.get("status") in ADOPTABLE and job_state.runs_request(job_arn, job, spec, jobs):
             logger.info("adopting %s (%s), made by an earlier handler version", name, job_arn)
             return job_arn
     return None
@@ -453,11 +350,11 @@ def _adopt(spec: JobSpec, jobs: EvaluationJobs, conflict: Exception, budget: Bud
     """A job of our name exists: an earlier attempt of this resource made it (or a rollback
     returns to it). Generated names carry the request digest, so such a job runs this request;
     a fixed name is adopted only if the job runs this request (role, models, datasets, output)."""
-    job_arn = _again_if_absent(lambda: jobs.find_by_name(spec.name), jobs, budget)
+    job_arn = job_state.again_if_absent(lambda: jobs.find_by_name(spec.name), jobs, budget)
     if job_arn is None:
         raise JobError(spec.name, error_message(conflict))
-    existing = _described(job_arn, jobs, budget) or {}
-    if not spec.name_is_generated and not _runs_request(job_arn, existing, spec, jobs):
+    existing = job_state.described(job_arn, jobs, budget) or {}
+    if not spec.name_is_generated and not job_state.runs_request(job_arn, existing, spec, jobs):
         raise JobError(
             spec.name,
             "a job with this fixed name already exists and runs a different request, so it was not made "
