@@ -500,13 +500,20 @@ def import_seconds(statement: str, path: Path | None, workdir: Path) -> tuple[fl
 
 
 def handler_imports(workdir: Path) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Wall and CPU times of `import boto3` and `import index`, alternating which goes first."""
+    """Wall and CPU times of `import boto3` and `import index`, alternating which goes first.
+    `import index` runs in the handler asset as the construct builds it, as Lambda runs it: with the
+    asset's contract-only `bedrock_evaluation`, not the installed package (which imports the CDK)."""
+    from bedrock_evaluation.handler_asset import build_asset
+
+    asset = workdir / "handler-asset"
+    asset.mkdir(parents=True, exist_ok=True)
+    build_asset(asset)
     wall: dict[str, list[float]] = {"import boto3": [], "import index": []}
     cpu: dict[str, list[float]] = {"import boto3": [], "import index": []}
     for run in range(IMPORT_RUNS):
         order = ["import boto3", "import index"] if run % 2 == 0 else ["import index", "import boto3"]
         for statement in order:
-            seconds, cpu_seconds = import_seconds(statement, HANDLER_DIR if statement == "import index" else None, workdir)
+            seconds, cpu_seconds = import_seconds(statement, asset if statement == "import index" else None, workdir)
             wall[statement].append(seconds)
             cpu[statement].append(cpu_seconds)
     return wall, cpu
@@ -605,7 +612,7 @@ def measure(budget: float) -> Results:
             log(f"  {variant}: {sum(results.per_job_sites[variant].values()):.0f} round trips per job")
 
         log(f"bench: handler import time, {IMPORT_RUNS} fresh processes each, interleaved")
-        results.handler_pycache = (HANDLER_DIR / "__pycache__").is_dir()
+        results.handler_pycache = False  # the asset is built afresh and -B writes no bytecode, as in Lambda
         results.imports, results.import_cpu = handler_imports(work)
         for statement, times in results.imports.items():
             log(f"  {statement}: median {statement_ms(times):.0f} ms ({statement_ms(results.import_cpu[statement]):.0f} ms CPU)")
@@ -1028,7 +1035,7 @@ def render(results: Results, info: dict[str, str], date: str) -> str:
     )
     w("Import time in fresh processes (`python -B -c ...`, wall and CPU time taken inside the process around the")
     w(f"import statement), {IMPORT_RUNS} runs each, alternating which goes first. `import index` runs with")
-    w(f"`lambda/evaluation_job` first on `sys.path`; {cached}. boto3 comes from the venv, with its bytecode.")
+    w(f"the handler asset (as the construct builds it) first on `sys.path`; {cached}. boto3 comes from the venv, with its bytecode.")
     w("")
     w("| import | median ms | min ms | max ms | median CPU ms |")
     w("|---|---:|---:|---:|---:|")
@@ -1107,7 +1114,7 @@ def targets(table: dict[tuple[str, int], Cell], results: Results, boto3_ms: floa
     w(f"   {boto3_ms:.0f} ms: {index_ms / boto3_ms:.2f} × (CPU time: {cpu_ratio:.2f} ×). The handler imports boto3 itself, so the")
     w(f"   difference ({index_ms - boto3_ms:.0f} ms) is its own modules and the standard library they add.")
     if not met:
-        w("   Why: run `python -X importtime -c 'import index'` in lambda/evaluation_job to see which of its imports cost most.")
+        w("   Why: build the asset (`bedrock_evaluation.handler_asset.build_asset`) and run `python -X importtime -c 'import index'` in it.")
     return ["\n".join(lines)]
 
 
