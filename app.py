@@ -15,13 +15,16 @@ import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_s3_deployment as s3_deployment
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
 from bedrock_evaluation import (
     Dataset,
+    EvaluationBucket,
     EvaluationJob,
     EvaluationTask,
     EvaluationWorkTeam,
@@ -38,6 +41,15 @@ from bedrock_evaluation import (
     TaskType,
     VectorSearch,
     documents_hash,
+)
+from bedrock_evaluation.compliance import (
+    CDK_UPLOAD_RUNTIME,
+    ENVIRONMENT_WITHOUT_SECRETS,
+    LOGS_SERVICE_ENCRYPTED,
+    NO_DEAD_LETTER_QUEUE,
+    NO_RESERVED_CONCURRENCY,
+    NO_VPC,
+    acknowledge,
 )
 from bedrock_evaluation.lint import acknowledge_role_dependencies
 
@@ -153,6 +165,9 @@ class RagEvaluationStack(cdk.Stack):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # The documents follow the library's own pattern: a secure bucket whose access is logged,
+        # filled by an upload function with a role of ours that reads one asset and writes one prefix.
+        access_logs = EvaluationBucket.of(self).access_logs
         documents = s3.Bucket(
             self,
             "Documents",
@@ -160,18 +175,13 @@ class RagEvaluationStack(cdk.Stack):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             removal_policy=cdk.RemovalPolicy.DESTROY,
             auto_delete_objects=False,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="documents-bucket/",
         )
-        upload = s3_deployment.BucketDeployment(
-            self,
-            "UploadDocuments",
-            sources=[s3_deployment.Source.asset(str(DOCUMENTS))],
-            destination_bucket=documents,
-            destination_key_prefix=DOCUMENTS_PREFIX,
-        )
-        # CDK's BucketDeployment function depends on its role on purpose (cfn-lint W3005).
-        acknowledge_role_dependencies(self.node.find_child("Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C"))
+        upload = self._upload(documents)
         vectors = s3vectors.CfnVectorBucket(self, "Vectors")
         index = s3vectors.CfnIndex(
             self,
@@ -229,6 +239,13 @@ class RagEvaluationStack(cdk.Stack):
                 type="S3_VECTORS",
                 s3_vectors_configuration=bedrock.CfnKnowledgeBase.S3VectorsConfigurationProperty(index_arn=index.attr_index_arn),
             ),
+        )
+        cdk.Validations.of(role).acknowledge(
+            cdk.Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{self.get_logical_id(documents.node.default_child)}.Arn>/{DOCUMENTS_PREFIX}*]",
+                reason="The knowledge base reads the documents under documents/, whose file names the app chooses; "
+                "read only, and nothing else of the bucket.",
+            )
         )
         # The service checks the role's permissions when the knowledge base is created.
         knowledge_base.node.add_dependency(role.node.find_child("DefaultPolicy"))
@@ -295,6 +312,49 @@ class RagEvaluationStack(cdk.Stack):
         cdk.CfnOutput(self, "KnowledgeBaseId", value=knowledge_base.attr_knowledge_base_id)
         add_job_outputs(self, jobs)
 
+
+    def _upload(self, documents: s3.Bucket) -> s3_deployment.BucketDeployment:
+        """Copy knowledge/ into the documents bucket: read the asset's one object, write under documents/."""
+        asset = s3_assets.Asset(self, "DocumentsAsset", path=str(DOCUMENTS))
+        role = iam.Role(
+            self,
+            "UploadDocumentsRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Copies the knowledge base's documents into their bucket",
+        )
+        logs_group = logs.LogGroup(self, "UploadDocumentsLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=cdk.RemovalPolicy.DESTROY)
+        logs_group.grant_write(role)
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[asset.bucket.arn_for_objects(asset.s3_object_key)]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[documents.bucket_arn]))
+        documents_objects = documents.arn_for_objects(f"{DOCUMENTS_PREFIX}*")
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], resources=[documents_objects])
+        )
+        upload = s3_deployment.BucketDeployment(
+            self,
+            "UploadDocuments",
+            sources=[s3_deployment.Source.bucket(asset.bucket, asset.s3_object_key)],
+            destination_bucket=documents,
+            destination_key_prefix=DOCUMENTS_PREFIX,
+            role=role.without_policy_updates(),
+            log_group=logs_group,
+        )
+        upload.node.add_dependency(role)
+        function = self.node.find_child("Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C")
+        resource = function.node.default_child
+        for finding in (CDK_UPLOAD_RUNTIME, NO_DEAD_LETTER_QUEUE, NO_VPC, NO_RESERVED_CONCURRENCY, ENVIRONMENT_WITHOUT_SECRETS):
+            acknowledge(resource, finding)
+        acknowledge(logs_group.node.default_child, LOGS_SERVICE_ENCRYPTED)  # it holds the upload's file names
+        # CDK's BucketDeployment function depends on its role on purpose (cfn-lint W3005).
+        acknowledge_role_dependencies(function)
+        reason = (
+            "The upload syncs the knowledge/ folder into the documents/ prefix, file names chosen by the app: "
+            "it writes and deletes only under that prefix, and reads one asset object."
+        )
+        cdk.Validations.of(role).acknowledge(
+            cdk.Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[Resource::<{self.get_logical_id(documents.node.default_child)}.Arn>/{DOCUMENTS_PREFIX}*]", reason=reason)
+        )
+        return upload
 
 def add_job_outputs(stack: cdk.Stack, jobs: dict[str, EvaluationJob]) -> None:
     for name, job in jobs.items():

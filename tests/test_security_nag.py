@@ -384,6 +384,303 @@ def test_the_model_evaluation_example_leaves_no_finding_unacknowledged():
     assert [f for f in findings if f.path.startswith("BedrockModelEvaluation/")] == []
 
 
+def test_the_knowledge_base_example_leaves_no_finding_unacknowledged():
+    """Its documents bucket, upload and knowledge-base role follow the library's own pattern:
+    access logs, an upload role of its own with exact grants, least-privilege reads."""
+    _, findings, _ = example()
+    assert [f for f in findings if f.path.startswith("BedrockRagEvaluation/")] == []
+
+
+# --- the matrix -----------------------------------------------------------------------------------
+
+Build = Callable[[cdk.Stack], list[str]]
+"""Declares the case's jobs in the stack; returns the ids of the resources the test declares on the
+user's behalf (their buckets, keys, knowledge bases), whose own findings are the user's business."""
+
+
+def bedrock_trusted_role(stack: cdk.Stack, construct_id: str) -> iam.Role:
+    """A role the user manages, with the trust policy the README documents."""
+    return iam.Role(
+        stack,
+        construct_id,
+        assumed_by=iam.ServicePrincipal("bedrock.amazonaws.com").with_conditions(
+            {
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnEquals": {"aws:SourceArn": stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*")},
+            }
+        ),
+    )
+
+
+def qa_task(*metrics: str) -> EvaluationTask:
+    return EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.from_file(QA), metrics=list(metrics))
+
+
+def boolq_task() -> EvaluationTask:
+    return EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=[Metric.ACCURACY])
+
+
+def corpus_case(name: str) -> Build:
+    def build(stack: cdk.Stack) -> list[str]:
+        props = VALID[name](stack)
+        fixtures = [child.node.id for child in stack.node.children]
+        EvaluationJob(stack, "Job", **props)
+        return fixtures
+
+    return build
+
+
+def shared_evaluation_service_role(stack: cdk.Stack) -> list[str]:
+    role = EvaluationServiceRole(stack, "SharedRole")
+    EvaluationJob(stack, "Automatic", model=Model.bedrock(NOVA), tasks=[boolq_task()], role=role)
+    EvaluationJob(
+        stack, "Judge", model=Model.bedrock(NOVA), evaluator_model=Model.bedrock(PROFILE_JUDGE), tasks=[qa_task(Metric.CORRECTNESS)], role=role
+    )
+    return []
+
+
+def plain_role_human_job(stack: cdk.Stack) -> list[str]:
+    EvaluationJob(
+        stack,
+        "Human",
+        models=[Model.bedrock(NOVA), Model.bedrock("amazon.nova-micro-v1:0")],
+        human_workflow=HumanWorkflow(flow_definition_arn=FLOW, instructions="Pick the better answer."),
+        human_metrics=[HumanMetric(name="Preference", rating_method=RatingMethod.COMPARISON_CHOICE)],
+        tasks=[EvaluationTask(task_type=TaskType.GENERATION, dataset=Dataset.from_file(QA), metrics=["Preference"])],
+        role=bedrock_trusted_role(stack, "TeamRole"),
+    )
+    return []
+
+
+def own_output_bucket(stack: cdk.Stack) -> list[str]:
+    results = s3.Bucket(stack, "Results", enforce_ssl=True, block_public_access=s3.BlockPublicAccess.BLOCK_ALL)
+    EvaluationJob(
+        stack,
+        "Judge",
+        model=Model.bedrock(NOVA),
+        evaluator_model=Model.bedrock(PROFILE_JUDGE),
+        tasks=[qa_task(Metric.HELPFULNESS)],
+        output_bucket=results,
+        output_prefix="nightly/qa",
+    )
+    return ["Results"]
+
+
+def imported_output_bucket(stack: cdk.Stack) -> list[str]:
+    shared = s3.Bucket.from_bucket_name(stack, "Shared", "shared-evaluation-results")
+    EvaluationJob(stack, "Automatic", model=Model.bedrock(NOVA), tasks=[boolq_task()], output_bucket=shared)
+    return []
+
+
+def customer_managed_key(stack: cdk.Stack) -> list[str]:
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    EvaluationJob(
+        stack,
+        "Judge",
+        model=Model.bedrock(NOVA),
+        evaluator_model=Model.bedrock(PROFILE_JUDGE),
+        tasks=[qa_task(Metric.CORRECTNESS)],
+        encryption_key=key,
+    )
+    return ["Key"]
+
+
+def removal_modes(stack: cdk.Stack) -> list[str]:
+    for removal in JobRemoval:
+        EvaluationJob(stack, f"Removal{removal.name.title()}", model=Model.bedrock(NOVA), tasks=[boolq_task()], removal=removal)
+    return []
+
+
+def _raw_rag(dataset_uri: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "applicationType": "RagEvaluation",
+        "evaluationConfig": {
+            "automated": {
+                "datasetMetricConfigs": [
+                    {
+                        "taskType": "General",
+                        "dataset": {"name": "kb", "datasetLocation": {"s3Uri": dataset_uri}},
+                        "metricNames": ["Builtin.ContextRelevance"],
+                    }
+                ],
+                "evaluatorModelConfig": {"bedrockEvaluatorModels": [{"modelIdentifier": "anthropic.claude-3-haiku-20240307-v1:0"}]},
+            }
+        },
+        "inferenceConfig": {
+            "ragConfigs": [
+                {
+                    "knowledgeBaseConfig": {
+                        "retrieveConfig": {
+                            "knowledgeBaseId": "KB12345678",
+                            "knowledgeBaseRetrievalConfiguration": {"vectorSearchConfiguration": {"numberOfResults": 5}},
+                        }
+                    }
+                }
+            ]
+        },
+        **extra,
+    }
+
+
+def raw_request(stack: cdk.Stack) -> list[str]:
+    EvaluationJob(stack, "Raw", request=_raw_rag("s3://my-datasets/kb/questions.jsonl"))
+    return []
+
+
+def raw_request_prefixes(stack: cdk.Stack) -> list[str]:
+    EvaluationJob(
+        stack, "Raw", request=_raw_rag("s3://my-datasets/kb/", outputDataConfig={"s3Uri": "s3://my-results/evaluations/"})
+    )
+    return []
+
+
+def raw_request_role_arn(stack: cdk.Stack) -> list[str]:
+    EvaluationJob(
+        stack,
+        "Raw",
+        request=_raw_rag("s3://my-datasets/kb/questions.jsonl", roleArn="arn:aws:iam::123456789012:role/platform-evaluations"),
+    )
+    return []
+
+
+def fixed_environment(stack: cdk.Stack) -> list[str]:
+    EvaluationJob(
+        stack, "Judge", model=Model.bedrock(NOVA), evaluator_model=Model.bedrock("eu.anthropic.claude-3-5-sonnet-20240620-v1:0"), tasks=[qa_task(Metric.CORRECTNESS)]
+    )
+    EvaluationJob(
+        stack,
+        "Human",
+        model=Model.bedrock(NOVA),
+        human_workflow=HumanWorkflow(flow_definition_arn="arn:aws:sagemaker:eu-west-1:123456789012:flow-definition/f"),
+        human_metrics=[HumanMetric(name="Helpful", rating_method=RatingMethod.THUMBS_UP_DOWN)],
+        tasks=[qa_task("Helpful")],
+    )
+    return []
+
+
+def knowledge_base_ingested_first(stack: cdk.Stack) -> list[str]:
+    kb = bedrock.CfnKnowledgeBase(
+        stack,
+        "Kb",
+        name="handbook",
+        role_arn="arn:aws:iam::123456789012:role/kb",
+        knowledge_base_configuration=bedrock.CfnKnowledgeBase.KnowledgeBaseConfigurationProperty(type="VECTOR"),
+    )
+    bedrock.CfnDataSource(
+        stack,
+        "KbSource",
+        name="documents",
+        knowledge_base_id=kb.attr_knowledge_base_id,
+        data_source_configuration=bedrock.CfnDataSource.DataSourceConfigurationProperty(
+            type="S3", s3_configuration=bedrock.CfnDataSource.S3DataSourceConfigurationProperty(bucket_arn="arn:aws:s3:::docs")
+        ),
+    )
+    EvaluationJob(
+        stack,
+        "Retrieval",
+        rag=RagSource.retrieve(kb),
+        evaluator_model=Model.bedrock("anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        tasks=[EvaluationTask(dataset=Dataset.from_file(ROOT / "datasets" / "kb-retrieve.jsonl"), metrics=[RagMetric.CONTEXT_RELEVANCE])],
+    )
+    return ["Kb", "KbSource"]
+
+
+def human_flow_definition(stack: cdk.Stack) -> list[str]:
+    """The whole human setup in one stack: a work team of the workforce's Cognito group, a flow
+    definition with its own role and key, and a job that routes its prompts through it."""
+    team = EvaluationWorkTeam(
+        stack,
+        "Reviewers",
+        user_pool=cognito.UserPool.from_user_pool_id(stack, "Workforce", "us-east-1_Workforce"),
+        user_pool_client=cognito.UserPoolClient.from_user_pool_client_id(stack, "WorkforceClient", "workforceclient"),
+        user_group="bedrock-reviewers",
+    )
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    flow = HumanFlowDefinition(stack, "ReviewFlow", work_team=team, task_count=2, encryption_key=key)
+    EvaluationJob(
+        stack,
+        "Human",
+        models=[Model.bedrock(NOVA), Model.bedrock("amazon.nova-micro-v1:0")],
+        human_workflow=HumanWorkflow(flow_definition=flow, instructions="Rate, then pick the better answer."),
+        human_metrics=[
+            HumanMetric(name="Quality", rating_method=RatingMethod.INDIVIDUAL_LIKERT_SCALE),
+            HumanMetric(name="Preference", rating_method=RatingMethod.COMPARISON_CHOICE),
+        ],
+        tasks=[EvaluationTask(task_type=TaskType.GENERATION, dataset=Dataset.from_file(QA), metrics=["Quality", "Preference"])],
+    )
+    return ["Key"]
+
+
+FIXED_ENV = cdk.Environment(account="123456789012", region="eu-west-1")
+
+MATRIX: dict[str, Build] = {
+    **{f"corpus-{name.replace('_', '-')}": corpus_case(name) for name in VALID},
+    "shared-evaluation-service-role": shared_evaluation_service_role,
+    "plain-role-human-job": plain_role_human_job,
+    "own-output-bucket": own_output_bucket,
+    "imported-output-bucket": imported_output_bucket,
+    "customer-managed-key": customer_managed_key,
+    "removal-modes": removal_modes,
+    "raw-request": raw_request,
+    "raw-request-prefixes": raw_request_prefixes,
+    "raw-request-role-arn": raw_request_role_arn,
+    "fixed-environment": fixed_environment,
+    "knowledge-base-ingested-first": knowledge_base_ingested_first,
+    "human-flow-definition": human_flow_definition,
+}
+
+
+@dataclass
+class Matrix:
+    templates: dict[str, dict[str, Any]]
+    paths: dict[str, Path]
+    findings: dict[str, list[Finding]]
+    """Per case, findings left unacknowledged on resources our constructs create or grant to."""
+    fixture_findings: dict[str, list[Finding]]
+
+
+@functools.cache
+def matrix() -> Matrix:
+    outdir = Path(tempfile.mkdtemp(prefix="security-matrix-"))
+    app = nag_app(outdir)
+    fixtures: dict[str, list[str]] = {}
+    for name, build in MATRIX.items():
+        stack = cdk.Stack(app, name, env=FIXED_ENV if name == "fixed-environment" else None)
+        fixtures[name] = [f"{name}/{fixture}/" for fixture in build(stack)]
+    findings = synthesize(app, outdir)
+    ours: dict[str, list[Finding]] = {name: [] for name in MATRIX}
+    theirs: dict[str, list[Finding]] = {name: [] for name in MATRIX}
+    for finding in findings:
+        name = finding.path.split("/", 1)[0]
+        fixture = any(finding.path.startswith(prefix) for prefix in fixtures[name])
+        (theirs if fixture else ours)[name].append(finding)
+    paths = {name: outdir / f"{name}.template.json" for name in MATRIX}
+    templates = {name: json.loads(path.read_text()) for name, path in paths.items()}
+    return Matrix(templates, paths, ours, theirs)
+
+
+@functools.cache
+def example() -> tuple[dict[str, dict[str, Any]], list[Finding], dict[str, Path]]:
+    """The example app's stacks, built in an app that has the plugin before any stack exists."""
+    import app as example_app
+
+    outdir = Path(tempfile.mkdtemp(prefix="security-example-"))
+    app = nag_app(outdir)
+    example_app.ModelEvaluationStack(app, "BedrockModelEvaluation")
+    example_app.RagEvaluationStack(app, "BedrockRagEvaluation")
+    findings = synthesize(app, outdir)
+    paths = {name: outdir / f"{name}.template.json" for name in ("BedrockModelEvaluation", "BedrockRagEvaluation")}
+    return {name: json.loads(path.read_text()) for name, path in paths.items()}, findings, paths
+
+
+# --- the example app ------------------------------------------------------------------------------
+
+
+def test_the_model_evaluation_example_leaves_no_finding_unacknowledged():
+    _, findings, _ = example()
+    assert [f for f in findings if f.path.startswith("BedrockModelEvaluation/")] == []
+
+
 # The knowledge-base example declares its own document bucket, document upload and knowledge
 # base role; their findings are the app's to fix or acknowledge, not the library's.
 RAG_APP_OWNED = (
