@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -47,3 +48,27 @@ def test_the_changelog_states_the_versioning_promise_and_its_tests_exist() -> No
     assert "never changes an existing job's request or its name" in changelog
     for test in ("tests/test_golden_example.py", "tests/test_handler_names_golden.py"):
         assert f"`{test}`" in changelog and (ROOT / test).is_file()
+
+
+def test_pip_install_of_the_checkout_gives_a_package_that_imports_with_its_handler(tmp_path: Path) -> None:
+    """The README's `pip install /path/to/this/checkout`, into a fresh virtual environment (its
+    dependencies taken from this one)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    (Path(site) / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")  # this environment's packages, after its own
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", str(ROOT)], check=True)
+    where = subprocess.run(
+        [str(python), "-c", "import bedrock_evaluation, pathlib; print(pathlib.Path(bedrock_evaluation.__file__).parent)"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout.strip()
+    package = Path(where)
+    assert package.is_relative_to(venv)
+    assert (package / "_lambda" / "evaluation_job" / "index.py").is_file()
