@@ -66,3 +66,31 @@ def test_each_shell_command_is_run_by_ci_or_marked_as_needing_credentials(code: 
         command = line.split("#", 1)[0].strip()
         if command:
             assert command in RUN_BY_CI, f"{command!r}: not run by CI; mark its block {NEEDS_CREDENTIALS!r}"
+
+
+JSON = [code for language, code in BLOCKS if language == "json"]
+SHIPPED_LINES = {line for path in (ROOT / "datasets").glob("*.jsonl") for line in path.read_text().splitlines()}
+
+
+def test_each_sample_dataset_line_is_a_line_of_a_shipped_dataset():
+    assert len(JSON) >= 5
+    for code in JSON:
+        (line,) = code.splitlines()
+        assert line in SHIPPED_LINES, f"not a line of any datasets/*.jsonl: {line[:80]}"
+
+
+def test_the_readme_reads_in_a_newcomers_order():
+    sections = re.findall(r"^## (.+)$", README, flags=re.M)
+    assert sections == [
+        "Install",
+        "Two commands",
+        "Each kind of job",
+        "Dataset formats",
+        "Checked at synth",
+        "Reading the synthesized template",
+        "What the handler does",
+        "Results",
+        "Inside the package",
+        "Limits",
+        "Security",
+    ]
