@@ -31,7 +31,7 @@ node_modules/.installed: package.json package-lock.json
 
 synth: setup
 	$(CDK) synth --quiet
-	$(VENV)/bin/python scripts/summarize_templates.py cdk.out
+	$(VENV)/bin/bedrock-evaluation-summary cdk.out
 
 # ruff on the package, the handler, the app, tests and scripts; strict mypy on the package, and on the
 # handler alone with the contract it imports (not the CDK-side package around it).

@@ -43,6 +43,12 @@ def test_the_wheel_carries_the_handler(wheel: Path) -> None:
         assert "bedrock_evaluation/_lambda/evaluation_job/index.py" in archive.namelist()
 
 
+def test_the_wheel_installs_the_summary_command(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        entry_points = _dist_info(archive, "entry_points.txt")
+    assert "bedrock-evaluation-summary = bedrock_evaluation.summary:main" in entry_points.splitlines()
+
+
 def test_the_changelog_states_the_versioning_promise_and_its_tests_exist() -> None:
     changelog = (ROOT / "CHANGELOG.md").read_text()
     assert "never changes an existing job's request or its name" in changelog
@@ -72,3 +78,9 @@ def test_pip_install_of_the_checkout_gives_a_package_that_imports_with_its_handl
     package = Path(where)
     assert package.is_relative_to(venv)
     assert (package / "_lambda" / "evaluation_job" / "index.py").is_file()
+    (tmp_path / "empty.out").mkdir()
+    (tmp_path / "empty.out" / "manifest.json").write_text('{"artifacts": {}}')
+    printed = subprocess.run(
+        [str(venv / "bin" / "bedrock-evaluation-summary"), str(tmp_path / "empty.out")], check=True, capture_output=True, text=True
+    ).stdout
+    assert printed == "0 evaluation job(s) in all\n"
