@@ -31,12 +31,12 @@ node_modules/.installed: package.json package-lock.json
 
 synth: setup
 	$(CDK) synth --quiet
-	$(VENV)/bin/python scripts/summarize_templates.py cdk.out
+	$(VENV)/bin/bedrock-evaluation-summary cdk.out
 
-# ruff on the package, the handler, the app, tests and scripts; strict mypy on the package, and on the
+# ruff on the package, the handler, the app, tests, scripts and examples; strict mypy on the package, and on the
 # handler alone with the contract it imports (not the CDK-side package around it).
 lint: setup
-	$(VENV)/bin/ruff check constructs lambda tests scripts app.py
+	$(VENV)/bin/ruff check constructs lambda tests scripts app.py examples
 	$(VENV)/bin/mypy
 	cd lambda/evaluation_job && MYPYPATH=$(CURDIR)/constructs $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml \
 		--explicit-package-bases --follow-imports=skip . $(CURDIR)/constructs/bedrock_evaluation/contract.py

@@ -54,7 +54,7 @@ from bedrock_evaluation.compliance import (
     RESOURCE_FINDINGS,
     WILDCARD_RESOURCES,
 )
-from bedrock_evaluation.security_reference import security_section
+from bedrock_evaluation.security_reference import security_reference
 from bedrock_evaluation.storage import UPLOAD_EPHEMERAL_STORAGE, UPLOAD_MEMORY_MIB
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -610,12 +610,16 @@ def test_a_bucket_deployment_that_would_share_our_upload_function_fails_at_synth
         cdk.assertions.Template.from_stack(stack)
 
 
-# --- the README -----------------------------------------------------------------------------------
+# --- SECURITY.md ----------------------------------------------------------------------------------
 
 
-def test_the_readme_security_section_is_generated_from_the_tables():
-    """Regenerate with: python -m bedrock_evaluation.security_reference"""
+def test_security_md_is_generated_from_the_tables():
+    """Regenerate with: python -m bedrock_evaluation.security_reference > SECURITY.md"""
+    assert (ROOT / "SECURITY.md").read_text() == security_reference()
+
+
+def test_the_readme_links_to_security_md_and_no_longer_holds_the_tables():
     readme = (ROOT / "README.md").read_text()
-    match = re.search(r"^## Security\n.*?(?=^## )", readme, flags=re.S | re.M)
-    assert match, "README.md has no '## Security' section"
-    assert match.group(0).rstrip() == security_section().rstrip()
+    assert "](SECURITY.md)" in readme
+    for table_header in ("| actions | on | why |", "| resource, as cdk-nag shows it |", "| rules | resources | reason |"):
+        assert table_header not in readme

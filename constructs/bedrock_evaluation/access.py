@@ -1,5 +1,5 @@
 """Every permission the constructs grant, in one table: the code grants these action lists, and
-the README's security section is generated from the same rows, so neither can drift.
+the security reference (`SECURITY.md`) is generated from the same rows, so neither can drift.
 
 Rows marked ``by_cdk`` are granted by CDK itself (the Provider framework, Lambda log groups):
 they are listed so a reviewer sees every permission in the template, and the tests check that

@@ -8,7 +8,7 @@ the final policy documents, renders each resource the way cdk-nag does and ackno
 only if it matches an entry, on a role the entry is for, with no action outside the entry's
 actions, and (on a role that is not wholly ours) only if our constructs granted it.
 
-The README's security section is generated from the tables and from ``access.PERMISSIONS``
+The security reference, `SECURITY.md`, is generated from the tables and from ``access.PERMISSIONS``
 (``security_reference``).
 """
 

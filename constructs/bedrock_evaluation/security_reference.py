@@ -1,4 +1,4 @@
-"""The README's security section, generated from the permission table (`access`) and the
+"""The security reference, `SECURITY.md`, generated from the permission table (`access`) and the
 acknowledged findings (`compliance`): `python -m bedrock_evaluation.security_reference` prints it."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ profile's foundation model as `bedrock:*::foundation-model/<id>`. No two jobs of
 prefix or one inside another's on the same bucket, so no job's role can overwrite another's results.
 
 Generated from `bedrock_evaluation/access.py` and `compliance.py` by
-`python -m bedrock_evaluation.security_reference`; a test fails if this section differs.
+`python -m bedrock_evaluation.security_reference > SECURITY.md`; a test fails if this file differs.
 """
 
 _FIXED = """\
@@ -54,8 +54,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def security_section() -> str:
-    lines = ["## Security", "", _INTRO, "### Permissions", ""]
+def security_reference() -> str:
+    """The text of `SECURITY.md`."""
+    lines = ["# Security", "", _INTRO, "## Permissions", ""]
     for holder in Holder:
         lines += [f"**{holder.value}**: {access.HOLDERS[holder]}", ""]
         lines += ["| actions | on | why |", "|---|---|---|"]
@@ -64,7 +65,7 @@ def security_section() -> str:
                 why = permission.why + (" (granted by CDK)" if permission.by_cdk else "")
                 lines.append(f"| {_code(permission.actions)} | {_cell(permission.on)} | {_cell(why)} |")
         lines.append("")
-    lines += ["### Acknowledged findings", "", _FIXED]
+    lines += ["## Acknowledged findings", "", _FIXED]
     lines += [
         "Wildcard resources (cdk-nag `AwsSolutions-IAM5[Resource::...]`), acknowledged on the policy that holds",
         "them, only for these actions and roles:",
@@ -83,4 +84,4 @@ def security_section() -> str:
 
 
 if __name__ == "__main__":
-    print(security_section(), end="")
+    print(security_reference(), end="")

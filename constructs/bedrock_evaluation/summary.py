@@ -1,10 +1,13 @@
-#!/usr/bin/env python3
-"""Print where `cdk synth` wrote each template and what evaluation jobs it holds."""
+"""Print where `cdk synth` wrote each template and what evaluation jobs it holds.
+
+Installed with the package as the console command `bedrock-evaluation-summary [cdk.out]`, also run as
+`python -m bedrock_evaluation.summary [cdk.out]`; `make synth` prints it."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,11 @@ def text(value: Any) -> str:
     if isinstance(value, dict) and "Fn::Join" in value:
         return "".join(text(part) for part in value["Fn::Join"][1])
     if isinstance(value, dict) and "Ref" in value:
-        return "${" + value["Ref"] + "}"
+        return "${" + str(value["Ref"]) + "}"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return "${" + ".".join(value["Fn::GetAtt"]) + "}"
-    return json.dumps(value)
+    rendered: str = json.dumps(value)
+    return rendered
 
 
 def _walk(value: Any) -> list[tuple[str, Any]]:
@@ -63,7 +67,8 @@ def summarize(outdir: Path) -> int:
             properties = job["Properties"]
             request = properties["Request"]
             models = [m.get("bedrockModel", {}).get("modelIdentifier") or "precomputed" for m in request.get("inferenceConfig", {}).get("models", [])]
-            configs = next(iter(request.get("evaluationConfig", {}).values()), {}).get("datasetMetricConfigs", [])
+            evaluation: dict[str, Any] = next(iter(request.get("evaluationConfig", {}).values()), {})
+            configs = evaluation.get("datasetMetricConfigs", [])
             print(f"  {logical_id}: {kind(request)}, name {properties.get('JobNamePrefix', request.get('jobName'))}-<digest>, removal {properties.get('Removal')}")
             if models:
                 print(f"    models:  {', '.join(text(m) for m in models)}")
@@ -86,5 +91,11 @@ def summarize(outdir: Path) -> int:
     return 0
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console command: the cloud assembly directory is the one argument, `cdk.out` by default."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    return summarize(Path(args[0] if args else "cdk.out"))
+
+
 if __name__ == "__main__":
-    sys.exit(summarize(Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")))
+    sys.exit(main())
