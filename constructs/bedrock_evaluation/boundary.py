@@ -20,11 +20,11 @@ from enum import Enum
 from typing import Any, Literal, ParamSpec, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 import typeguard
-from aws_cdk import Token
 from constructs import Construct
 from jsii._reference_map import InterfaceDynamicProxy
 
 from .errors import EvaluationJobConfigError, Violation
+from .tokens import is_unresolved
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -131,7 +131,7 @@ class _Field:
             detail = _item_detail(self.name, value, self.checkable)
             if detail:
                 return f"{rule} ({detail})"
-            if hasattr(type(value), "__jsii_type__") and Token.is_unresolved(value):
+            if hasattr(type(value), "__jsii_type__") and is_unresolved(value):
                 return f"{rule}, a token: give it as the type expected (Token.as_string, as_number or as_list)"
             return rule
         if self.holds_sequence and _str_for_sequence(value, self.checkable):
@@ -148,13 +148,13 @@ class _Field:
             stand_in = 0
         else:
             return False
-        return bool(Token.is_unresolved(value)) and self.problem(stand_in) is None
+        return bool(is_unresolved(value)) and self.problem(stand_in) is None
 
     def _str_for_sequence_rule(self, value: object, constants: Iterable[type]) -> str:
         if not isinstance(value, str):
             return f"expected {self.expected}, got {_type_name(value)} holding a str where a sequence is expected"
         rule = f"expected {self.expected}, got str"
-        if Token.is_unresolved(value):
+        if is_unresolved(value):
             return f"{rule} (a string token); a token for a list is made with Token.as_list"
         return f"{rule}; a str is not taken as a list of its characters: write [{_spelled(value, constants)}]"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import jsii
-from aws_cdk import Acknowledgment, AspectPriority, Aspects, CfnResource, IAspect, Stack, Token, Validations
+from aws_cdk import Acknowledgment, AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations
 from constructs import IConstruct
 
 from .access import Holder
@@ -45,6 +45,7 @@ from .findings import (
     ResourceFinding,
     WildcardResource,
 )
+from .tokens import is_unresolved
 
 NAG_PACK = "AwsSolutions"
 REASONS_KEY = "bedrock-evaluation:acknowledged"
@@ -250,4 +251,4 @@ def record_grant(role: IConstruct, holder: Holder, resources: Sequence[str]) -> 
 
 
 def _is_plain_arn(resource: str) -> bool:
-    return not Token.is_unresolved(resource) and "*" not in resource
+    return not is_unresolved(resource) and "*" not in resource

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Token
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -15,6 +14,7 @@ from . import service_model
 from .boundary import check_fields, checked
 from .errors import NOT_GIVEN, EvaluationJobConfigError
 from .references import has_iam_wildcard
+from .tokens import is_unresolved
 
 # Characters the API's s3Uri pattern allows in a key segment.
 KEY_SEGMENT = re.compile(r"[-!_*'().a-zA-Z0-9]+")
@@ -100,7 +100,7 @@ class Dataset:
         :param name: @default - the key's file name without its extension
         """
         where = "Dataset.from_s3"
-        if Token.is_unresolved(key):
+        if is_unresolved(key):
             if name is None:
                 raise EvaluationJobConfigError.of(where, "name", NOT_GIVEN, "required when the key is a token")
             return cls(name=_checked_name(where, name, None), source=_S3Object(bucket, key))
@@ -129,7 +129,7 @@ class DatasetLocation:
 
 def check_object_key(where: str, key: str) -> None:
     """One object's key, as an s3Uri carries it and a policy grants it: never an IAM wildcard."""
-    if Token.is_unresolved(key):
+    if is_unresolved(key):
         return
     if any(not KEY_SEGMENT.fullmatch(segment) for segment in key.split("/")):
         rule = f"it has an empty segment or characters an s3Uri cannot carry; {_KEY_CHARACTERS}"
@@ -147,7 +147,7 @@ def content_digest(path: Path) -> str:
 def _checked_name(where: str, given: str | None, derived: str | None) -> str:
     """The dataset's name: the one given, else the one derived from the file or key."""
     name = given or derived or ""
-    if Token.is_unresolved(name) or ((_NAME_PATTERN is None or _NAME_PATTERN.fullmatch(name)) and len(name) <= (_NAME_MAX or len(name))):
+    if is_unresolved(name) or ((_NAME_PATTERN is None or _NAME_PATTERN.fullmatch(name)) and len(name) <= (_NAME_MAX or len(name))):
         return name
     pattern = _NAME_PATTERN.pattern if _NAME_PATTERN is not None else "the API's pattern"
     rule = f"a dataset name must match {pattern} and be at most {_NAME_MAX} characters"

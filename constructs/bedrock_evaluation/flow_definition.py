@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from aws_cdk import Annotations, CustomResource, Duration, Stack, Token
+from aws_cdk import Annotations, CustomResource, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from botocore.model import Shape
@@ -34,6 +34,7 @@ from .grants import grant
 from .provider import SAGEMAKER, SERVICE_TIMEOUT, EvaluationJobProvider
 from .references import S3Location
 from .storage import EvaluationBucket
+from .tokens import is_unresolved
 from .work_team import WORKFORCE_NEEDED, EvaluationWorkTeam
 
 HUMAN_REVIEWS_PREFIX = "human-reviews/"
@@ -262,7 +263,7 @@ class HumanFlowDefinition(Construct):
         """Once per permission and resource: several jobs may share the dataset or the bucket."""
         fresh = []
         for resource in resources:
-            key = f"{permission.actions}|{Stack.of(self).resolve(resource)!s}" if Token.is_unresolved(resource) else f"{permission.actions}|{resource}"
+            key = f"{permission.actions}|{Stack.of(self).resolve(resource)!s}" if is_unresolved(resource) else f"{permission.actions}|{resource}"
             if key not in self._granted:
                 self._granted.add(key)
                 fresh.append(resource)

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from aws_cdk import Stack, Token
+from aws_cdk import Stack
 
 from .boundary import check_fields, checked
 from .errors import EvaluationJobConfigError
+from .tokens import is_unresolved
 
 # Geographic prefixes of system (cross-region) inference profiles: "us.anthropic.claude-...".
 INFERENCE_PROFILE_PREFIXES = frozenset({"us", "eu", "apac", "us-gov", "jp", "au", "ca", "global"})
@@ -69,7 +70,7 @@ class Model:
             params: str | None = json.dumps(inference_params, sort_keys=True, separators=(",", ":"))
         else:
             params = inference_params
-        if params is not None and not Token.is_unresolved(params):
+        if params is not None and not is_unresolved(params):
             try:
                 json.loads(params)
             except json.JSONDecodeError as error:
@@ -106,7 +107,7 @@ def _latency(latency: Latency | str | None) -> Latency | str | None:
         return latency
     if latency in _LATENCIES:
         return Latency(latency)
-    if Token.is_unresolved(latency):
+    if is_unresolved(latency):
         return latency
     known = ", ".join(repr(value) for value in _LATENCIES)
     raise EvaluationJobConfigError.of("Model.bedrock", "latency", latency, f"expected one of {known}")
@@ -139,7 +140,7 @@ def model_access(stack: Stack, identifiers: list[str]) -> ModelAccess:
 
 
 def _add(stack: Stack, identifier: str, access: ModelAccess) -> None:
-    if Token.is_unresolved(identifier):
+    if is_unresolved(identifier):
         access.models.append(identifier)  # an ARN from another resource
     elif identifier.startswith("arn:") and ":sagemaker:" in identifier:
         access.sagemaker_endpoints.append(identifier)
@@ -211,7 +212,7 @@ KNOWN_CUSTOM_METRIC_JUDGE_MODELS = KNOWN_JUDGE_MODELS | {"mistral.mistral-large-
 
 def is_known_judge(identifier: str, *, custom_metrics: bool = False) -> bool:
     """Whether the user guide lists this judge (a model id, a system profile id, or an ARN of either)."""
-    if Token.is_unresolved(identifier):
+    if is_unresolved(identifier):
         return True
     model_id = identifier.rsplit("/", 1)[-1] if identifier.startswith("arn:") else identifier
     known = KNOWN_CUSTOM_METRIC_JUDGE_MODELS if custom_metrics else KNOWN_JUDGE_MODELS

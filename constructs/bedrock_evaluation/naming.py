@@ -6,13 +6,12 @@ import hashlib
 import re
 from collections.abc import Collection
 
-from aws_cdk import Token
-
 from . import contract
 from .datasets import KEY_SEGMENT
 from .errors import Violation
 from .references import has_iam_wildcard
 from .storage import RESULTS_PREFIX
+from .tokens import is_unresolved
 
 
 def default_name_prefix(path: str, limit: int = contract.NAME_PREFIX_MAX_LENGTH) -> str:
@@ -48,13 +47,13 @@ def output_prefix(given: str | None, name_prefix: str) -> str:
     """The results prefix, ending in "/"; a token is taken as it is."""
     if given is None:
         return f"{RESULTS_PREFIX}{name_prefix}/"
-    if Token.is_unresolved(given):
+    if is_unresolved(given):
         return given
     return given.rstrip("/") + "/"
 
 
 def output_prefix_violations(given: str | None) -> list[Violation]:
-    if given is None or Token.is_unresolved(given):
+    if given is None or is_unresolved(given):
         return []
     segments = given.strip("/").split("/")
     if given.startswith("/") or any(not KEY_SEGMENT.fullmatch(s) for s in segments):

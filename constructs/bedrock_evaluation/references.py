@@ -7,7 +7,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Stack, Token
+from aws_cdk import Stack
+
+from .tokens import is_unresolved
 
 
 @dataclass
@@ -106,7 +108,7 @@ class S3Location:
 def literal_s3_location(stack: Stack, uri: str) -> S3Location | None:
     """The bucket and object ARNs of a literal s3:// URI; None for a token (unknown until deploy).
     A URI ending in "/" is a prefix and covers the objects under it."""
-    if Token.is_unresolved(uri) or not uri.startswith("s3://"):
+    if is_unresolved(uri) or not uri.startswith("s3://"):
         return None
     bucket, _, key = uri[len("s3://") :].partition("/")
     bucket_arn = f"arn:{stack.partition}:s3:::{bucket}"
@@ -118,6 +120,6 @@ def literal_s3_location(stack: Stack, uri: str) -> S3Location | None:
 def resource_arn(stack: Stack, resource: str, identifier: str) -> str:
     """An id or ARN of a knowledge base or guardrail, as an ARN (the fields take ids, so a token
     is taken to be an id, such as CfnKnowledgeBase.attr_knowledge_base_id)."""
-    if not Token.is_unresolved(identifier) and identifier.startswith("arn:"):
+    if not is_unresolved(identifier) and identifier.startswith("arn:"):
         return identifier
     return stack.format_arn(service="bedrock", resource=resource, resource_name=identifier)

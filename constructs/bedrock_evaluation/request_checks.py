@@ -7,8 +7,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from aws_cdk import Token
-
 from .custom_metrics import COMPARISON_METHODS, RatingMethod
 from .datasets import BUILTIN_DATASETS
 from .errors import NOT_GIVEN, Summary
@@ -23,6 +21,7 @@ from .tasks import (
     RETRIEVE_AND_GENERATE_METRICS,
     RETRIEVE_METRICS,
 )
+from .tokens import is_unresolved
 
 BUILTIN_METRICS: dict[JobKind, frozenset[str]] = {
     JobKind.AUTOMATIC: AUTOMATIC_METRICS,
@@ -67,7 +66,7 @@ def repeated_model(view: RequestView) -> Iterator[Located]:
     seen: set[str] = set()
     for model in view.models():
         identifier = view.model_identifier(model.value)
-        if identifier is not None and not Token.is_unresolved(identifier) and identifier in seen:
+        if identifier is not None and not is_unresolved(identifier) and identifier in seen:
             yield Located(model.path, identifier)
         seen.add(identifier or "")
 
@@ -86,7 +85,7 @@ def missing_judge(view: RequestView) -> Iterator[Located]:
 def metric_of_another_kind(view: RequestView) -> Iterator[Located]:
     allowed = allowed_metrics(view)
     for name in view.metric_names():
-        if isinstance(name.value, str) and not Token.is_unresolved(name.value) and name.value not in allowed:
+        if isinstance(name.value, str) and not is_unresolved(name.value) and name.value not in allowed:
             yield name
 
 
@@ -116,7 +115,7 @@ def custom_metric_named_twice(view: RequestView) -> Iterator[Located]:
 def _instructions(view: RequestView) -> Iterator[tuple[Located, set[str]]]:
     for metric in view.custom_metrics():
         text = metric.value.get("instructions")
-        if isinstance(text, str) and not Token.is_unresolved(text):
+        if isinstance(text, str) and not is_unresolved(text):
             yield Located(f"{metric.path}.instructions", text), set(_VARIABLE.findall(text))
 
 
@@ -147,7 +146,7 @@ def unused_custom_metric(view: RequestView) -> Iterator[Located]:
     used = {n.value for n in view.metric_names()}
     for metric in view.custom_metrics():
         name = metric.value.get("name")
-        if isinstance(name, str) and not Token.is_unresolved(name) and name not in used:
+        if isinstance(name, str) and not is_unresolved(name) and name not in used:
             yield Located(f"{metric.path}.name", name)
 
 
@@ -166,7 +165,7 @@ def builtin_dataset(view: RequestView) -> Iterator[Located]:
 
 def unknown_builtin_dataset(view: RequestView) -> Iterator[Located]:
     for located, name, _ in _builtin_datasets(view):
-        if not Token.is_unresolved(name) and name not in BUILTIN_DATASETS:
+        if not is_unresolved(name) and name not in BUILTIN_DATASETS:
             yield located
 
 
@@ -176,7 +175,7 @@ def builtin_dataset_of_another_task(view: RequestView) -> Iterator[Located]:
         if not isinstance(dataset, dict) or "datasetLocation" in dataset:
             continue
         name, task_type = str(dataset.get("name")), str(task.value.get("taskType"))
-        if name not in BUILTIN_DATASETS or Token.is_unresolved(task_type):
+        if name not in BUILTIN_DATASETS or is_unresolved(task_type):
             continue
         by_metric = BUILTIN_DATASETS_BY_TASK_AND_METRIC.get(task_type, {})
         for metric in task.value.get("metricNames") or []:
@@ -207,7 +206,7 @@ def unlisted_judge(view: RequestView) -> Iterator[Located]:
 def unknown_rating_method(view: RequestView) -> Iterator[Located]:
     for metric in view.custom_metrics():
         method = metric.value.get("ratingMethod")
-        if isinstance(method, str) and not Token.is_unresolved(method) and method not in set(RatingMethod):
+        if isinstance(method, str) and not is_unresolved(method) and method not in set(RatingMethod):
             yield Located(f"{metric.path}.ratingMethod", method)
 
 
@@ -225,7 +224,7 @@ def template_without_search_results(view: RequestView) -> Iterator[Located]:
     if rag is None:
         return
     for path, value in _leaves(rag.value, rag.path):
-        if path.endswith(".textPromptTemplate") and isinstance(value, str) and not Token.is_unresolved(value) and SEARCH_RESULTS not in value:
+        if path.endswith(".textPromptTemplate") and isinstance(value, str) and not is_unresolved(value) and SEARCH_RESULTS not in value:
             yield Located(path, _shortened(value))
 
 
@@ -234,7 +233,7 @@ def external_sources_generator(view: RequestView) -> Iterator[Located]:
     if rag is None:
         return
     for path, value in _leaves(rag.value, rag.path):
-        if ".externalSourcesConfiguration.modelArn" in path and isinstance(value, str) and not Token.is_unresolved(value):
+        if ".externalSourcesConfiguration.modelArn" in path and isinstance(value, str) and not is_unresolved(value):
             if not any(model in value for model in EXTERNAL_SOURCES_GENERATORS):
                 yield Located(path, value)
 
@@ -245,7 +244,7 @@ def custom_dataset_extension(view: RequestView) -> Iterator[Located]:
         uri = location.get("s3Uri") if isinstance(location, dict) else None
         # A URI ending in "/" names a prefix (the objects under it), not a file.
         name = uri.rpartition("/")[2] if isinstance(uri, str) else ""
-        if name and not Token.is_unresolved(name) and not name.endswith(".jsonl"):
+        if name and not is_unresolved(name) and not name.endswith(".jsonl"):
             yield Located(f"{task.path}.dataset.datasetLocation.s3Uri", uri)
 
 
@@ -272,7 +271,7 @@ def no_rating_scale(view: RequestView) -> Iterator[Located]:
 def judge_task_type(view: RequestView) -> Iterator[Located]:
     for task in view.tasks():
         task_type = task.value.get("taskType")
-        if isinstance(task_type, str) and not Token.is_unresolved(task_type) and task_type != JUDGE_TASK_TYPE:
+        if isinstance(task_type, str) and not is_unresolved(task_type) and task_type != JUDGE_TASK_TYPE:
             yield Located(f"{task.path}.taskType", task_type)
 
 

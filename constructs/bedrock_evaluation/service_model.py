@@ -11,12 +11,12 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from aws_cdk import Token
 from botocore.model import Shape
 from botocore.validate import ParamValidator
 
 from . import contract
 from .errors import NOT_GIVEN, Summary, Violation
+from .tokens import is_unresolved
 
 OPERATION = "CreateEvaluationJob"
 _PLACEHOLDER = "placeholder"
@@ -59,7 +59,7 @@ def encode_documents(request: Mapping[str, Any], to_json: Callable[[Any], str]) 
 
 
 def _map_documents(value: Any, shape: Shape | None, to_json: Callable[[Any], str]) -> Any:
-    if shape is None or Token.is_unresolved(value):
+    if shape is None or is_unresolved(value):
         return value
     if shape.type_name == "structure" and shape.metadata.get("document"):
         return to_json(value)
@@ -161,7 +161,7 @@ def _stand_ins(value: Any, shape: Shape | None) -> Any:
     if shape is None:
         return value
     kind = shape.type_name
-    if Token.is_unresolved(value):
+    if is_unresolved(value):
         if kind in ("integer", "long"):
             return int(shape.metadata.get("min", 1))
         if kind in ("float", "double"):
@@ -196,7 +196,7 @@ def _check(value: Any, shape: Shape | None, path: str, errors: list[Violation], 
     if shape is None:
         return
     kind, meta = shape.type_name, shape.metadata
-    if Token.is_unresolved(value):
+    if is_unresolved(value):
         if kind == "string" and isinstance(value, str):
             _check_token_string(value, shape, path, errors)
         return

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsii
-from aws_cdk import Stack, Token
+from aws_cdk import Stack
 from constructs import IConstruct, IValidation
 
 from . import naming
 from .compliance import render
+from .tokens import is_unresolved
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class AppJobs:
     def register(self, job: IConstruct, request: dict[str, Any]) -> None:
         """A job's fixed name and output location, as its request holds them."""
         name = request.get("jobName")
-        if isinstance(name, str) and not Token.is_unresolved(name):
+        if isinstance(name, str) and not is_unresolved(name):
             self._names.setdefault(name, []).append(job)
         uri = (request.get("outputDataConfig") or {}).get("s3Uri")
         if isinstance(uri, str) and uri.startswith("s3://"):
@@ -100,7 +101,7 @@ class AppJobs:
 def _may_share_an_account_and_region(one: IConstruct, other: IConstruct) -> bool:
     """Unless both stacks name their account and region and one differs, they may be the same."""
     first, second = Stack.of(one), Stack.of(other)
-    known = all(not Token.is_unresolved(v) for v in (first.account, first.region, second.account, second.region))
+    known = all(not is_unresolved(v) for v in (first.account, first.region, second.account, second.region))
     return not known or (first.account, first.region) == (second.account, second.region)
 
 

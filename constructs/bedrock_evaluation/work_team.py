@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import Token
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -21,6 +20,7 @@ from constructs import Construct
 from . import naming
 from .boundary import checked_construct
 from .errors import NOT_GIVEN, EvaluationJobConfigError, Violation
+from .tokens import is_unresolved
 
 # AWS::SageMaker::Workteam WorkteamName (CreateWorkteam in botocore's sagemaker model): at most 63
 # characters of this pattern.
@@ -66,7 +66,7 @@ class EvaluationWorkTeam(Construct):
             if value is None
         ]
         name = work_team_name or naming.default_name_prefix(self.node.path)
-        if not Token.is_unresolved(name) and not WORK_TEAM_NAME.fullmatch(name):
+        if not is_unresolved(name) and not WORK_TEAM_NAME.fullmatch(name):
             problems.append(Violation("work_team_name", name, f"must match {WORK_TEAM_NAME.pattern}"))
         if problems:
             raise EvaluationJobConfigError(self.node.path, problems)
