@@ -510,7 +510,7 @@ def slow_service(w: World) -> None:
     assert w.cfn.delete(props(), physical_id=answer.physical_id).ok
 
 
-# --- faults and inputs the first scenarios missed (issue 15) --------------------------------------------
+# --- faults and inputs found by driving the framework's own code --------------------------------------------
 
 
 def large_request(variant: str) -> dict[str, Any]:
@@ -675,7 +675,7 @@ def slow_service_while_deleting(w: World) -> None:
     assert w.last().seconds < 3600 - 5 * 60
 
 
-# --- fidelity to the service (issue 11) ------------------------------------------------------------------
+# --- fidelity to the service: quotas, late reads, normalised fields, tags ------------------------------------------------------------------
 
 
 @scenario(

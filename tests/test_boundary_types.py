@@ -224,7 +224,7 @@ def test_fails_on_a_wrong_type_naming_where_the_field_the_type_expected_and_the_
     assert str(error).startswith(f"{wrong.where}: {wrong.field} is ")
 
 
-# --- the cases the issue reported
+# --- the wrong types users pass most
 
 
 def test_fails_when_metrics_is_one_metric_instead_of_a_list_and_suggests_the_list() -> None:

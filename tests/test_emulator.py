@@ -564,7 +564,7 @@ def test_chaos_faults_every_nth_unplanned_request_with_faults_botocore_absorbs(e
     assert emulator.calls("GetEvaluationJob") == 10
 
 
-# --- fidelity modes (issue 11) ----------------------------------------------------------------------
+# --- fidelity modes: quotas, late reads, normalised fields ----------------------------------------------------------------------
 
 
 def test_a_full_concurrent_job_quota_refuses_create_with_the_models_error_until_a_job_ends(one_shot) -> None:

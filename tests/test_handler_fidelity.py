@@ -1,4 +1,4 @@
-"""Fidelity to the service (issue 11): the concurrent-job quota, reads right after Create, jobs
+"""Fidelity to the service: the concurrent-job quota, reads right after Create, jobs
 recognised by a digest tag, and tags kept out of what identifies a job.
 
 Every Bedrock call goes through botocore's Stubber, checked against the real service model.
