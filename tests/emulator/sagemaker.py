@@ -32,13 +32,13 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import botocore.session
-from botocore.validate import ParamValidator
 
 from bedrock_evaluation.contract import BEDROCK_HUMAN_LOOP_REQUEST_SOURCE
 
 from .faults import DelayFault, DropFault, ErrorFault
 from .server import BedrockEmulator, _Server
-from .service import ACCOUNT, REGION, ServiceError, _constraints
+from .service import ACCOUNT, REGION, ServiceError
+from .service import _validate as validate_against
 
 SAGEMAKER_MODEL = botocore.session.get_session().get_service_model("sagemaker")
 OPERATIONS = ("CreateFlowDefinition", "DescribeFlowDefinition", "DeleteFlowDefinition")
@@ -197,34 +197,26 @@ def _not_found(name: str) -> ServiceError:
 
 def _validate(operation: str, params: Mapping[str, Any]) -> None:
     """botocore's checks and those it leaves to the service (maximums, patterns), as for Bedrock."""
-    shape = SAGEMAKER_MODEL.operation_model(operation).input_shape
-    problems: list[str] = []
-    report = ParamValidator().validate(dict(params), shape)
-    if report.has_errors():
-        problems.append(report.generate_report())
-    problems.extend(_constraints(params, shape, "params"))
-    if problems:
-        raise ServiceError("ValidationException", f"{len(problems)} validation error(s) detected: " + "; ".join(problems))
+    validate_against(operation, params, SAGEMAKER_MODEL)
 
 
 class SageMakerEmulator(BedrockEmulator):
     """SageMaker's flow-definition API on 127.0.0.1, with the Bedrock emulator's faults on demand
     (`throttle`, `server_error`, `fail`, `drop_connection`, `delay`, `chaos`) by operation name."""
 
+    thread_name = "sagemaker-emulator"
+
+    @property
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return _JsonHandler
+
     def __init__(self, *, sleep: Callable[[float], None] = time.sleep, **service_options: Any) -> None:
         super().__init__(sleep=sleep)
         self.flow_service = FlowDefinitionService(**service_options)
 
-    def start(self) -> SageMakerEmulator:
-        server = _Server(("127.0.0.1", 0), _JsonHandler)
-        server.emulator = self
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="sagemaker-emulator", daemon=True)
-        self._thread.start()
-        return self
-
     def __enter__(self) -> SageMakerEmulator:
-        return self.start()
+        self.start()
+        return self
 
     def calls(self, operation: str) -> int:
         return self.flow_service.calls[operation]

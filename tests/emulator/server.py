@@ -114,6 +114,13 @@ class BedrockEmulator:
     waits (pass a virtual clock's to make slow answers cost no real time).
     """
 
+    thread_name = "bedrock-emulator"
+
+    @property
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        """The protocol the server speaks (REST-JSON here; a subclass may speak another)."""
+        return _Handler
+
     def __init__(self, *, sleep: Callable[[float], None] = time.sleep, **service_options: Any) -> None:
         self.service = EvaluationService(**service_options)
         self.faults = FaultPlan()
@@ -128,10 +135,10 @@ class BedrockEmulator:
     # --- lifecycle ----------------------------------------------------------------------------------
 
     def start(self) -> BedrockEmulator:
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), self.handler_class)
         server.emulator = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="bedrock-emulator", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, name=self.thread_name, daemon=True)
         self._thread.start()
         return self
 

@@ -490,10 +490,10 @@ _JOB_IDENTIFIER = re.compile(
 )
 
 
-def _validate(operation: str, params: Mapping[str, Any]) -> None:
+def _validate(operation: str, params: Mapping[str, Any], model: Any = SERVICE_MODEL) -> None:
     """What botocore checks (required members, types, unions, minimums, unknown members) and what it
-    leaves to the service (maximums, patterns); the first problems become a ValidationException."""
-    shape = SERVICE_MODEL.operation_model(operation).input_shape
+    leaves to the service (maximums, patterns), against `model`; the problems become a ValidationException."""
+    shape = model.operation_model(operation).input_shape
     problems: list[str] = []
     report = ParamValidator().validate(dict(params), shape)
     if report.has_errors():
