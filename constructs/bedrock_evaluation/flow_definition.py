@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from aws_cdk import Annotations, CustomResource, Duration, Stack
+from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from botocore.model import Shape
@@ -31,7 +31,7 @@ from .boundary import checked_construct
 from .compliance import WildcardAcknowledgements
 from .errors import NOT_GIVEN, EvaluationJobConfigError, Violation
 from .grants import grant
-from .provider import SAGEMAKER, SERVICE_TIMEOUT, EvaluationJobProvider
+from .provider import SAGEMAKER, EvaluationJobProvider
 from .references import S3Location
 from .storage import EvaluationBucket
 from .tokens import is_unresolved
@@ -139,21 +139,13 @@ class HumanFlowDefinition(Construct):
 
         provider = EvaluationJobProvider.of(self)
         provider.allow_flow_definitions(self.name_prefix, self.role)
-        self.resource = CustomResource(
-            self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=contract.FLOW_DEFINITION_RESOURCE_TYPE,
-            service_timeout=SERVICE_TIMEOUT,
-            properties={
-                contract.PROP_FLOW_DEFINITION: self.request,
-                contract.PROP_FLOW_DEFINITION_NAME_PREFIX: self.name_prefix,
-            },
-        )
         # SageMaker checks the role when the flow definition is created; the handler needs its grants.
-        for policy in (self.role.node.try_find_child("DefaultPolicy"), provider.role.node.try_find_child("DefaultPolicy")):
-            if policy is not None:
-                self.resource.node.add_dependency(policy)
+        self.resource = provider.resource(
+            self,
+            contract.FLOW_DEFINITION_RESOURCE_TYPE,
+            {contract.PROP_FLOW_DEFINITION: self.request, contract.PROP_FLOW_DEFINITION_NAME_PREFIX: self.name_prefix},
+            after=[self.role, provider.role],
+        )
 
     # --- attributes -------------------------------------------------------------------------
 

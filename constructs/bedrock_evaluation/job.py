@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import Annotations, CustomResource, ITaggable, Stack, TagManager
+from aws_cdk import Annotations, ITaggable, Stack, TagManager
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -24,7 +24,7 @@ from .event_size import job_properties_violations
 from .grants import grant_encryption_key, grant_handler, grant_job
 from .knowledge_bases import evaluate_after_ingestion
 from .models import Model
-from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
+from .provider import EvaluationJobProvider
 from .rag import RagSource
 from .references import S3Location
 from .service_role import EvaluationServiceRole
@@ -160,21 +160,18 @@ class EvaluationJob(Construct):
         self.request = body
         app_jobs.register(self, body)
         self._grant(body, bound, output, encryption_key)
-        self.resource = CustomResource(
+        # Bedrock must never start a job that lacks its permissions or its data. The roleArn
+        # reference already orders the role itself; its policy and the uploads need dependencies.
+        self.resource = EvaluationJobProvider.of(self).resource(
             self,
-            "Resource",
-            service_token=EvaluationJobProvider.of(self).service_token,
-            resource_type=contract.RESOURCE_TYPE,
-            service_timeout=SERVICE_TIMEOUT,
-            properties={contract.PROP_REQUEST: service_model.encode_documents(body, Stack.of(self).to_json_string), **settings},
+            contract.RESOURCE_TYPE,
+            {contract.PROP_REQUEST: service_model.encode_documents(body, Stack.of(self).to_json_string), **settings},
+            after=[self.role],
         )
+        for upload in uploads:
+            self.resource.node.add_dependency(upload)
         self._tag_manager = job_tag_manager()
         render_tags_after_tagging(self, self._tag_manager, body, settings)
-        # Bedrock must never start a job that lacks its permissions or its data. The roleArn
-        # reference already orders the role itself; its policy needs an explicit dependency.
-        policy = self.role.node.try_find_child("DefaultPolicy")
-        for dependency in [policy, *uploads] if policy is not None else uploads:
-            self.resource.node.add_dependency(dependency)
         if rag is not None and rag.knowledge_base is not None and wait_for_ingestion:
             evaluate_after_ingestion(self, self.resource, rag.knowledge_base)
         if human_workflow is not None and human_workflow.flow_definition is not None:

@@ -13,7 +13,7 @@ from constructs import Construct, IConstruct
 
 from . import contract
 from .boundary import checked, checked_construct
-from .provider import SERVICE_TIMEOUT, EvaluationJobProvider
+from .provider import EvaluationJobProvider
 
 
 class KnowledgeBaseIngestion(Construct):
@@ -47,22 +47,17 @@ class KnowledgeBaseIngestion(Construct):
         provider.allow_ingestion(knowledge_base.attr_knowledge_base_arn)
         self.knowledge_base = knowledge_base
         self.data_source = data_source
-        self.resource = CustomResource(
+        # The handler's permission to ingest must exist before it is used.
+        self.resource = provider.resource(
             self,
-            "Resource",
-            service_token=provider.service_token,
-            resource_type=contract.INGESTION_RESOURCE_TYPE,
-            service_timeout=SERVICE_TIMEOUT,
-            properties={
+            contract.INGESTION_RESOURCE_TYPE,
+            {
                 contract.PROP_KNOWLEDGE_BASE_ID: knowledge_base.attr_knowledge_base_id,
                 contract.PROP_DATA_SOURCE_ID: data_source.attr_data_source_id,
                 contract.PROP_DOCUMENTS_HASH: documents_hash or "",
             },
+            after=[provider.role],
         )
-        # The handler's permission to ingest must exist before it is used.
-        policy = provider.role.node.try_find_child("DefaultPolicy")
-        if policy is not None:
-            self.resource.node.add_dependency(policy)
         for construct in documents:
             self.resource.node.add_dependency(construct)
 

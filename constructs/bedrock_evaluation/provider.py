@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -153,6 +154,20 @@ class EvaluationJobProvider(Construct):
     @property
     def service_token(self) -> str:
         return self.provider.service_token
+
+    def resource(
+        self, scope: Construct, resource_type: str, properties: Mapping[str, Any], *, after: Sequence[iam.IRole] = ()
+    ) -> CustomResource:
+        """A custom resource this provider serves, as `scope`'s "Resource": created, and so first
+        handled, only once the policies of the roles in `after` exist (IAM is checked on use)."""
+        resource = CustomResource(
+            scope, "Resource", service_token=self.service_token, resource_type=resource_type, service_timeout=SERVICE_TIMEOUT, properties=dict(properties)
+        )
+        for role in after:
+            policy = role.node.try_find_child("DefaultPolicy")
+            if policy is not None:
+                resource.node.add_dependency(policy)
+        return resource
 
     def allow_ingestion(self, knowledge_base_arn: str) -> None:
         """Start and follow ingestion jobs of one knowledge base."""
