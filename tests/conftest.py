@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,3 +36,23 @@ def model_template(example_templates: dict[str, dict[str, Any]]) -> dict[str, An
 def stack() -> cdk.Stack:
     """A fresh env-agnostic stack for one construct configuration."""
     return cdk.Stack(cdk.App(), "Eval")
+
+
+# --- the handler tests' Bedrock client and clock --------------------------------------------------
+
+
+@pytest.fixture
+def bedrock_api() -> Iterator[Any]:
+    """EvaluationJobs over a Stubber-answered client; every queued answer must be used."""
+    from handler_support import stubbed_jobs
+
+    with stubbed_jobs() as stubbed:
+        yield stubbed
+
+
+@pytest.fixture
+def clock() -> Any:
+    """Time that moves only when the handler sleeps."""
+    from handler_support import FakeClock
+
+    return FakeClock()

@@ -24,6 +24,7 @@ import boto3  # noqa: E402
 import runtime  # noqa: E402
 from botocore.stub import Stubber  # noqa: E402
 from events import ResourceEvent  # noqa: E402
+from request import JobSpec, job_spec  # noqa: E402
 
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/Eval/1111-2222"
 LOGICAL_ID = "BoolQAccuracy"
@@ -274,3 +275,11 @@ def job_summary(job_arn: str, name: str, status: str = "Completed") -> dict[str,
         "jobType": "Automated",
         "evaluationTaskTypes": ["QuestionAndAnswer"],
     }
+
+
+# --- helpers the handler tests share --------------------------------------------------------------
+
+
+def spec_for(properties: dict[str, Any]) -> JobSpec:
+    """The JobSpec the handler reads from these properties, for this module's stack and resource."""
+    return job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID)

@@ -6,7 +6,6 @@ Every Bedrock call goes through botocore's Stubber, checked against the real ser
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import bedrock
@@ -20,16 +19,15 @@ from handler_support import (
     OTHER_JOB_ARN,
     STACK_ID,
     FakeClock,
-    StubbedJobs,
     job_description,
     job_summary,
     model_request,
     resource_event,
-    stubbed_jobs,
+    spec_for,
     valid_properties,
 )
 from lifecycle import JobError
-from request import REQUEST_DIGEST_TAG, JobSpec, job_spec, max_job_tags
+from request import REQUEST_DIGEST_TAG, max_job_tags
 from runtime import idempotency_token
 
 QUOTA_FULL = ("ServiceQuotaExceededException", "You have reached the maximum number of concurrent jobs.", 400)
@@ -38,19 +36,6 @@ CONFLICT = ("ConflictException", "Job name already exists.", 400)
 TEAM = [{"key": "team", "value": "search"}]
 
 
-@pytest.fixture
-def bedrock_api() -> Iterator[StubbedJobs]:
-    with stubbed_jobs() as stubbed:
-        yield stubbed
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def spec_for(properties: dict[str, Any]) -> JobSpec:
-    return job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID)
 
 
 def error(stubber: Stubber, method: str, code: str, message: str, status: int) -> None:

@@ -7,7 +7,6 @@ against the real service model, and a call nobody queued fails the test.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import bedrock
@@ -35,11 +34,11 @@ from handler_support import (
     new_client,
     rag_request,
     resource_event,
-    stubbed_jobs,
+    spec_for,
     valid_properties,
 )
 from lifecycle import IAM_RETRY_WINDOW_SECONDS, JobError
-from request import REQUEST_DIGEST_TAG, JobSpec, job_spec
+from request import REQUEST_DIGEST_TAG
 from runtime import BACKOFF_CAP_SECONDS, MAX_REASON_BYTES, InvalidProperties, idempotency_token
 
 from bedrock_evaluation.contract import CREATE_FAILED_MARKER
@@ -58,19 +57,6 @@ PASS_ROLE_DENIED = (
 NOT_FOUND = ("ResourceNotFoundException", "Evaluation job not found.", 404)
 
 
-@pytest.fixture
-def bedrock_api() -> Iterator[StubbedJobs]:
-    with stubbed_jobs() as stubbed:
-        yield stubbed
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-def spec_for(properties: dict[str, Any]) -> JobSpec:
-    return job_spec(properties, stack_id=STACK_ID, logical_id=LOGICAL_ID)
 
 
 def create_params(properties: dict[str, Any], request_id: str = "req-1") -> dict[str, Any]:
