@@ -8,7 +8,6 @@ these same functions, the report under background chaos.
 
 from __future__ import annotations
 
-import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,7 +21,7 @@ import index
 from emulator import fast_retries, total_attempts
 from emulator.sagemaker import ACTIVE, DELETING, FAILED, GONE, FlowDefinition, SageMakerEmulator
 from lifecycle_driver import CloudFormation, VirtualClock
-from lifecycle_scenarios import Outcome
+from lifecycle_scenarios import Outcome, played
 
 from bedrock_evaluation.contract import BEDROCK_HUMAN_LOOP_REQUEST_SOURCE, FLOW_DEFINITION_RESOURCE_TYPE
 
@@ -266,26 +265,7 @@ def run(flow_scenario: FlowScenario, *, chaos: bool = True) -> Outcome:
     """One scenario in a fresh world; reported in the report's terms ("jobs created" are flow
     definitions made, "left running" those SageMaker still holds after the stack's Delete)."""
     with flow_world(chaos=chaos) as w:
-        failure = None
-        try:
-            flow_scenario.run(w)
-        except Exception as error:
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            failure = f"{type(error).__name__} at line {where.lineno}: {error}"
-        problems = invariant_violations(w)
-        if problems and failure is None:
-            failure = "; ".join(problems)
-        return Outcome(
-            scenario=flow_scenario.id,
-            events_sent=w.cfn.events_sent,
-            events_answered=w.cfn.events_answered,
-            faults_injected=w.emulator.faults_injected,
-            jobs_created=len(w.made()),
-            duplicates=w.duplicates(),
-            left_running=len(w.left_behind()),
-            failure=failure,
-            bedrock_requests=len(w.emulator.received),
-        )
+        return played(flow_scenario.id, w, flow_scenario.run, invariant_violations, w.left_behind)
 
 
 STATUSES = (ACTIVE, FAILED, DELETING, GONE)

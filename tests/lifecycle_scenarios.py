@@ -802,26 +802,32 @@ class Outcome:
 def run(scenario: Scenario, *, chaos: bool = True) -> Outcome:
     """Run one scenario in a fresh world; a failed assertion is reported, not raised."""
     with world(chaos=chaos, **scenario.options) as w:
-        failure = None
-        try:
-            scenario.run(w)
-        except Exception as error:  # an AssertionError, or a bug
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            failure = f"{type(error).__name__} at line {where.lineno}: {error}"
-        problems = invariant_violations(w)
-        if problems and failure is None:
-            failure = "; ".join(problems)
-        return Outcome(
-            scenario=scenario.id,
-            events_sent=w.cfn.events_sent,
-            events_answered=w.cfn.events_answered,
-            faults_injected=w.emulator.faults_injected,
-            jobs_created=len(w.made()),
-            duplicates=w.duplicates(),
-            left_running=len(w.left_running()),
-            failure=failure,
-            bedrock_requests=len(w.emulator.received),
-        )
+        return played(scenario.id, w, scenario.run, invariant_violations, w.left_running)
+
+
+def played(scenario_id: str, w: Any, play: Callable[[Any], None], invariants: Callable[[Any], list[str]], left: Callable[[], list[Any]]) -> Outcome:
+    """Play a scenario in its world and report it: the first failed assertion (or bug), else the
+    world's broken invariants; `left` is what still runs (or lingers) after the stack's Delete."""
+    failure = None
+    try:
+        play(w)
+    except Exception as error:  # an AssertionError, or a bug
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        failure = f"{type(error).__name__} at line {where.lineno}: {error}"
+    problems = invariants(w)
+    if problems and failure is None:
+        failure = "; ".join(problems)
+    return Outcome(
+        scenario=scenario_id,
+        events_sent=w.cfn.events_sent,
+        events_answered=w.cfn.events_answered,
+        faults_injected=w.emulator.faults_injected,
+        jobs_created=len(w.made()),
+        duplicates=w.duplicates(),
+        left_running=len(left()),
+        failure=failure,
+        bedrock_requests=len(w.emulator.received),
+    )
 
 
 @dataclass(frozen=True)
