@@ -8,6 +8,7 @@ from .job import EvaluationJob, JobRemoval
 from .knowledge_bases import KnowledgeBaseIngestion, documents_hash
 from .models import Latency, Model
 from .provider import EvaluationJobProvider
+from .quality_gate import JobWait, QualityGate
 from .rag import (
     AttributeType,
     ExternalSource,
@@ -49,11 +50,13 @@ __all__ = [
     "HumanWorkflow",
     "ImplicitFilter",
     "JobRemoval",
+    "JobWait",
     "KnowledgeBaseIngestion",
     "Latency",
     "MetadataAttribute",
     "Metric",
     "Model",
+    "QualityGate",
     "RagKind",
     "RagMetric",
     "RagSource",

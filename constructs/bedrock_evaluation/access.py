@@ -23,6 +23,7 @@ class Holder(Enum):
     ACCESS_LOGS_POLICY = "Access log bucket policy"
     KEY_POLICY = "Customer managed key policy"
     FLOW_DEFINITION_ROLE = "Flow definition role"
+    POLLER_ROLE = "Poller roles"
 
 
 HOLDERS: dict[Holder, str] = {
@@ -60,6 +61,11 @@ HOLDERS: dict[Holder, str] = {
         "`sagemaker.amazonaws.com` may assume it, and only for SageMaker resources of this account "
         "(`aws:SourceAccount`) and region (`aws:SourceArn` = `...:sagemaker:<region>:<account>:*`). The user guide asks "
         "for the same S3 access on both roles of a human job (model-eval-service-roles)."
+    ),
+    Holder.POLLER_ROLE: (
+        "`BedrockEvaluationJobPoller/PollRole` and the state machine's `Role`: only for jobs that wait longer than "
+        "35 minutes (`JobWait` with a longer timeout), the Step Functions state machine that asks for each such job's "
+        "status until it ends and then signals the job's wait condition (a presigned URL, which needs no permission)."
     ),
 }
 
@@ -371,6 +377,41 @@ PASS_FLOW_ROLE = Permission(
     ("iam:PassRole",),
     "each flow definition's role, only with `iam:PassedToService = sagemaker.amazonaws.com`",
     "CreateFlowDefinition passes the role to SageMaker",
+)
+
+# --- waiting for a job and reading its scores (JobWait, QualityGate) ----------------------------------
+
+RESULTS_LIST = Permission(
+    Holder.HANDLER_ROLE,
+    ("s3:ListBucket",),
+    "the job's output bucket, only with `s3:prefix` under the job's own output prefix",
+    "result files are found by listing the job's prefix (their names are chosen by the service); only for a job with `wait=`",
+)
+RESULTS_READ = Permission(
+    Holder.HANDLER_ROLE,
+    ("s3:GetObject",),
+    "the objects under the job's own output prefix (`<prefix>*`)",
+    "the handler reads the job's result records to compute its scores and check its quality gate; only for a job with `wait=`",
+)
+START_POLLER = Permission(
+    Holder.HANDLER_ROLE,
+    ("states:StartExecution",),
+    "the stack's poller state machine",
+    "a wait longer than 35 minutes starts one poller execution per job version",
+)
+POLL_JOBS = Permission(
+    Holder.POLLER_ROLE,
+    ("bedrock:GetEvaluationJob",),
+    "`evaluation-job/*` of this account and region",
+    "the poller follows the stack's waited jobs, whose ids the service chooses",
+)
+POLLER_LOGS = Permission(Holder.POLLER_ROLE, LOG_WRITE, "`PollerLogs`", "the poller function's own log group (3 months)")
+POLLER_INVOKE = Permission(
+    Holder.POLLER_ROLE,
+    ("lambda:InvokeFunction",),
+    "the `Poll` function (any version: `<function ARN>:*`)",
+    "each poll is one invocation by the state machine",
+    by_cdk=True,
 )
 
 PERMISSIONS: tuple[Permission, ...] = tuple(value for value in list(globals().values()) if isinstance(value, Permission))

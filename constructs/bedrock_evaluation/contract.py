@@ -144,3 +144,53 @@ ATTR_FLOW_DEFINITION_NAME = "FlowDefinitionName"
 BEDROCK_HUMAN_LOOP_REQUEST_SOURCE = "AWS/Bedrock/Evaluation"
 BEDROCK_HUMAN_TASK_UI_ACCOUNT = "394669845002"
 BEDROCK_HUMAN_TASK_UI_NAME = "Evaluation"
+
+# Waiting for a job and gating the deploy on its scores: a fourth resource type served by the same
+# provider. It follows one job (its properties reference the job resource's attributes), and
+# completes when the job has Completed, its result records are read and every gate passed; it
+# fails, and so rolls the deploy back, when the job failed, was stopped, outlived its wait, or
+# missed a gate.
+RESULTS_RESOURCE_TYPE = "Custom::BedrockEvaluationResults"
+PROP_RESULTS_JOB_ARN = "JobArn"
+PROP_RESULTS_JOB_NAME = "JobName"
+PROP_RESULTS_OUTPUT_S3_URI = "OutputS3Uri"
+"""The job's outputDataConfig.s3Uri (results are under <it>/<jobName>/<job id>/)."""
+PROP_WAIT_SECONDS = "WaitSeconds"
+"""How long the resource itself waits for the job to end (at most IN_RESOURCE_WAIT_SECONDS)."""
+PROP_THRESHOLDS = "Thresholds"
+"""A JSON object: metric name -> the lowest mean score the deploy accepts."""
+PROP_MAX_DROP = "MaxDrop"
+"""How far a metric's mean may fall below the replaced job's before the deploy fails ("" for no check)."""
+RESULTS_PHYSICAL_ID_SUFFIX = "/results"
+
+# The results resource waits inside CloudFormation's hour, after on_event, like any other wait.
+IN_RESOURCE_WAIT_SECONDS = WAIT_LIMIT_SECONDS
+# Longer waits, up to AWS::CloudFormation::WaitCondition's largest Timeout (12 hours), go through a
+# wait condition that a poller signals. The poller gives up this long before the condition's own
+# timeout, so that the deploy fails with the poller's reason (the job and how far it got), not
+# CloudFormation's bare "timed out".
+WAIT_CONDITION_MAX_SECONDS = 43_200
+POLLER_MARGIN_SECONDS = 300
+LONGEST_WAIT_SECONDS = WAIT_CONDITION_MAX_SECONDS - POLLER_MARGIN_SECONDS
+
+# The resource that starts the poller of a long wait, after the job's resource and before its wait
+# condition: it hands the poller the job and the wait condition handle's presigned URL.
+WATCH_RESOURCE_TYPE = "Custom::BedrockEvaluationJobWatch"
+PROP_WATCH_JOB_ARN = "JobArn"
+PROP_WATCH_JOB_NAME = "JobName"
+PROP_SIGNAL_URL = "SignalUrl"
+PROP_POLLER_ARN = "PollerArn"
+PROP_POLL_SECONDS = "PollSeconds"
+
+# CloudFormation reads at most 4,096 bytes of a custom resource's response; the scores share it with
+# the status, reason, ids and the job's attributes.
+SCORE_ATTRIBUTES_LIMIT_BYTES = 2_800
+
+# Metrics where a higher score means more of something bad: semantic robustness is a word error
+# rate ("a low semantic robustness score indicates the model performs well", user guide
+# model-evaluation-report-programmatic), toxicity and the judge's harm metrics score how much of
+# their characteristic appears ("the closer to 1, the more that metric's characteristic appears",
+# user guide knowledge-base-eval-llm-results). A gate bounds them from above; their regression is a rise.
+LOWER_IS_BETTER = frozenset(
+    {"Builtin.Robustness", "Builtin.Toxicity", "Builtin.Harmfulness", "Builtin.Stereotyping", "Builtin.Refusal"}
+)

@@ -132,12 +132,31 @@ WILDCARD_RESOURCES: tuple[WildcardResource, ...] = (
         "deploy time; the wildcard covers only that prefix's names, in this account and region.",
     ),
     WildcardResource(
+        key="job-results-read",
+        example="<BedrockEvaluationBucket863B7EBF.Arn>/results/bedrock-rag-evaluation-retrieve-and-generate/*",
+        pattern=_PREFIX_OBJECTS,
+        actions=frozenset(access.RESULTS_READ.actions),
+        holders=frozenset({Holder.HANDLER_ROLE}),
+        reason="A job with `wait=` has its result records read by the handler, under the job's own output prefix, "
+        "in keys the service chooses (job name, job id, model or inference configuration, task, dataset); read-only, "
+        "and nothing outside the prefix.",
+    ),
+    WildcardResource(
+        key="poller-jobs",
+        example="arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:evaluation-job/*",
+        pattern=rf"arn:{_PARTITION}:bedrock:{_REGION}:{_ACCOUNT}:evaluation-job/\*",
+        actions=frozenset(access.POLL_JOBS.actions),
+        holders=frozenset({Holder.POLLER_ROLE}),
+        reason="The poller reads the status of the stack's waited jobs, whose ids the service chooses at deploy "
+        "time; read-only, limited to evaluation jobs of this account and region.",
+    ),
+    WildcardResource(
         key="provider-function-versions",
         example="<BedrockEvaluationJobProviderOnEvent83FFC98D.Arn>:*",
         pattern=r"<[A-Za-z0-9]+\.Arn>:\*",
         actions=frozenset({"lambda:InvokeFunction"}),
-        holders=frozenset({Holder.FRAMEWORK_ROLES, Holder.WAITER_ROLE}),
-        reason="CDK's Provider framework grants invoke on its own functions and their versions "
+        holders=frozenset({Holder.FRAMEWORK_ROLES, Holder.WAITER_ROLE, Holder.POLLER_ROLE}),
+        reason="CDK's Provider framework (and Step Functions' Lambda task, for the poller) grants invoke on its own functions and their versions "
         "(`<function ARN>:*`), the form `grantInvoke` always adds; the functions are the handler's and the "
         "framework's, in this stack.",
     ),
@@ -192,6 +211,21 @@ WAITER_WITHOUT_XRAY = ResourceFinding(
     reason="The CDK Provider framework exposes no tracing option for its waiter, one task polling "
     "`isComplete`; tracing would need `xray:PutTraceSegments` on `*` for a loop whose every step is in the "
     "functions' logs.",
+)
+POLLER_WITHOUT_LOGS = ResourceFinding(
+    key="poller-without-logs",
+    rules=("AwsSolutions-SF1",),
+    where="`BedrockEvaluationJobPoller/StateMachine`",
+    reason="The poller is one Lambda task in a loop with a Wait state; every poll, its job status and the signal it "
+    "sends are already in `PollerLogs`. Logging the state machine would grant its role the CloudWatch Logs delivery "
+    "actions on `*`, `logs:PutResourcePolicy` among them (checkov CKV_AWS_111): a broader privilege than the log is worth.",
+)
+POLLER_WITHOUT_XRAY = ResourceFinding(
+    key="poller-without-xray",
+    rules=("AwsSolutions-SF2",),
+    where="`BedrockEvaluationJobPoller/StateMachine`",
+    reason="Tracing would need `xray:PutTraceSegments` on `*` for a loop of one task whose every step is in the "
+    "poll function's log.",
 )
 NO_DEAD_LETTER_QUEUE = ResourceFinding(
     key="no-dead-letter-queue",

@@ -22,21 +22,25 @@ from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
 from .errors import EvaluationJobConfigError, Violation
 from .event_size import job_properties_violations
 from .grants import grant_encryption_key, grant_handler, grant_job
+from .job_results import JobResults, ResultsLocation, results_violations
 from .knowledge_bases import evaluate_after_ingestion
 from .models import Model
 from .provider import EvaluationJobProvider
+from .quality_gate import JobWait, QualityGate
 from .rag import RagSource
 from .references import S3Location
 from .service_role import EvaluationServiceRole
 from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
 from .tags import job_tag_manager, render_tags_after_tagging
 from .tasks import EvaluationTask
+from .tokens import is_unresolved
 from .uniqueness import AppJobs
 from .validation import validate
 
 JobRemoval = contract.JobRemoval
 
 _WARNING_ID = "bedrock-evaluation"
+SCORE_STATISTICS = ("Mean", "Scored", "NotScored", "Min")
 
 
 @jsii.implements(ITaggable)
@@ -75,6 +79,8 @@ class EvaluationJob(Construct):
         output_prefix: str | None = None,
         job_name_prefix: str | None = None,
         removal: JobRemoval | None = None,
+        wait: JobWait | None = None,
+        quality_gate: QualityGate | None = None,
     ) -> None:
         """
         Give exactly one of ``model``, ``models`` or ``rag`` (or a ``request``).
@@ -113,6 +119,13 @@ class EvaluationJob(Construct):
             request. At most 52 characters of [a-z0-9-]. @default - derived from the construct path
         :param removal: what deleting (or replacing) the resource does to the job.
             @default - JobRemoval.STOP: a running job is stopped; its record and results stay
+        :param wait: the deploy waits until the job has ended and reads its scores
+            (``JobWait.until_done(timeout=Duration.hours(3))``): they become attributes
+            (``score(...)``), and a Failed or Stopped job, or one still running at the timeout,
+            fails the deploy. @default - the deploy ends once the job is created
+        :param quality_gate: scores the job must reach (``QualityGate(at_least={...}, max_drop=0.05)``);
+            a miss fails the deploy, which CloudFormation then rolls back. Needs ``wait``.
+            @default - no gate
         """
         super().__init__(scope, construct_id)
         props = JobProps(
@@ -157,6 +170,12 @@ class EvaluationJob(Construct):
             Annotations.of(self).add_warning_v2(f"{_WARNING_ID}:request", str(warning))
         settings = {contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix, contract.PROP_REMOVAL: self.removal.value}
         self._refuse(job_properties_violations(body, settings))
+        results_at = (
+            ResultsLocation(self.output_bucket.bucket_arn, self.output_prefix)
+            if self.output_bucket is not None and self.output_prefix is not None and not is_unresolved(self.output_prefix)
+            else ResultsLocation.of_uri(Stack.of(self), (body.get("outputDataConfig") or {}).get("s3Uri"))
+        )
+        self._refuse(results_violations(body, results_at, wait, quality_gate))
         self.request = body
         app_jobs.register(self, body)
         self._grant(body, bound, output, encryption_key)
@@ -172,6 +191,13 @@ class EvaluationJob(Construct):
             self.resource.node.add_dependency(upload)
         self._tag_manager = job_tag_manager()
         render_tags_after_tagging(self, self._tag_manager, body, settings)
+        self.results: JobResults | None = None
+        if wait is not None and results_at is not None:
+            identity = {contract.PROP_REQUEST: {k: v for k, v in body.items() if k != "jobTags"}, **settings}
+            identity.pop(contract.PROP_REMOVAL)
+            self.results = JobResults(
+                self, "Results", job=self.resource, request=body, location=results_at, wait=wait, gate=quality_gate, identity=identity
+            )
         if rag is not None and rag.knowledge_base is not None and wait_for_ingestion:
             evaluate_after_ingestion(self, self.resource, rag.knowledge_base)
         if human_workflow is not None and human_workflow.flow_definition is not None:
@@ -200,6 +226,25 @@ class EvaluationJob(Construct):
     def output_s3_uri(self) -> str:
         """Where this job's results are written: s3://<bucket>/<prefix><job name>/ (a token)."""
         return self.resource.get_att_string(contract.ATTR_OUTPUT_S3_URI)
+
+    def score(self, metric: str, statistic: str = "Mean") -> str:
+        """One of the job's scores, once it has Completed (a token; needs ``wait``).
+
+        :param metric: a metric the job measures, as its request names it (``"Builtin.Correctness"``,
+            or a custom metric's name).
+        :param statistic: ``"Mean"`` (over the records scored), ``"Scored"`` (records with a score),
+            ``"NotScored"`` (records the judge could not score) or ``"Min"``. @default - "Mean"
+        """
+        problems: list[Violation] = []
+        if self.results is None:
+            problems.append(Violation("wait", None, "scores are read only for a job with wait=JobWait.until_done(...)"))
+        elif metric not in self.results.metrics:
+            problems.append(Violation("metric", metric, f"must be a metric this job measures: {', '.join(self.results.metrics)}"))
+        if statistic not in SCORE_STATISTICS:
+            problems.append(Violation("statistic", statistic, f"must be one of {', '.join(SCORE_STATISTICS)}"))
+        self._refuse(problems)
+        assert self.results is not None
+        return self.results.attribute(metric, statistic)
 
     # --- grants -----------------------------------------------------------------------------
 

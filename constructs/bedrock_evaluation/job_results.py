@@ -1,0 +1,188 @@
+"""A job's results resource: the deploy waits for the job, reads its scores and checks its gate.
+
+Short waits (35 minutes or less): the results resource itself waits, in the Provider framework's
+asynchronous mode. Long waits: job -> watch (starts the stack's poller for this job) -> wait
+condition (signalled by the poller when the job ends, up to 12 hours) -> results resource.
+
+A wait condition cannot be updated, and a handle must never be reused ("Anytime you add a
+WaitCondition resource during a stack update, you must associate the wait condition with a new
+WaitConditionHandle resource", CloudFormation template reference). So both carry a digest of what
+makes a new job (the request, without its tags) and of the wait in their logical ids: a new job
+version gets a new handle and a new condition, and a no-op or tag-only deploy keeps both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import CfnOutput, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Stack
+from constructs import Construct
+
+from . import access, contract
+from .errors import Violation
+from .grants import grant
+from .poller import EvaluationJobPoller
+from .provider import EvaluationJobProvider
+from .quality_gate import JobWait, QualityGate
+from .request_view import JobKind, RequestView
+from .tokens import is_unresolved
+
+# After a long wait's condition is signalled the job has ended: the results resource only reads.
+READ_WAIT_SECONDS = 600
+_OUTPUT_ID = re.compile(r"[^A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class ResultsLocation:
+    """Where the job's results are: its bucket (an ARN, maybe a token) and literal key prefix."""
+
+    bucket_arn: str
+    prefix: str
+
+    @classmethod
+    def of_uri(cls, stack: Stack, uri: object) -> ResultsLocation | None:
+        """From outputDataConfig.s3Uri: the bucket may be a token (a bucket of the app), the prefix
+        must be literal, since it becomes part of a policy."""
+        if not isinstance(uri, str) or not uri.startswith("s3://"):
+            return None
+        bucket, _, prefix = uri[len("s3://") :].partition("/")
+        if not bucket or is_unresolved(prefix) or "/" in bucket:
+            return None
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return cls(f"arn:{stack.partition}:s3:::{bucket}", prefix)
+
+
+def results_violations(request: Mapping[str, Any], location: ResultsLocation | None, wait: JobWait | None, gate: QualityGate | None) -> list[Violation]:
+    """What keeps the deploy from waiting for this job, or gating on it."""
+    if wait is None:
+        if gate is not None:
+            return [Violation("quality_gate", "given without wait=", "a gate needs the job's scores: give wait=JobWait.until_done(...)")]
+        return []
+    problems = wait.violations()
+    output = (request.get("outputDataConfig") or {}).get("s3Uri") if isinstance(request.get("outputDataConfig"), Mapping) else None
+    if location is None:
+        problems.append(
+            Violation(
+                "request.outputDataConfig.s3Uri",
+                output,
+                "wait= reads the job's results, so its output prefix must be known at synth (the handler may read "
+                "only that prefix): give output_bucket= or a literal s3://bucket/prefix/",
+            )
+        )
+    elif not location.prefix:
+        problems.append(
+            Violation(
+                "request.outputDataConfig.s3Uri",
+                output,
+                "wait= lets the handler read the job's output prefix only; a whole bucket is not a prefix: add a key prefix",
+            )
+        )
+    if gate is not None:
+        problems += gate.violations(request)
+    if wait.score_outputs and RequestView(request).kind is JobKind.HUMAN:
+        problems.append(
+            Violation("wait.score_outputs", True, "a human job's ratings are per rating method, read them with the results command")
+        )
+    return problems
+
+
+class JobResults(Construct):
+    """The results resource of one job (and, for a long wait, its watch and wait condition)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        job: CustomResource,
+        request: Mapping[str, Any],
+        location: ResultsLocation,
+        wait: JobWait,
+        gate: QualityGate | None,
+        identity: Mapping[str, Any],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        provider = EvaluationJobProvider.of(self)
+        grant(
+            provider.role,
+            access.RESULTS_LIST,
+            [location.bucket_arn],
+            {"StringLike": {"s3:prefix": [f"{location.prefix}*"]}},
+        )
+        grant(provider.role, access.RESULTS_READ, [f"{location.bucket_arn}/{location.prefix}*"])
+        job_arn = job.get_att_string(contract.ATTR_JOB_ARN)
+        job_name = job.get_att_string(contract.ATTR_JOB_NAME)
+        output = request["outputDataConfig"]["s3Uri"]
+        gate = gate or QualityGate()
+        bounds = {**{m: ["at_least", v] for m, v in gate.at_least.items()}, **{m: ["at_most", v] for m, v in gate.at_most.items()}}
+        properties: dict[str, Any] = {
+            contract.PROP_RESULTS_JOB_ARN: job_arn,
+            contract.PROP_RESULTS_JOB_NAME: job_name,
+            contract.PROP_RESULTS_OUTPUT_S3_URI: output,
+            contract.PROP_WAIT_SECONDS: str(READ_WAIT_SECONDS if wait.is_long else wait.timeout_seconds),
+            contract.PROP_THRESHOLDS: json.dumps(bounds, sort_keys=True, separators=(",", ":")),
+            contract.PROP_MAX_DROP: "" if gate.max_drop is None else repr(float(gate.max_drop)),
+        }
+        after: list[Construct] = [job]
+        if wait.is_long:
+            after = [self._long_wait(provider, job_arn=job_arn, job_name=job_name, wait=wait, identity=identity, job=job)]
+        self.resource = provider.resource(self, contract.RESULTS_RESOURCE_TYPE, properties)
+        for dependency in after:
+            self.resource.node.add_dependency(dependency)
+        self.metrics = sorted({m.value for m in RequestView(request).metric_names() if isinstance(m.value, str)})
+        if wait.score_outputs:
+            for metric in self.metrics:
+                CfnOutput(
+                    self,
+                    f"{_OUTPUT_ID.sub('', metric)}Mean",
+                    value=self.attribute(metric, "Mean"),
+                    description=f"Mean {metric} score of {scope.node.path}",
+                )
+
+    def attribute(self, metric: str, statistic: str) -> str:
+        """Fn::GetAtt of one score attribute (see results.attributes)."""
+        return self.resource.get_att_string(f"Score.{metric}.{statistic}")
+
+    def _long_wait(
+        self, provider: EvaluationJobProvider, *, job_arn: str, job_name: str, wait: JobWait, identity: Mapping[str, Any], job: CustomResource
+    ) -> CfnWaitCondition:
+        poller = EvaluationJobPoller.of(self)
+        poller.allow_start(provider.role)
+        digest = _version_digest(Stack.of(self), identity, wait)
+        handle = CfnWaitConditionHandle(self, f"SignalHandle{digest}")
+        watch_scope = Construct(self, "Watch")
+        watch = provider.resource(
+            watch_scope,
+            contract.WATCH_RESOURCE_TYPE,
+            {
+                contract.PROP_WATCH_JOB_ARN: job_arn,
+                contract.PROP_WATCH_JOB_NAME: job_name,
+                contract.PROP_SIGNAL_URL: handle.ref,
+                contract.PROP_POLLER_ARN: poller.state_machine.state_machine_arn,
+                contract.PROP_WAIT_SECONDS: str(wait.timeout_seconds),
+                contract.PROP_POLL_SECONDS: str(wait.poll_seconds),
+            },
+        )
+        watch.node.add_dependency(job)
+        condition = CfnWaitCondition(
+            self,
+            f"Completion{digest}",
+            handle=handle.ref,
+            count=1,
+            timeout=str(wait.timeout_seconds + contract.POLLER_MARGIN_SECONDS),
+        )
+        condition.node.add_dependency(watch)
+        return condition
+
+
+def _version_digest(stack: Stack, identity: Mapping[str, Any], wait: JobWait) -> str:
+    """8 hex characters that change with the job version and the wait (see the module's docstring)."""
+    resolved = stack.resolve(dict(identity))
+    text = json.dumps({"job": resolved, "wait": [wait.timeout_seconds, wait.poll_seconds]}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8].upper()
