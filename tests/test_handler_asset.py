@@ -1,5 +1,6 @@
-"""The handler's Lambda asset stands on its own: the handler's files, the contract under the name
-the handler imports it by, and the bundled Bedrock model; nothing else of this package, no CDK."""
+"""The handler's Lambda asset stands on its own: the handler's files, the contract and the results
+reader under the names the handler imports them by, and the bundled Bedrock model; nothing else of
+this package, no CDK."""
 
 from __future__ import annotations
 
@@ -16,16 +17,18 @@ PROBE = """
 import json, os, sys
 import index
 import bedrock, bedrock_evaluation
+import bedrock_evaluation.results
 bedrock.create_input_shape()
 print(json.dumps({
     "package": bedrock_evaluation.__file__,
+    "results": bedrock_evaluation.results.__file__,
     "data_path": os.environ.get("AWS_DATA_PATH"),
     "cdk": sorted(m for m in sys.modules if m.split(".")[0] in ("aws_cdk", "jsii", "constructs")),
 }))
 """
 
 
-def test_the_built_asset_imports_with_its_own_contract_and_model_and_without_the_cdk(tmp_path: Path) -> None:
+def test_the_built_asset_imports_with_its_own_contract_results_reader_and_model_and_without_the_cdk(tmp_path: Path) -> None:
     # given the asset as the construct builds it
     build_asset(tmp_path)
 
@@ -40,11 +43,13 @@ def test_the_built_asset_imports_with_its_own_contract_and_model_and_without_the
         check=False,
     )
 
-    # then the import succeeds, the contract comes from the asset, the model is the bundled one,
-    # and no CDK code was loaded
+    # then the import succeeds, the contract and the results reader come from the asset (the only
+    # modules of the package it carries), the model is the bundled one, and no CDK code was loaded
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
+    assert sorted(p.name for p in (tmp_path / "bedrock_evaluation").glob("*.py")) == ["__init__.py", "contract.py", "results.py"]
     assert Path(loaded["package"]).resolve() == (tmp_path / "bedrock_evaluation" / "__init__.py").resolve()
+    assert Path(loaded["results"]).resolve() == (tmp_path / "bedrock_evaluation" / "results.py").resolve()
     assert Path(loaded["data_path"]).resolve() == (tmp_path / "data").resolve()
     assert loaded["cdk"] == []
 

@@ -1,6 +1,6 @@
 """The custom resource handler's code asset, built on this machine (no Docker).
 
-The asset is the handler's Python files, this package's contract module, and the service
+The asset is the handler's Python files, this package's contract and results modules, and the service
 models of the botocore installed with this package (SageMaker's cut to the operations used), so the deployed handler validates and sends requests with
 the same model that synth validated against.
 """
@@ -19,10 +19,10 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from . import contract
+from . import contract, results
 
 PACKAGE = "bedrock_evaluation"
-CONTRACT_ONLY = "Only the contract of the bedrock_evaluation package: what the construct and this handler share."
+CONTRACT_ONLY = "Only what this handler shares with the bedrock_evaluation package: the contract, and the reader of evaluation results."
 # The services the handler calls: evaluation jobs, knowledge-base ingestion, flow definitions.
 SERVICES = ("bedrock", "bedrock-agent", "sagemaker")
 # Of SageMaker's ~400 operations the handler calls three: the asset carries only them and the
@@ -60,6 +60,8 @@ def build_asset(output_dir: Path) -> None:
     package.mkdir(exist_ok=True)
     (package / "__init__.py").write_text(f'"""{CONTRACT_ONLY}"""\n')
     shutil.copyfile(Path(contract.__file__), package / "contract.py")
+    # The reader of result records and score gates, shared with the results command.
+    shutil.copyfile(Path(results.__file__), package / "results.py")
     for service in SERVICES:
         model_dir = service_model_dir(service)
         target = output_dir / "data" / service / model_dir.name
