@@ -39,7 +39,7 @@ lint: setup
 	$(VENV)/bin/ruff check constructs lambda tests scripts app.py examples
 	$(VENV)/bin/mypy
 	cd lambda/evaluation_job && MYPYPATH=$(CURDIR)/constructs $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml \
-		--explicit-package-bases --follow-imports=skip . $(CURDIR)/constructs/bedrock_evaluation/contract.py
+		--explicit-package-bases --follow-imports=skip . $(CURDIR)/constructs/bedrock_evaluation/contract.py $(CURDIR)/constructs/bedrock_evaluation/results.py
 
 test: setup lint $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/python -m pytest -q

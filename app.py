@@ -32,9 +32,11 @@ from bedrock_evaluation import (
     HumanFlowDefinition,
     HumanMetric,
     HumanWorkflow,
+    JobWait,
     KnowledgeBaseIngestion,
     Metric,
     Model,
+    QualityGate,
     RagMetric,
     RagSource,
     RatingMethod,
@@ -307,6 +309,10 @@ class RagEvaluationStack(cdk.Stack):
                         ],
                     )
                 ],
+                # The deploy waits for the job (up to 4 hours), and is rolled back when the answers
+                # are not faithful enough, or got worse than the previous version's.
+                wait=JobWait.until_done(timeout=cdk.Duration.hours(4), score_outputs=True),
+                quality_gate=QualityGate(at_least={RagMetric.FAITHFULNESS: 0.8, RagMetric.CORRECTNESS: 0.7}, max_drop=0.05),
             ),
         }
         cdk.CfnOutput(self, "KnowledgeBaseId", value=knowledge_base.attr_knowledge_base_id)

@@ -252,7 +252,12 @@ class CloudFormation:
     # --- events as CloudFormation sends them ---------------------------------------------------------
 
     def create(
-        self, properties: Mapping[str, Any], *, logical_id: str = LOGICAL_ID, request_id: str | None = None
+        self,
+        properties: Mapping[str, Any],
+        *,
+        logical_id: str = LOGICAL_ID,
+        request_id: str | None = None,
+        resource_type: str | None = None,
     ) -> Answer:
         return self.send(
             make_event(
@@ -261,7 +266,7 @@ class CloudFormation:
                 request_id=request_id or self.new_request_id(),
                 logical_id=logical_id,
                 stack_id=self.stack_id,
-                resource_type=self.resource_type,
+                resource_type=resource_type or self.resource_type,
             )
         )
 
@@ -273,6 +278,7 @@ class CloudFormation:
         physical_id: str,
         logical_id: str = LOGICAL_ID,
         request_id: str | None = None,
+        resource_type: str | None = None,
     ) -> Answer:
         return self.send(
             make_event(
@@ -283,7 +289,7 @@ class CloudFormation:
                 request_id=request_id or self.new_request_id(),
                 logical_id=logical_id,
                 stack_id=self.stack_id,
-                resource_type=self.resource_type,
+                resource_type=resource_type or self.resource_type,
             )
         )
 
@@ -295,6 +301,7 @@ class CloudFormation:
         logical_id: str = LOGICAL_ID,
         request_id: str | None = None,
         framework_skips_failed_create: bool = True,
+        resource_type: str | None = None,
     ) -> Answer:
         event = make_event(
             "Delete",
@@ -303,7 +310,7 @@ class CloudFormation:
             request_id=request_id or self.new_request_id(),
             logical_id=logical_id,
             stack_id=self.stack_id,
-            resource_type=self.resource_type,
+            resource_type=resource_type or self.resource_type,
         )
         return self.send(event, framework_skips_failed_create=framework_skips_failed_create)
 

@@ -787,17 +787,17 @@ def test_attributes_give_each_metrics_mean_counts_and_minimum_and_the_groups_in_
 
     assert answer == {
         "Score.Builtin.Accuracy.Mean": "0.583333",
-        "Score.Builtin.Robustness.Mean": "0.200000",
-        "Score.Builtin.Toxicity.Mean": "0.020000",
+        "Score.Builtin.Robustness.Mean": "0.2",
+        "Score.Builtin.Toxicity.Mean": "0.02",
         "Score.Builtin.Accuracy.Scored": "3",
         "Score.Builtin.Robustness.Scored": "3",
         "Score.Builtin.Toxicity.Scored": "3",
         "Score.Builtin.Accuracy.NotScored": "0",
         "Score.Builtin.Robustness.NotScored": "0",
         "Score.Builtin.Toxicity.NotScored": "0",
-        "Score.Builtin.Accuracy.Min": "0.250000",
-        "Score.Builtin.Robustness.Min": "0.100000",
-        "Score.Builtin.Toxicity.Min": "0.010000",
+        "Score.Builtin.Accuracy.Min": "0.25",
+        "Score.Builtin.Robustness.Min": "0.1",
+        "Score.Builtin.Toxicity.Min": "0.01",
         "ScoreDetail": json.dumps(summary.to_json()["groups"], separators=(",", ":")),
         "ScoresOmitted": "",
     }
@@ -844,12 +844,12 @@ def test_human_attributes_are_named_by_metric_and_rating_method_and_unscored_val
     answer = attributes(summarize(read(HUMAN, text)), limit_bytes=4096)
 
     assert {k: v for k, v in answer.items() if k.startswith("Score.")} == {
-        "Score.Helpfulness.IndividualLikertScale.Mean": "3.500000",
+        "Score.Helpfulness.IndividualLikertScale.Mean": "3.5",
         "Score.Politeness.ThumbsUpDown.Mean": "",
         "Score.Helpfulness.IndividualLikertScale.Scored": "2",
         "Score.Politeness.ThumbsUpDown.Scored": "0",
         "Score.Helpfulness.IndividualLikertScale.NotScored": "0",
         "Score.Politeness.ThumbsUpDown.NotScored": "2",
-        "Score.Helpfulness.IndividualLikertScale.Min": "3.000000",
+        "Score.Helpfulness.IndividualLikertScale.Min": "3.0",
         "Score.Politeness.ThumbsUpDown.Min": "",
     }

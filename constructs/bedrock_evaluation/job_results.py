@@ -129,9 +129,10 @@ class JobResults(Construct):
             contract.PROP_THRESHOLDS: json.dumps(bounds, sort_keys=True, separators=(",", ":")),
             contract.PROP_MAX_DROP: "" if gate.max_drop is None else repr(float(gate.max_drop)),
         }
-        after: list[Construct] = [job]
+        # The job's attributes in the properties already order this resource after the job.
+        after: list[Construct] = []
         if wait.is_long:
-            after = [self._long_wait(provider, job_arn=job_arn, job_name=job_name, wait=wait, identity=identity, job=job)]
+            after = [self._long_wait(provider, job_arn=job_arn, job_name=job_name, wait=wait, identity=identity)]
         self.resource = provider.resource(self, contract.RESULTS_RESOURCE_TYPE, properties)
         for dependency in after:
             self.resource.node.add_dependency(dependency)
@@ -150,7 +151,7 @@ class JobResults(Construct):
         return self.resource.get_att_string(f"Score.{metric}.{statistic}")
 
     def _long_wait(
-        self, provider: EvaluationJobProvider, *, job_arn: str, job_name: str, wait: JobWait, identity: Mapping[str, Any], job: CustomResource
+        self, provider: EvaluationJobProvider, *, job_arn: str, job_name: str, wait: JobWait, identity: Mapping[str, Any]
     ) -> CfnWaitCondition:
         poller = EvaluationJobPoller.of(self)
         poller.allow_start(provider.role)
@@ -169,7 +170,6 @@ class JobResults(Construct):
                 contract.PROP_POLL_SECONDS: str(wait.poll_seconds),
             },
         )
-        watch.node.add_dependency(job)
         condition = CfnWaitCondition(
             self,
             f"Completion{digest}",

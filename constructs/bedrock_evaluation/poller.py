@@ -37,8 +37,9 @@ from .grants import evaluation_job_arns, grant
 from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
 
-# One GetEvaluationJob (botocore retries included) and one signal, each with its own timeout.
-POLL_TIMEOUT = Duration.minutes(2)
+# One GetEvaluationJob (botocore retries included, 87 s at worst) after the handler's safety margin
+# (95 s), and one signal (20 s): the same room IsComplete has.
+POLL_TIMEOUT = Duration.minutes(5)
 # A poll that fails (the function timed out, or Bedrock kept refusing) is tried again this often;
 # together the retries outlast any passing outage, and a poll past the deadline signals anyway.
 POLL_RETRY_INTERVAL = Duration.seconds(20)

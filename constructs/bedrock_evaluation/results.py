@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from .contract import LOWER_IS_BETTER
+
 # --- Metric names -------------------------------------------------------------------------------
 
 BUILTIN_PREFIX = "Builtin."
@@ -54,11 +56,6 @@ BUILTIN_METRICS = frozenset(
 """Bedrock's built-in metric names, as a request names them. Automatic jobs write them bare
 ("Accuracy") in their results; judge and knowledge-base jobs write them as requested."""
 
-LOWER_IS_BETTER = frozenset(BUILTIN_PREFIX + name for name in ("Toxicity", "Robustness", "Harmfulness", "Stereotyping", "Refusal"))
-"""Built-in metrics where a higher score is worse: Robustness is a word error rate or a drop in
-score under perturbed prompts, Toxicity a detector's probability, and the judge's Harmfulness,
-Stereotyping and Refusal say how much of each a response shows. Every other metric (and every
-custom metric) counts as higher is better."""
 
 
 def canonical_metric(name: str, metric_names: Collection[str] = ()) -> str:
@@ -800,7 +797,7 @@ def attributes(summary: Summary, *, limit_bytes: int) -> dict[str, str]:
     what: a whole tier by its name, part of one as "<tier>:<n> metrics" ("Mean:3 metrics,Scored,
     NotScored,Min,ScoreDetail"). ScoresOmitted is always there ("" when nothing was left out), so
     that a template may reference it; when not even it fits the answer is {}. Means and minima are
-    rounded to 6 decimals ("" when no record was scored); counts are integers."""
+    rounded to 6 decimals and written as Python writes a float ("0.75", "1.0"; "" when no record was scored); counts are integers."""
     if limit_bytes < len("{}"):
         raise ValueError(f"limit_bytes must be at least 2 (the size of an empty JSON object), not {limit_bytes}")
     entries: list[tuple[str, str, str]] = []
@@ -825,8 +822,7 @@ def _attribute_value(metric: MetricSummary, tier: str) -> str:
     value = metric.mean if tier == "Mean" else metric.minimum
     if value is None:
         return ""
-    shown = f"{value:.6f}"
-    return "0.000000" if shown == "-0.000000" else shown
+    return repr(round(value, 6) + 0.0)  # + 0.0: never "-0.0"
 
 
 def _omitted(entries: list[tuple[str, str, str]], kept: int) -> str:

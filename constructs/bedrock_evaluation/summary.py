@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import contract
+
 JOB_TYPE = "Custom::BedrockEvaluationJob"
 
 
@@ -80,6 +82,9 @@ def summarize(outdir: Path) -> int:
                 where = text(dataset["datasetLocation"]["s3Uri"]) if "datasetLocation" in dataset else "built in"
                 print(f"    dataset: {dataset['name']} ({where}) -> {', '.join(config['metricNames'])}")
             print(f"    results: {text(request['outputDataConfig']['s3Uri'])}<job name>/")
+            waited = _waited(template, logical_id)
+            if waited:
+                print(f"    wait:    {waited}")
         total += len(jobs)
     print(f"{total} evaluation job(s) in all")
     for asset in sorted(outdir.glob("asset.*/lifecycle.py")):
@@ -89,6 +94,27 @@ def summarize(outdir: Path) -> int:
         print(f"handler asset {asset.parent.name}: {len(files)} files, {size / 1024:.0f} KiB unzipped "
               f"({model / 1024:.0f} KiB of it the bundled Bedrock service model)")
     return 0
+
+
+def _waited(template: dict[str, Any], job_id: str) -> str:
+    """How the deploy waits for the job, and the gate it must pass ("" when it does not wait)."""
+    resources = template.get("Resources", {})
+
+    def follows(resource: dict[str, Any]) -> bool:
+        return bool(resource["Properties"].get(contract.PROP_RESULTS_JOB_ARN) == {"Fn::GetAtt": [job_id, contract.ATTR_JOB_ARN]})
+
+    results = [r for r in resources.values() if r["Type"] == contract.RESULTS_RESOURCE_TYPE and follows(r)]
+    if not results:
+        return ""
+    properties = results[0]["Properties"]
+    watches = [r for r in resources.values() if r["Type"] == contract.WATCH_RESOURCE_TYPE and follows(r)]
+    seconds = int(watches[0]["Properties"][contract.PROP_WAIT_SECONDS] if watches else properties[contract.PROP_WAIT_SECONDS])
+    how = "wait condition and poller" if watches else "the results resource"
+    bounds = json.loads(properties.get(contract.PROP_THRESHOLDS) or "{}")
+    gate = [f"{metric} {'>=' if kind == 'at_least' else '<='} {value}" for metric, (kind, value) in sorted(bounds.items())]
+    if properties.get(contract.PROP_MAX_DROP):
+        gate.append(f"drop at most {properties[contract.PROP_MAX_DROP]}")
+    return f"up to {seconds // 3600} h {seconds % 3600 // 60} min ({how}); gate: {', '.join(gate) or 'none'}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

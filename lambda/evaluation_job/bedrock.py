@@ -7,6 +7,7 @@ failed call from another with the functions here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +27,8 @@ import boto3  # noqa: E402
 import botocore.exceptions  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
+
+from bedrock_evaluation.results import ResultsError  # noqa: E402
 
 ClientError: type[Exception] = botocore.exceptions.ClientError
 """The service answered with an error."""
@@ -66,6 +69,10 @@ class OutOfTime(Exception):
     """A call was not started: it might not have ended before the handler must answer."""
 
 
+FAILED_OR_NOT_STARTED: tuple[type[Exception], ...] = (*CALL_ERRORS, OutOfTime)
+"""A call that failed, or was not started for lack of time."""
+
+
 # Messages that mean "the role or its permissions are not usable yet" (IAM is eventually
 # consistent: a role created seconds ago may not be assumable, its policy not yet attached).
 _NOT_READY = re.compile(
@@ -80,6 +87,9 @@ _TRANSIENT_CODES = {
     "InternalServerException",
     "ServiceUnavailableException",
     "RequestTimeout",
+    "SlowDown",  # S3's throttling, while result records are read
+    "InternalError",
+    "ServiceUnavailable",
 }
 _SERVER_ERROR = 500
 
@@ -245,6 +255,47 @@ class FlowDefinitions:
         self.client.delete_flow_definition(FlowDefinitionName=name)
 
 
+class ResultObjects:
+    """The job's result files in S3, as `bedrock_evaluation.results.ResultStore` reads them: listed
+    (the service chooses their names) and read line by line."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def keys(self, bucket: str, prefix: str) -> list[str]:
+        keys: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(str(item["Key"]) for item in page.get("Contents", []))
+        return keys
+
+    def lines(self, bucket: str, key: str) -> list[bytes]:
+        """Raises ResultsError(missing=True) for a listed object that is not there when read."""
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error_code(error) in ("NoSuchKey", "404"):
+                raise ResultsError(f"s3://{bucket}/{key} was listed but is not there ({error_code(error)})", key=key, missing=True) from error
+            raise
+        return list(body.iter_lines())
+
+
+class PollerExecutions:
+    """The poller state machine of long waits (Step Functions)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def start(self, state_machine_arn: str, *, name: str, state: Mapping[str, object]) -> bool:
+        """Start one execution; False when one of this name exists (a repeated delivery started it)."""
+        try:
+            self.client.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(dict(state)))
+        except ClientError as error:
+            if error_code(error) == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+
 @cache
 def create_input_shape() -> Any:
     """CreateEvaluationJob's input shape, from the model the clients use (the bundled one in the asset)."""
@@ -269,3 +320,11 @@ def default_agent_client() -> Any:
 
 def default_sagemaker_client() -> Any:
     return boto3.client("sagemaker", config=CLIENT_CONFIG)
+
+
+def default_s3_client() -> Any:
+    return boto3.client("s3", config=CLIENT_CONFIG)
+
+
+def default_stepfunctions_client() -> Any:
+    return boto3.client("stepfunctions", config=CLIENT_CONFIG)

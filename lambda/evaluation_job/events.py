@@ -41,6 +41,8 @@ class Completion(TypedDict):
     """is_complete's answer: the framework asks again later until it is True."""
 
     IsComplete: bool
+    Data: NotRequired[dict[str, str]]
+    """With IsComplete True only: attributes merged into on_event's (framework.js)."""
 
 
 @dataclass(frozen=True, kw_only=True)

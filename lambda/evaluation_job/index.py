@@ -24,19 +24,32 @@ from typing import Protocol, TypeVar
 import flow_definition
 import ingestion
 import lifecycle
+import scores
+import watch
 from bedrock import (
     WORST_CALL_SECONDS,
     EvaluationJobs,
     FlowDefinitions,
     IngestionJobs,
+    PollerExecutions,
+    ResultObjects,
     default_agent_client,
     default_client,
+    default_s3_client,
     default_sagemaker_client,
+    default_stepfunctions_client,
 )
 from events import WAIT_KEY, Completion, ResourceEvent, Response
 from runtime import LOGGER_NAME, Budget, Clock, brief
 
-from bedrock_evaluation.contract import FLOW_DEFINITION_RESOURCE_TYPE, INGESTION_RESOURCE_TYPE, PROP_REMOVAL, WAIT_LIMIT_SECONDS
+from bedrock_evaluation.contract import (
+    FLOW_DEFINITION_RESOURCE_TYPE,
+    INGESTION_RESOURCE_TYPE,
+    PROP_REMOVAL,
+    RESULTS_RESOURCE_TYPE,
+    WAIT_LIMIT_SECONDS,
+    WATCH_RESOURCE_TYPE,
+)
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.setLevel(logging.INFO)
@@ -72,6 +85,21 @@ def flow_definitions() -> FlowDefinitions:
     return FlowDefinitions(default_sagemaker_client())
 
 
+@cache
+def result_objects() -> ResultObjects:
+    return ResultObjects(default_s3_client())
+
+
+@cache
+def pollers() -> PollerExecutions:
+    return PollerExecutions(default_stepfunctions_client())
+
+
+def signal(url: str, status: watch.Status, text: str, unique_id: str) -> None:
+    """Signals a wait condition: a PUT to its presigned URL, replaced by tests."""
+    watch.send_signal(url, status, text, unique_id)
+
+
 def clock() -> Clock:
     """The handler's time: real here, replaced by tests that drive time themselves."""
     return Clock()
@@ -103,6 +131,10 @@ def on_event(event: Mapping[str, object], context: LambdaContext) -> Response:
         return _ingestion_event(request, budget)
     if request.resource_type == FLOW_DEFINITION_RESOURCE_TYPE:
         return _flow_definition_event(request, budget)
+    if request.resource_type == RESULTS_RESOURCE_TYPE:
+        return scores.on_event(request, budget)
+    if request.resource_type == WATCH_RESOURCE_TYPE:
+        return watch.on_event(request, pollers(), budget)
     return _job_event(request, budget)
 
 
@@ -114,7 +146,21 @@ def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completi
         return {"IsComplete": ingestion.is_complete(request, ingestions())}
     if request.resource_type == FLOW_DEFINITION_RESOURCE_TYPE:
         return {"IsComplete": flow_definition.is_complete(request, flow_definitions())}
+    if request.resource_type == RESULTS_RESOURCE_TYPE:
+        done, data = scores.is_complete(request, jobs(), result_objects(), _budget(context))
+        return {"IsComplete": True, "Data": data} if done else {"IsComplete": False}
+    if request.resource_type == WATCH_RESOURCE_TYPE:
+        return {"IsComplete": True}
     return {"IsComplete": lifecycle.is_complete(request, jobs(), _budget(context))}
+
+
+@briefly
+def poll(event: Mapping[str, object], context: LambdaContext) -> watch.PollState:
+    """The poller state machine's task: one look at a long-waited job (see `watch`)."""
+    state = watch.parse_state(event)
+    logger.info(json.dumps({"entry": "poll", "JobName": state["jobName"], "JobArn": state["jobArn"]}))
+    budget = _budget(context)
+    return watch.poll(state, jobs().within(budget.allows), clock(), signal)
 
 
 def _budget(context: LambdaContext) -> Budget:

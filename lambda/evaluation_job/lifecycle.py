@@ -14,9 +14,9 @@ from collections.abc import Mapping
 import job_state
 from bedrock import (
     CALL_ERRORS,
+    FAILED_OR_NOT_STARTED,
     JOB_ARN,
     EvaluationJobs,
-    OutOfTime,
     error_code,
     error_message,
     is_not_ready,
@@ -56,8 +56,6 @@ CONCURRENT_JOB_QUOTAS = {
     "Automated": ("L-557C8C47", "concurrent automatic model evaluation jobs"),
     "Human": ("L-973C31D1", "concurrent human model evaluation jobs"),
 }
-# A call that failed, or was not started for lack of time.
-_FAILED_OR_NOT_STARTED: tuple[type[Exception], ...] = (*CALL_ERRORS, OutOfTime)
 
 
 def on_create(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget) -> Response:
@@ -97,7 +95,7 @@ def _runs(job_arn: str, spec: JobSpec, jobs: EvaluationJobs, budget: Budget) -> 
     try:
         job = job_state.described(job_arn, jobs, budget)
         return job is not None and job_state.runs_request(job_arn, job, spec, jobs)
-    except _FAILED_OR_NOT_STARTED as error:
+    except FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"could not read {job_arn}: {error_message(error)}") from error
 
 
@@ -120,7 +118,7 @@ def _retag(job_arn: str, old: JobSpec, new: JobSpec, jobs: EvaluationJobs, budge
         if changed:
             jobs.tag(job_arn, changed)
         logger.info("only the tags changed; retagged %s (removed %s, set %s)", job_arn, removed, sorted(changed))
-    except _FAILED_OR_NOT_STARTED as error:
+    except FAILED_OR_NOT_STARTED as error:
         raise JobError(new.name, f"could not update the tags of {job_arn}: {error_message(error)}") from error
     return job_arn
 
@@ -156,7 +154,7 @@ def on_delete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | None 
         job = _own_job(job_arn, names, jobs, budget)
         if job is not None and job.get("status") not in NOT_RUNNING:
             job_state.stop(job_arn, jobs, budget, job.get("status"))
-    except _FAILED_OR_NOT_STARTED as error:
+    except FAILED_OR_NOT_STARTED as error:
         # is_complete looks again (and stops the job) until it is no longer running.
         job_state.not_yet(error, f"stopping {job_arn}", lambda text: JobError(job_arn, f"could not stop: {text}"))
     return answer
@@ -181,7 +179,7 @@ def is_complete(event: ResourceEvent, jobs: EvaluationJobs, budget: Budget | Non
         done = job is None or (
             _stopped(job, jobs, budget) if removal is Removal.STOP else _delete_when_stopped(job, jobs, budget)
         )
-    except _FAILED_OR_NOT_STARTED as error:
+    except FAILED_OR_NOT_STARTED as error:
         # An exception here fails the resource at once, so a passing fault is "not yet".
         job_state.not_yet(error, f"deleting {job_arn}", lambda text: JobError(job_arn, f"could not delete: {text}"))
         done, job = False, None
@@ -318,7 +316,7 @@ def _give_up(spec: JobSpec, jobs: EvaluationJobs, unknown: Exception | None, why
         if job is not None and job.get("status") not in NOT_RUNNING:
             job_state.stop(job_arn, jobs, budget)
             logger.info("stopped %s (%s): its creation could not be confirmed", spec.name, job_arn)
-    except _FAILED_OR_NOT_STARTED as error:
+    except FAILED_OR_NOT_STARTED as error:
         raise JobError(spec.name, f"{message}; a job of this name may run: {error_message(error)}") from error
     raise JobError(spec.name, f"{message}; the job it made was stopped")
 

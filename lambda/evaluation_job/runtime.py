@@ -121,6 +121,12 @@ class ResourceError(RuntimeError):
         super().__init__(reason(f"{self.what} {subject}: {message}"))
 
 
+def duration_text(seconds: float) -> str:
+    """A wait or an age as a reason says it: "42 min", "3 h 5 min"."""
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
 def idempotency_token(*, stack_id: str, logical_id: str, request_id: str) -> str:
     """Same CloudFormation request, same token: a repeated delivery never starts a second job or ingestion."""
     return hashlib.sha256(f"{stack_id}\n{logical_id}\n{request_id}".encode()).hexdigest()
