@@ -56,3 +56,22 @@ def clock() -> Any:
     from handler_support import FakeClock
 
     return FakeClock()
+
+
+# --- a local S3 -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def local_s3_server() -> Iterator[Any]:
+    """moto's S3 on 127.0.0.1, one server for the session (it starts in milliseconds, but tests need not wait)."""
+    from local_s3 import LocalS3
+
+    with LocalS3() as s3:
+        yield s3
+
+
+@pytest.fixture
+def local_s3(local_s3_server: Any) -> Any:
+    """The session's LocalS3, empty (no buckets, no objects) and with no faults planned."""
+    local_s3_server.reset()
+    return local_s3_server

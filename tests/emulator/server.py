@@ -32,7 +32,8 @@ from .faults import (
     Fault,
     FaultPlan,
 )
-from .service import GONE, OPERATIONS, SERVICE_MODEL, EvaluationService, Job, ServiceError
+from .results import ScorePlan
+from .service import GONE, OPERATIONS, SERVICE_MODEL, EvaluationService, Job, Outcome, ServiceError
 
 ERROR_TYPE_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 
@@ -229,8 +230,12 @@ class BedrockEmulator:
     def history(self, job_arn: str) -> list[str]:
         return list(self.service.ever(job_arn).history)
 
-    def finish(self, job_arn: str, status: str = "Completed", message: str | None = None) -> None:
+    def finish(self, job_arn: str, status: str | None = None, message: str | None = None) -> None:
+        """The job ends now: as its Outcome says, or as `status` (Completed, or Failed with `message`)."""
         self.service.finish(job_arn, status, message)
+
+    def plan(self, job_arn: str, *, outcome: Outcome | None = None, scores: ScorePlan | None = None) -> None:
+        self.service.plan(job_arn, outcome=outcome, scores=scores)
 
     def stop_outside(self, job_arn: str) -> None:
         self.service.stop_outside(job_arn)

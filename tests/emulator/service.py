@@ -22,6 +22,11 @@ assumption of this emulator, each one named where it is made:
   lists).
 - With `normalise`, GetEvaluationJob gives model identifiers back as foundation-model ARNs.
 - GetEvaluationJob returns no tags (the model's output has no jobTags); ListTagsForResource does.
+- A job ends, when its time comes, as its `Outcome` says: Completed (the default), Failed with its
+  failureMessages, or Stopped (Stopping, then Stopped at once: as if stopped outside).
+- With a `results` sink, a job writes the empty permission-check object when it is created (the
+  service's write probe), and its result files (`results.py`) just before it becomes Completed, so
+  that a reader who sees Completed finds them. Failed and Stopped jobs write no results.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from typing import Any
 
 import botocore.session
 from botocore.validate import ParamValidator
+
+from .results import EVEN_SCORES, ResultObject, ResultsSink, ScorePlan, permission_check, result_objects
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -59,6 +66,8 @@ STOPPING, STOPPED, DELETING = "Stopping", "Stopped", "Deleting"
 DELETABLE = frozenset({COMPLETED, FAILED, STOPPED})
 GONE = "(gone)"
 """Not a service status: the job no longer exists. Appears only in a job's history."""
+_ENDS = "(ends)"
+"""Not a service status: a pending transition to whatever the job's Outcome says."""
 
 SERVICE_MODEL = botocore.session.get_session().get_service_model("bedrock")
 
@@ -103,6 +112,35 @@ class _Transition:
     gets_left: int
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a job ends when its time comes: after `run_seconds`, on the `complete_after_gets`-th
+    GetEvaluationJob, or when `finish` is called without a status."""
+
+    status: str = COMPLETED
+    failure_messages: tuple[str, ...] = ()
+    """What GetEvaluationJob then says in failureMessages (Failed only)."""
+
+    def __post_init__(self) -> None:
+        if self.status not in (COMPLETED, FAILED, STOPPED):
+            raise ValueError(f"a job ends {COMPLETED}, {FAILED} or {STOPPED}, not {self.status}")
+        if self.failure_messages and self.status != FAILED:
+            raise ValueError("only a Failed job has failure messages")
+
+    @classmethod
+    def completed(cls) -> Outcome:
+        return cls()
+
+    @classmethod
+    def failed(cls, *messages: str) -> Outcome:
+        return cls(FAILED, messages or ("The evaluation failed.",))
+
+    @classmethod
+    def stopped(cls) -> Outcome:
+        """Stopped by someone outside the stack (the console, say) while it ran."""
+        return cls(STOPPED)
+
+
 @dataclass
 class Job:
     """One evaluation job as the service holds it."""
@@ -124,6 +162,12 @@ class Job:
     tags: dict[str, str] = field(default_factory=dict)
     hidden_for: int = 0
     """How many more Get, Stop, List and tag requests do not find the job yet."""
+    outcome: Outcome = field(default_factory=Outcome)
+    """How it ends when its time comes."""
+    scores: ScorePlan = field(default_factory=ScorePlan)
+    """What its result files hold, if the service has a results sink."""
+    results: list[str] = field(default_factory=list)
+    """The S3 URIs it has written, in order."""
 
     @property
     def gone(self) -> bool:
@@ -138,8 +182,11 @@ class Job:
 class EvaluationService:
     """The five evaluation-job operations over in-memory state. Thread-safe.
 
-    Jobs start InProgress. A job completes when `finish` is called, or on the
-    `complete_after_gets`-th GetEvaluationJob if that is set. A stopped job is Stopping until
+    Jobs start InProgress. A job ends when `finish` is called, `run_seconds` after its creation, or
+    on the `complete_after_gets`-th GetEvaluationJob if that is set, as its `Outcome` says
+    (`outcome`: one for every job, or a function of the new job; `plan` changes one job's). With a
+    `results` sink (LocalS3, a boto3 S3 client), a Completed job has written its result files,
+    scored as its `ScorePlan` says (`scores`, likewise). A stopped job is Stopping until
     the `stop_after_gets`-th GetEvaluationJob after the stop (or `settle`), then Stopped. A
     deleted job is Deleting until the `gone_after_gets`-th GetEvaluationJob (or `settle`), which
     already finds nothing.
@@ -158,6 +205,9 @@ class EvaluationService:
         run_seconds: float | None = None,
         invisible_for_calls: int = 0,
         normalise: bool = False,
+        outcome: Outcome | Callable[[Job], Outcome] = Outcome(),
+        results: ResultsSink | None = None,
+        scores: ScorePlan | Callable[[Job], ScorePlan] = EVEN_SCORES,
     ) -> None:
         for name, value in (("stop_after_gets", stop_after_gets), ("gone_after_gets", gone_after_gets)):
             if value < 1:
@@ -172,6 +222,12 @@ class EvaluationService:
         """A job completes this long after its creation, by `now` (None: only as told)."""
         self.invisible_for_calls = invisible_for_calls
         self.normalise = normalise
+        self.outcome = outcome
+        """How each new job ends: one Outcome for all, or a function of the job (its name, its request)."""
+        self.results = results
+        """Where jobs write their S3 objects (None: nowhere)."""
+        self.scores = scores
+        """What each new job's result files hold: one ScorePlan for all, or a function of the job."""
         self.quota_refusals = 0
         """Creates refused with ServiceQuotaExceededException."""
         self._random = random.Random(seed)
@@ -213,6 +269,8 @@ class EvaluationService:
                     f"You have reached the maximum number of concurrent {kind.lower()} evaluation jobs ({self.max_in_progress}).",
                 )
             job = self._new_job(name, request, token)
+            if self.results is not None:
+                self._write(job, [permission_check(job.name, job.request)])
             job.tags = {t["key"]: t["value"] for t in request.get("jobTags", [])}
             job.hidden_for = self.invisible_for_calls
             if token is not None:
@@ -326,18 +384,28 @@ class EvaluationService:
         with self._lock:
             return next(job for job in self.created if job.arn == job_arn)
 
-    def finish(self, job_arn: str, status: str = COMPLETED, message: str | None = None) -> None:
-        """The evaluation ends now, as Completed or Failed."""
-        if status not in (COMPLETED, FAILED):
+    def finish(self, job_arn: str, status: str | None = None, message: str | None = None) -> None:
+        """The evaluation ends now: as its Outcome says, or as Completed or Failed (with `message`)."""
+        if status not in (None, COMPLETED, FAILED):
             raise ValueError(f"a job finishes as {COMPLETED} or {FAILED}, not {status}")
         with self._lock:
             job = self._jobs[job_arn]
             if job.status != IN_PROGRESS:
                 raise ValueError(f"{job.name} is {job.status}, not {IN_PROGRESS}")
-            job.pending = None
-            job.move_to(status, self._now())
             if status == FAILED:
-                job.failure_messages.append(message or "The evaluation failed.")
+                outcome = Outcome.failed(*([message] if message else []))
+            else:
+                outcome = job.outcome if status is None else Outcome()
+            self._end(job, outcome, self._now())
+
+    def plan(self, job_arn: str, *, outcome: Outcome | None = None, scores: ScorePlan | None = None) -> None:
+        """How this job ends, and what its results hold, instead of what the service gave it."""
+        with self._lock:
+            job = self._jobs[job_arn]
+            if outcome is not None:
+                job.outcome = outcome
+            if scores is not None:
+                job.scores = scores
 
     def stop_outside(self, job_arn: str) -> None:
         """Someone stopped the job outside the stack (the console, say), and it has stopped since."""
@@ -389,8 +457,10 @@ class EvaluationService:
             created=self._now(),
             sequence=len(self.created),
         )
+        job.outcome = self.outcome(job) if callable(self.outcome) else self.outcome
+        job.scores = self.scores(job) if callable(self.scores) else self.scores
         if self.complete_after_gets is not None:
-            job.pending = _Transition(COMPLETED, self.complete_after_gets)
+            job.pending = _Transition(_ENDS, self.complete_after_gets)
         self._jobs[job.arn] = job
         self.created.append(job)
         return job
@@ -398,9 +468,33 @@ class EvaluationService:
     def _apply(self, job: Job) -> None:
         assert job.pending is not None
         target, job.pending = job.pending.to, None
+        if target == _ENDS:
+            self._end(job, job.outcome, self._now())
+            return
         job.move_to(target, self._now())
         if target == GONE:
             del self._jobs[job.arn]
+
+    def _end(self, job: Job, outcome: Outcome, when: datetime) -> None:
+        """The job's evaluation is over: it writes its results (Completed) and takes its final status."""
+        job.pending = None
+        if outcome.status == COMPLETED:
+            if self.results is not None:
+                written = result_objects(job_arn=job.arn, job_name=job.name, request=job.request, plan=job.scores, created=job.created)
+                self._write(job, written)
+            job.move_to(COMPLETED, when)
+        elif outcome.status == FAILED:
+            job.failure_messages.extend(outcome.failure_messages)
+            job.move_to(FAILED, when)
+        else:
+            job.move_to(STOPPING, when)
+            job.move_to(STOPPED, when)
+
+    def _write(self, job: Job, objects: list[ResultObject]) -> None:
+        assert self.results is not None
+        for item in objects:
+            self.results.put_object(Bucket=item.bucket, Key=item.key, Body=item.body)
+            job.results.append(item.uri)
 
     def _look(self) -> set[str]:
         """One more read: the jobs it does not find yet (and each of them is one read closer to visible)."""
@@ -410,14 +504,13 @@ class EvaluationService:
         return hidden
 
     def _run_on(self) -> None:
-        """Jobs that have run their `run_seconds` are Completed by now."""
+        """Jobs that have run their `run_seconds` have ended by now, as their outcome says."""
         if self.run_seconds is None:
             return
         now = self._now()
-        for job in self._jobs.values():
+        for job in list(self._jobs.values()):
             if job.status == IN_PROGRESS and (now - job.created).total_seconds() >= self.run_seconds:
-                job.pending = None
-                job.move_to(COMPLETED, now)
+                self._end(job, job.outcome, now)
 
     def _existing(self, job_identifier: str, hidden: frozenset[str] | set[str] = frozenset()) -> Job:
         if not _JOB_IDENTIFIER.fullmatch(job_identifier):
