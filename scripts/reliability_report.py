@@ -4,7 +4,8 @@ and the totals. Exits non-zero if a scenario fails or a total is not what it mus
     .venv/bin/python scripts/reliability_report.py        (or: make report)
 
 The scenarios are tests/lifecycle_scenarios.py (evaluation jobs, Bedrock emulator) and
-tests/flow_definition_scenarios.py (flow definitions, SageMaker emulator), the ones the test suite runs. Each runs here under
+tests/flow_definition_scenarios.py (flow definitions, SageMaker emulator) and tests/results_scenarios.py
+(waited jobs and their quality gates, Bedrock emulator and a local S3), the ones the test suite runs. Each runs here under
 background chaos (the first request, and every third after it, meets a throttle, a 500, a 503 or a
 dropped connection) on top of its own faults. "left running" counts jobs still InProgress after
 the stack's Delete, except a job kept on purpose (removal retain).
@@ -22,8 +23,10 @@ sys.path.insert(0, str(ROOT / "lambda" / "evaluation_job"))  # the handler's mod
 
 import flow_definition_scenarios  # noqa: E402
 import lifecycle_scenarios  # noqa: E402
+import results_scenarios  # noqa: E402
 from flow_definition_scenarios import FLOW_SCENARIOS  # noqa: E402
 from lifecycle_scenarios import SCENARIOS, Outcome, Totals  # noqa: E402
+from results_scenarios import RESULTS_SCENARIOS  # noqa: E402
 
 COLUMNS = ("scenario", "events sent", "events answered", "faults injected", "jobs created", "duplicates",
            "left running", "result")
@@ -67,11 +70,16 @@ def main() -> int:
     # Flow definitions (SageMaker emulator): "jobs created" counts flow definitions made, "left
     # running" those SageMaker still holds after the stack's Delete.
     flow_outcomes = [flow_definition_scenarios.run(scenario, chaos=True) for scenario in FLOW_SCENARIOS]
-    outcomes = job_outcomes + flow_outcomes
+    # Waited jobs (Bedrock emulator and a local S3): the job, its results resource and, for a long wait,
+    # its watch, wait condition and poller.
+    results_outcomes = [results_scenarios.run(scenario, chaos=True) for scenario in RESULTS_SCENARIOS]
+    outcomes = job_outcomes + flow_outcomes + results_outcomes
     totals = lifecycle_scenarios.totals(outcomes)
     print(table(job_outcomes))
     print()
     print(table(flow_outcomes, FLOW_COLUMNS))
+    print()
+    print(table(results_outcomes))
     print()
     print(summary(totals))
     for outcome in outcomes:

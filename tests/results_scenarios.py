@@ -16,6 +16,7 @@ report like the others.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -426,7 +427,9 @@ def result_file_missing(w: ResultsWorld) -> None:
 
 def run(s: ResultsScenario, *, chaos: bool = True) -> Outcome:
     with results_world(chaos=chaos, **s.options) as w:
-        return played(s.id, w, s.run, invariant_violations, w.left_running)
+        outcome = played(s.id, w, s.run, invariant_violations, w.left_running)
+        # S3's faults (throttling, a missing object) count with Bedrock's.
+        return dataclasses.replace(outcome, faults_injected=outcome.faults_injected + sum(w.s3.injected.values()))
 
 
 

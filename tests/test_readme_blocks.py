@@ -89,6 +89,7 @@ def test_the_readme_reads_in_a_newcomers_order():
         "Checked at synth",
         "Reading the synthesized template",
         "What the handler does",
+        "Waiting for the job, and a quality gate",
         "Results",
         "Inside the package",
         "Limits",
