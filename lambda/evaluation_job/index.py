@@ -147,6 +147,8 @@ def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completi
     if request.resource_type == FLOW_DEFINITION_RESOURCE_TYPE:
         return {"IsComplete": flow_definition.is_complete(request, flow_definitions())}
     if request.resource_type == RESULTS_RESOURCE_TYPE:
+        if request.request_type == "Delete":
+            return {"IsComplete": True}  # the job's own resource decides what happens to the job
         done, data = scores.is_complete(request, jobs(), result_objects(), _budget(context))
         return {"IsComplete": True, "Data": data} if done else {"IsComplete": False}
     if request.resource_type == WATCH_RESOURCE_TYPE:
