@@ -35,7 +35,7 @@ from typing import Any  # noqa: E402
 
 from emulator.results import ScorePlan  # noqa: E402
 from handler_support import ROLE_ARN, model_request, rag_request  # noqa: E402
-from results_scenarios import deploy, delete_stack, job_props, judge_request  # noqa: E402
+from results_scenarios import delete_stack, deploy, job_props, judge_request  # noqa: E402
 
 NOVA, MICRO = "amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"
 
