@@ -10,7 +10,10 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
 CDK := cdk --no-notices
 
-.PHONY: setup synth lint test bench report deploy destroy clean
+# Headless Chromium (Debian's package) for the test that looks at the results command's HTML report.
+CHROMIUM := $(VENV)/.chromium
+
+.PHONY: setup synth lint test bench report report-screenshot deploy destroy clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -23,6 +26,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+$(CHROMIUM): | $(VENV)/.installed
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y --no-install-recommends chromium)
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -41,7 +48,7 @@ lint: setup
 	cd lambda/evaluation_job && MYPYPATH=$(CURDIR)/constructs $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml \
 		--explicit-package-bases --follow-imports=skip . $(CURDIR)/constructs/bedrock_evaluation/contract.py $(CURDIR)/constructs/bedrock_evaluation/results.py
 
-test: setup lint $(CHECKOV_VENV)/.installed
+test: setup lint $(CHECKOV_VENV)/.installed $(CHROMIUM)
 	$(VENV)/bin/python -m pytest -q
 
 bench: setup
@@ -49,6 +56,10 @@ bench: setup
 
 report: setup
 	$(VENV)/bin/python scripts/reliability_report.py
+
+# docs/report.png and the README's results table: a sample report from emulated jobs' results, offline.
+report-screenshot: setup $(CHROMIUM)
+	$(VENV)/bin/python scripts/report_screenshot.py docs/report.png
 
 deploy: setup
 	$(CDK) deploy --all
