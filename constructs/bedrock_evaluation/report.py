@@ -21,12 +21,14 @@ from collections.abc import Sequence
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .results import BUILTIN_PREFIX, Score
 from .results_view import JobResults, Series, lower_is_better, metric_label, share, worst
 
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#555555")
-"""Okabe and Ito's colour-blind-safe palette: one colour per job and source, the same in every chart."""
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#882255")
+"""Okabe and Ito's colour-blind-safe palette (its black replaced by a wine red, so that no text is drawn in a
+series' colour): one colour per job and source, the same in every chart."""
 MetricKey = tuple[str, str | None]
 """A metric and, for human ratings, its rating method."""
 
@@ -90,7 +92,7 @@ def _jobs_table(jobs: Sequence[JobResults]) -> str:
     for job in jobs:
         notes = "; ".join(job.failure_messages)
         summary = job.summary
-        counted = f"{summary.records} records in {summary.files} files" if summary is not None else ""
+        counted = f"{summary.records} records in {summary.files} file{'' if summary.files == 1 else 's'}" if summary is not None else ""
         rows.append(
             f"<tr><td>{_e(job.name)}</td><td class=\"status-{_e(job.status)}\">{_e(job.status)}</td><td>{_e(job.kind)}</td>"
             f"<td>{_e(counted)}</td><td class=\"text\">{_e(job.arn)}{'<br>' + _e(notes) if notes else ''}</td></tr>"
@@ -230,15 +232,17 @@ def _histograms(keys: Sequence[MetricKey], series: Sequence[Series], colours: di
         axes.hist(values, bins=_bins([v for vs in values for v in vs]), color=[colours[s.label] for s in shown], label=[s.label for s in shown])
         axes.set_title(_tick(key).replace("\n", " "), fontsize=9)
         axes.set_ylabel("scores", fontsize=8)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts
         axes.tick_params(labelsize=7)
         axes.spines[["top", "right"]].set_visible(False)
     return _figure(figure, "Score distributions: " + ", ".join(metric_label(*key) for key in keys), "histograms")
 
 
 def _bins(values: Sequence[float]) -> list[float]:
-    """Tenths for 0..1 scores; one bin per whole number for other scales (Likert values, ranks)."""
+    """For 0..1 scores, nine bins centred on eighths (a judge's five-point 0, 0.25, ..., 1 each
+    fall in the middle of one); one bin per whole number for other scales (Likert values, ranks)."""
     if all(0.0 <= v <= 1.0 for v in values):
-        return [i / 10 for i in range(11)]
+        return [(i - 0.5) / 8 for i in range(10)]
     low, high = math.floor(min(values)), math.ceil(max(values))
     return [low - 0.5 + i for i in range(high - low + 2)]
 
