@@ -9,6 +9,7 @@ against CloudFormation's service model."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -35,7 +36,8 @@ from results_world import (
 )
 
 from bedrock_evaluation import contract
-from bedrock_evaluation.results_command import EXIT_AWS, EXIT_GATE, EXIT_NOT_FINISHED, EXIT_OK, EXIT_RESULTS, EXIT_USAGE, parser
+from bedrock_evaluation.results_command import EXIT_AWS, EXIT_GATE, EXIT_NOT_FINISHED, EXIT_OK, EXIT_RESULTS, EXIT_USAGE, Aws, parser, wait
+from bedrock_evaluation.results_view import JobResults
 
 ROOT = Path(__file__).resolve().parents[1]
 ARN_PREFIX = "arn:aws:bedrock:us-east-1:123456789012:evaluation-job/"
@@ -247,6 +249,32 @@ def test_wait_polls_until_the_job_completes_with_progress_on_stderr_and_clean_js
     assert progress[0].startswith("waiting: 0 of 1 jobs ended (eval-slow InProgress) after ")
     assert progress[-1].startswith("waiting: 1 of 1 jobs ended (eval-slow Completed) after ")
     assert len(progress) == 2  # a line per change, not per poll, when stderr is not a terminal
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_wait_rewrites_one_progress_line(world: ResultsWorld) -> None:
+    arn = world.create(judged("eval-slow"))
+    jobs = [JobResults.described(world.emulator.service.get_evaluation_job(arn))]
+    terminal = Terminal()
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] == 60.0:
+            world.emulator.finish(arn)
+
+    ended = wait(Aws(endpoints={"bedrock": world.emulator.url}), jobs, timeout=600, interval=30, err=terminal, clock=lambda: now[0], sleep=sleep)
+
+    assert [job.status for job in ended] == ["Completed"]
+    assert terminal.getvalue() == (
+        "\r\033[Kwaiting: 0 of 1 jobs ended (eval-slow InProgress) 0m00s"
+        "\r\033[Kwaiting: 0 of 1 jobs ended (eval-slow InProgress) 0m30s"
+        "\r\033[Kwaiting: 1 of 1 jobs ended (eval-slow Completed) 1m00s\n"
+    )
 
 
 def test_a_running_job_without_wait_is_shown_and_exits_3(world: ResultsWorld) -> None:
@@ -472,6 +500,7 @@ def test_stack_without_a_region_is_a_usage_error(world: ResultsWorld, monkeypatc
         ([ARN_PREFIX + "abcdefabcdef", "--fail-under", "Builtin.Correctness"], "expected METRIC=NUMBER"),
         ([ARN_PREFIX + "abcdefabcdef", "--fail-under", "Builtin.Correctness=high"], "expected METRIC=NUMBER"),
         ([ARN_PREFIX + "abcdefabcdef", "--timeout", "soon"], "expected a duration (90, 90s, 30m, 2h)"),
+        (["--fail-under", "Builtin.Correctness=0.7", ARN_PREFIX + "abcdefabcdef"], "give job ARNs before --fail-under and --fail-over"),
     ],
 )
 def test_bad_arguments_are_usage_errors(world: ResultsWorld, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -601,9 +630,8 @@ def test_python_m_runs_it_with_endpoints_from_the_usual_environment(world: Resul
         "AWS_ENDPOINT_URL_S3": world.s3.url,
     }
 
-    done = subprocess.run([sys.executable, "-m", "bedrock_evaluation", arn, "--fail-under", "Builtin.Correctness=0.8"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )
+    command = [sys.executable, "-m", "bedrock_evaluation", arn, "--fail-under", "Builtin.Correctness=0.8"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
 
     assert done.returncode == EXIT_GATE, done.stderr
     assert score_rows(done.stdout) == [["eval-judge", NOVA_LITE, "Builtin.Correctness", "0.750", "0.500", "2", "100%"]]

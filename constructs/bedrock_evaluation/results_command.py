@@ -214,6 +214,8 @@ def _bound(text: str) -> Bound:
         number = float(value)
     except ValueError:
         number = math.nan
+    if text.startswith("arn:"):
+        raise argparse.ArgumentTypeError(f"expected METRIC=NUMBER, not the ARN {text!r}: give job ARNs before --fail-under and --fail-over")
     if not sep or not metric or not math.isfinite(number):
         raise argparse.ArgumentTypeError(f"expected METRIC=NUMBER (Builtin.Correctness=0.7), not {text!r}")
     return Bound(metric.strip(), number)
@@ -240,9 +242,10 @@ def parser() -> argparse.ArgumentParser:
     command = argparse.ArgumentParser(
         prog="bedrock-evaluation-results",
         description=(
-            "Show Amazon Bedrock evaluation jobs' scores: per job, model or knowledge base and metric, the mean, the lowest "
-            "score, how many records (knowledge bases: conversation turns; human jobs: ratings) and the share of them scored. "
-            "Optionally wait for running jobs, write an HTML report with charts, and fail when a bound is missed."
+            "Show Amazon Bedrock evaluation jobs' scores: per job, model or knowledge base, and metric, the mean,\n"
+            "the lowest score, how many scores (one per record; per conversation turn for knowledge-base jobs;\n"
+            "per worker's rating for human jobs) and the share of them scored. Optionally wait for running jobs,\n"
+            "write an HTML report with charts, and fail when a bound is missed."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
