@@ -277,6 +277,27 @@ def test_on_a_terminal_wait_rewrites_one_progress_line(world: ResultsWorld) -> N
     )
 
 
+def test_in_a_log_wait_prints_a_line_per_change_and_one_every_10_minutes_without_any(world: ResultsWorld) -> None:
+    arn = world.create(judged("eval-slow"))
+    jobs = [JobResults.described(world.emulator.service.get_evaluation_job(arn))]
+    log = io.StringIO()
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] == 1500.0:
+            world.emulator.finish(arn)
+
+    wait(Aws(endpoints={"bedrock": world.emulator.url}), jobs, timeout=7200, interval=300, err=log, clock=lambda: now[0], sleep=sleep)
+
+    assert log.getvalue().splitlines() == [
+        "waiting: 0 of 1 jobs ended (eval-slow InProgress) after 0s",
+        "waiting: 0 of 1 jobs ended (eval-slow InProgress) after 600s",
+        "waiting: 0 of 1 jobs ended (eval-slow InProgress) after 1200s",
+        "waiting: 1 of 1 jobs ended (eval-slow Completed) after 1500s",
+    ]
+
+
 def test_a_running_job_without_wait_is_shown_and_exits_3(world: ResultsWorld) -> None:
     arn = world.create(judged("eval-running"))
 

@@ -360,7 +360,8 @@ def _stack_jobs(aws: Aws, stack: str, output: Output) -> list[str]:
 def wait(aws: Aws, jobs: list[JobResults], *, timeout: float, interval: float, err: IO[str], clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep) -> list[JobResults]:
     """Poll GetEvaluationJob until every job has ended or `timeout` has passed; show progress on
-    stderr (one rewritten line on a terminal, a line per change otherwise)."""
+    stderr (one rewritten line on a terminal; otherwise, as in a CI log, a line per change and one
+    every 10 minutes without any)."""
     started = clock()
     progress = _Progress(err)
     while True:
@@ -374,10 +375,13 @@ def wait(aws: Aws, jobs: list[JobResults], *, timeout: float, interval: float, e
 
 
 class _Progress:
+    QUIET_SECONDS = 600.0
+
     def __init__(self, err: IO[str]) -> None:
         self.err = err
         self.tty = err.isatty()
         self.last = ""
+        self.printed_at = 0.0
 
     def show(self, jobs: list[JobResults], elapsed: float) -> None:
         ended = sum(job.finished for job in jobs)
@@ -386,8 +390,9 @@ class _Progress:
         if self.tty:
             self.err.write(f"\r\033[K{line} {int(elapsed) // 60}m{int(elapsed) % 60:02d}s")
             self.err.flush()
-        elif line != self.last:
+        elif line != self.last or elapsed - self.printed_at >= self.QUIET_SECONDS:
             print(f"{line} after {elapsed:.0f}s", file=self.err)
+            self.printed_at = elapsed
         self.last = line
 
     def done(self) -> None:
