@@ -125,7 +125,7 @@ class Pollers:
                 if execution.state.get("done"):
                     execution.result = "SUCCEEDED"
                 else:
-                    self.w.clock.wait(float(execution.state["pollSeconds"]))
+                    self.w.clock.wait(float(execution.state["nextWait"]))
 
 
 class _Context:
@@ -137,11 +137,25 @@ class _Context:
         return int((POLL_TIMEOUT.to_seconds() - (self.w.clock.monotonic() - self.started)) * 1000)
 
 
+class StackStatus:
+    """CloudFormation's status of the scenario's stack, as DescribeStacks gives it: the scenario says
+    when it rolls back."""
+
+    def __init__(self) -> None:
+        self.status = "UPDATE_IN_PROGRESS"
+        self.asked = 0
+
+    def rolling_back(self, stack_id: str) -> bool:
+        self.asked += 1
+        return self.status in bedrock.StackStatuses.ROLLING_BACK
+
+
 @dataclass
 class ResultsWorld(World):
     s3: LocalS3 = field(default=None)  # type: ignore[assignment]
     conditions: WaitConditions = field(default=None)  # type: ignore[assignment]
     pollers: Pollers = field(default=None)  # type: ignore[assignment]
+    stack: StackStatus = field(default_factory=StackStatus)
 
     def read_keys(self) -> list[str]:
         return self.s3.keys(OUTPUT_BUCKET)
@@ -162,6 +176,7 @@ def results_world(*, chaos: bool = False, **service: Any) -> Iterator[ResultsWor
         store = bedrock.ResultObjects(s3.client(bedrock.CLIENT_CONFIG))
         stack.enter_context(mock.patch.object(index, "result_objects", lambda: store))
         stack.enter_context(mock.patch.object(index, "pollers", lambda: w.pollers))
+        stack.enter_context(mock.patch.object(index, "stacks", lambda: w.stack))
         yield w
 
 
@@ -202,14 +217,19 @@ def deploy(w: ResultsWorld, props: dict[str, Any], *, long_wait: int | None = No
     if long_wait is not None and not _long_wait(w, deployed, long_wait, logical_id="Watch"):
         return deployed
     deployed.results_props = results_props(job, **results)
+    if long_wait is not None:
+        # Fn::GetAtt of the wait condition's Data: {UniqueId: Data} of its signals.
+        signal = deployed.condition  # type: ignore[attr-defined]
+        deployed.results_props[contract.PROP_RESULTS_SIGNALLED] = json.dumps({signal["UniqueId"]: signal["Data"]})
     deployed.results = w.cfn.create(deployed.results_props, logical_id="Results", resource_type=RESULTS)
     if not deployed.results.ok:
         roll_back_create(w, deployed)
     return deployed
 
 
-def _long_wait(w: ResultsWorld, deployed: Deployed, seconds: int, *, logical_id: str, poll_seconds: int = 60) -> bool:
-    """Watch, then the wait condition: True when it succeeded; on failure the Create is rolled back."""
+def _long_wait(w: ResultsWorld, deployed: Deployed, seconds: int, *, logical_id: str, poll_seconds: int = 60, old: Deployed | None = None) -> bool:
+    """Watch (created, or updated from `old`'s), then the wait condition: True when it succeeded; on
+    failure the Create is rolled back."""
     handle = f"Completion{len(w.conditions.signals) + len(w.pollers.executions)}"
     deployed.watch_props = {
         contract.PROP_WATCH_JOB_ARN: deployed.job.data[contract.ATTR_JOB_ARN],
@@ -219,10 +239,20 @@ def _long_wait(w: ResultsWorld, deployed: Deployed, seconds: int, *, logical_id:
         contract.PROP_WAIT_SECONDS: str(seconds),
         contract.PROP_POLL_SECONDS: str(poll_seconds),
     }
-    watch = w.cfn.create(deployed.watch_props, logical_id=logical_id, resource_type=WATCH)
+    if old is not None and old.watch_props is not None:
+        watch = w.cfn.update(
+            deployed.watch_props,
+            old_properties=old.watch_props,
+            physical_id=old.job.data[contract.ATTR_JOB_ARN] + "/watch",
+            logical_id=logical_id,
+            resource_type=WATCH,
+        )
+    else:
+        watch = w.cfn.create(deployed.watch_props, logical_id=logical_id, resource_type=WATCH)
     assert watch.ok, watch.reason
     started = w.clock.monotonic()
     w.pollers.run()
+    # A Create's results resource would follow the wait condition with its Data.
     signal = w.conditions.outcome(handle)
     timed_out = w.clock.monotonic() - started > seconds + contract.POLLER_MARGIN_SECONDS
     deployed.condition = signal  # type: ignore[attr-defined]
@@ -344,11 +374,14 @@ def regression_gate(w: ResultsWorld) -> None:
     assert not results.ok
     assert "Builtin.Faithfulness" in str(results.reason) and "0.375" in str(results.reason), results.reason
     # The rollback: each resource goes back to its old properties, then the new job is deleted.
+    w.stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
     back = w.cfn.update(first.job_props, old_properties=new_props, physical_id=job.physical_id, logical_id="Job")
     assert back.ok and back.physical_id == first.job.physical_id, "the rollback returns to the first job"
     again = w.cfn.update(first.results_props, old_properties=new_results_props, physical_id=results.physical_id or first.results.physical_id, logical_id="Results", resource_type=RESULTS)
     assert again.ok, again.reason
+    assert again.data["Baseline"] == "none: the stack is rolling back to this job"
     assert w.cfn.delete(new_props, physical_id=job.physical_id, logical_id="Job").ok
+    w.stack.status = "UPDATE_ROLLBACK_COMPLETE"
     assert len(w.made()) == 2
     assert "Deleting" in w.emulator.service.ever(job.physical_id).history
     delete_stack(w, first)
@@ -423,6 +456,69 @@ def result_file_missing(w: ResultsWorld) -> None:
     assert not results.ok
     assert "NoSuchKey" in str(results.reason) or output.rsplit("/", 1)[-1] in str(results.reason), results.reason
     roll_back_create(w, Deployed(job, deploy_props, results, results_props(job, wait_seconds=600)))
+
+
+@scenario("A rollback to a job whose results are gone and whose reads are throttled still succeeds; nothing is made twice")
+def rollback_without_its_scores(w: ResultsWorld) -> None:
+    first = deploy(w, job_props(judge_request(), removal="delete"), max_drop=0.1)
+    assert first.results is not None and first.results.ok and first.results_props is not None
+    w.emulator.service.scores = WORSE
+    new_props = job_props(judge_request("Builtin.Correctness", "Builtin.Faithfulness", "Builtin.Helpfulness"), removal="delete")
+    job = w.cfn.update(new_props, old_properties=first.job_props, physical_id=first.job.physical_id, logical_id="Job")
+    new_results_props = results_props(job, max_drop=0.1)
+    failed = w.cfn.update(new_results_props, old_properties=first.results_props, physical_id=first.results.physical_id, logical_id="Results", resource_type=RESULTS)
+    assert not failed.ok
+    # The first job's results were removed meanwhile (a lifecycle rule), and S3 throttles.
+    for key in w.read_keys():
+        if first.job.physical_id.rsplit("/", 1)[-1] in key:
+            w.s3.client().delete_object(Bucket=OUTPUT_BUCKET, Key=key)
+    w.s3.throttle("ListObjectsV2", times=4)
+    w.stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+    back = w.cfn.update(first.job_props, old_properties=new_props, physical_id=job.physical_id, logical_id="Job")
+    assert back.physical_id == first.job.physical_id
+    again = w.cfn.update(first.results_props, old_properties=new_results_props, physical_id=first.results.physical_id, logical_id="Results", resource_type=RESULTS)
+    assert again.ok, again.reason
+    assert "no result files" in again.data["ScoresOmitted"] or "all:" in again.data["ScoresOmitted"], again.data
+    assert w.cfn.delete(new_props, physical_id=job.physical_id, logical_id="Job").ok
+    w.stack.status = "UPDATE_ROLLBACK_COMPLETE"
+    assert len(w.made()) == 2
+    delete_stack(w, first)
+
+
+@scenario("Returning to an earlier job outside a rollback is gated like any other deploy", scores=GOOD)
+def return_to_an_earlier_job_is_gated(w: ResultsWorld) -> None:
+    first = deploy(w, job_props(judge_request()))
+    assert first.results is not None and first.results.ok and first.results_props is not None
+    second_props = job_props(judge_request("Builtin.Correctness", "Builtin.Faithfulness", "Builtin.Helpfulness"))
+    second = w.cfn.update(second_props, old_properties=first.job_props, physical_id=first.job.physical_id, logical_id="Job")
+    second_results = results_props(second)
+    assert w.cfn.update(second_results, old_properties=first.results_props, physical_id=first.results.physical_id, logical_id="Results", resource_type=RESULTS).ok
+    # A later deploy returns to the first request (the first job is adopted) with a stricter bound.
+    back = w.cfn.update(first.job_props, old_properties=second_props, physical_id=second.physical_id, logical_id="Job")
+    assert back.physical_id == first.job.physical_id
+    strict = results_props(back, bounds={"Builtin.Correctness": ["at_least", 0.9]})
+    gated = w.cfn.update(strict, old_properties=second_results, physical_id=second.physical_id + "/results", logical_id="Results", resource_type=RESULTS)
+    assert not gated.ok and "Builtin.Correctness mean 0.750 is below the threshold 0.900" in str(gated.reason), gated.reason
+    assert w.cfn.delete(second_props, physical_id=second.physical_id, logical_id="Job").ok
+    delete_stack(w, first)
+
+
+@scenario("A long wait across an update that replaces the job: a new wait condition, a new poller, then the regression gate", run_seconds=2 * 3600.0)
+def long_wait_update_with_replacement(w: ResultsWorld) -> None:
+    first = deploy(w, job_props(judge_request(), removal="delete"), long_wait=4 * 3600, max_drop=0.2)
+    assert first.results is not None and first.results.ok and first.results_props is not None and first.watch_props is not None
+    new_props = job_props(judge_request("Builtin.Correctness", "Builtin.Faithfulness", "Builtin.Helpfulness"), removal="delete")
+    job = w.cfn.update(new_props, old_properties=first.job_props, physical_id=first.job.physical_id, logical_id="Job")
+    replaced = Deployed(job, new_props)
+    # The new job version's wait condition and handle are new resources; the watch is updated.
+    assert _long_wait(w, replaced, 4 * 3600, logical_id="Watch", old=first)
+    assert len(w.pollers.executions) == 2
+    new_results_props = {**results_props(job, max_drop=0.2), contract.PROP_RESULTS_SIGNALLED: json.dumps({job.data[contract.ATTR_JOB_NAME]: "completed"})}
+    results = w.cfn.update(new_results_props, old_properties=first.results_props, physical_id=first.results.physical_id, logical_id="Results", resource_type=RESULTS)
+    assert results.ok, results.reason
+    assert results.data["Baseline"] == first.job.data[contract.ATTR_JOB_NAME]
+    assert w.cfn.delete(first.job_props, physical_id=first.job.physical_id, logical_id="Job").ok  # the cleanup of the replaced job
+    delete_stack(w, Deployed(job, new_props, results, new_results_props))
 
 
 def run(s: ResultsScenario, *, chaos: bool = True) -> Outcome:

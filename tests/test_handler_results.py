@@ -94,7 +94,15 @@ def test_deleting_the_results_resource_leaves_the_job_to_its_own_resource() -> N
     assert index.is_complete({**event, "PhysicalResourceId": JOB_ARN + "/results"}, Context()) == {"IsComplete": True}
 
 
+class NotRollingBack:
+    def rolling_back(self, stack_id: str) -> bool:
+        return False
+
+
 class NoResults:
+    def within(self, allows: Any) -> NoResults:
+        return self
+
     def keys(self, bucket: str, prefix: str) -> list[str]:
         raise AssertionError("a job that did not complete has no results to read")
 
@@ -117,10 +125,10 @@ def test_a_running_job_is_not_complete_until_the_deadline_then_fails_with_its_st
         wall = runtime.Clock(monotonic=clock.monotonic, sleep=clock.sleep, random=clock.random, wall=lambda: 1_000_000 + 3600.0)
         budget = runtime.Budget.of_seconds(200, wall)
         event = ResourceEvent(**{**_results_event().__dict__, "wait": {"deadline": 1_000_000 + 7200.0, "names": ["x"]}})
-        assert scores.is_complete(event, stubbed.jobs, NoResults(), budget) == (False, {})  # type: ignore[arg-type]
+        assert scores.is_complete(event, stubbed.jobs, NoResults(), NotRollingBack(), budget) == (False, {})  # type: ignore[arg-type]
         late = ResourceEvent(**{**event.__dict__, "wait": {"deadline": 1_000_000 + 1800.0, "names": ["x"]}})
         with pytest.raises(scores.ResultsFailure, match=r"still InProgress 1 h 0 min after it was created, past the wait's timeout of 30 min"):
-            scores.is_complete(late, stubbed.jobs, NoResults(), budget)  # type: ignore[arg-type]
+            scores.is_complete(late, stubbed.jobs, NoResults(), NotRollingBack(), budget)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -139,7 +147,7 @@ def test_a_job_that_will_never_complete_fails_the_resource_at_once(status: str, 
         answer = {**job_description(status=status), **({"failureMessages": messages} if messages else {})}
         stubbed.stubber.add_response("get_evaluation_job", answer, {"jobIdentifier": JOB_ARN})
         with pytest.raises(scores.ResultsFailure, match=why):
-            scores.is_complete(_results_event(), stubbed.jobs, NoResults(), FakeClock().budget())  # type: ignore[arg-type]
+            scores.is_complete(_results_event(), stubbed.jobs, NoResults(), NotRollingBack(), FakeClock().budget())  # type: ignore[arg-type]
 
 
 def test_a_passing_fault_while_reading_the_status_is_not_yet_and_a_lasting_one_fails() -> None:
@@ -148,9 +156,9 @@ def test_a_passing_fault_while_reading_the_status_is_not_yet_and_a_lasting_one_f
     with stubbed_jobs() as stubbed:
         stubbed.stubber.add_client_error("get_evaluation_job", "ThrottlingException", http_status_code=429)
         stubbed.stubber.add_client_error("get_evaluation_job", "AccessDeniedException", "not authorized to perform: bedrock:GetEvaluationJob", 403)
-        assert scores.is_complete(_results_event(), stubbed.jobs, NoResults(), FakeClock().budget()) == (False, {})  # type: ignore[arg-type]
+        assert scores.is_complete(_results_event(), stubbed.jobs, NoResults(), NotRollingBack(), FakeClock().budget()) == (False, {})  # type: ignore[arg-type]
         with pytest.raises(scores.ResultsFailure, match="reading its status failed: not authorized to perform: bedrock:GetEvaluationJob"):
-            scores.is_complete(_results_event(), stubbed.jobs, NoResults(), FakeClock().budget())  # type: ignore[arg-type]
+            scores.is_complete(_results_event(), stubbed.jobs, NoResults(), NotRollingBack(), FakeClock().budget())  # type: ignore[arg-type]
 
 
 def test_metric_names_are_read_from_the_jobs_description() -> None:
@@ -200,17 +208,39 @@ def test_the_watch_starts_one_poller_execution_named_after_the_request() -> None
         "deadline": 5000.0 + 21600,
         "waitSeconds": 21600.0,
         "pollSeconds": 60,
+        "nextWait": 60,
         "missing": 0,
         "done": False,
     }
 
 
+def _watch_update() -> ResourceEvent:
+    return ResourceEvent.parse(
+        make_event("Update", properties=watch_properties(), old_properties=watch_properties(), physical_id=JOB_ARN + "/watch", resource_type=contract.WATCH_RESOURCE_TYPE)
+    )
+
+
 def test_the_watch_fails_with_a_reason_when_the_poller_cannot_start() -> None:
     pollers, stubber = _stubbed_pollers()
-    event = ResourceEvent.parse(make_event("Update", properties=watch_properties(), old_properties=watch_properties(), physical_id=JOB_ARN + "/watch", resource_type=contract.WATCH_RESOURCE_TYPE))
+    stubber.add_client_error("start_execution", "StateMachineDoesNotExist", "State Machine Does Not Exist", 400)
+    with stubber, pytest.raises(watch.WatchError, match="could not start its poller: State Machine Does Not Exist"):
+        watch.on_event(_watch_update(), pollers, FakeClock().budget())
+
+
+def test_the_watch_waits_for_a_new_grant_to_start_the_poller_then_gives_up_with_a_reason() -> None:
+    pollers, stubber = _stubbed_pollers()
+    clock = FakeClock()
     stubber.add_client_error("start_execution", "AccessDeniedException", "not authorized to perform: states:StartExecution", 400)
+    stubber.add_response("start_execution", {"executionArn": POLLER_ARN.replace("stateMachine", "execution") + ":x", "startDate": datetime.now(UTC)})
+    with stubber:
+        assert watch.on_event(_watch_update(), pollers, clock.budget())["PhysicalResourceId"] == JOB_ARN + "/watch"
+    assert len(clock.sleeps) == 1
+    pollers, stubber = _stubbed_pollers()
+    for _ in range(20):
+        stubber.add_client_error("start_execution", "AccessDeniedException", "not authorized to perform: states:StartExecution", 400)
     with stubber, pytest.raises(watch.WatchError, match="could not start its poller: not authorized to perform: states:StartExecution"):
-        watch.on_event(event, pollers, FakeClock().budget())
+        watch.on_event(_watch_update(), pollers, clock.budget())
+    assert sum(clock.sleeps) <= watch.IAM_RETRY_WINDOW_SECONDS
 
 
 # --- the poller -------------------------------------------------------------------------------------------
@@ -300,7 +330,8 @@ def test_the_poller_gives_up_at_the_deadline_naming_the_job_and_how_far_it_got(s
     assert signals.received[0]["Status"] == "FAILURE"
     assert signals.received[0]["Reason"] == (
         "eval-boolq-4d98c8c4b5 is still InProgress 2 h 1 min after it was created, past the wait's timeout of 2 h 0 min; "
-        "give it a longer wait= or look at the job in the console"
+        "give it a longer wait= (the job then runs again: deploy with removal=JobRemoval.DELETE, which frees its name, "
+        "or a new job_name_prefix)"
     )
 
 
@@ -319,3 +350,31 @@ def test_a_job_the_poller_no_longer_finds_fails_the_wait_after_a_few_looks(signa
 def test_a_poll_state_the_state_machine_never_passes_is_refused_with_a_reason() -> None:
     with pytest.raises(runtime.InvalidProperties, match="the poller's state cannot be read"):
         watch.parse_state({"jobArn": OTHER_JOB_ARN})
+
+
+def test_the_answer_with_every_score_fits_cloudformations_4096_bytes_at_the_longest_ids() -> None:
+    """CloudFormation reads at most 4,096 bytes of a custom resource's answer (reference, "CloudFormation
+    custom resources"): the longest stack name (128) and logical id (255), the most metrics a job can
+    measure (the judge metrics and 10 custom metrics of 63 characters), and the longest Baseline."""
+    import scores
+    from lifecycle_driver import response_body
+
+    from bedrock_evaluation.results import Score, attributes, summarize
+    from bedrock_evaluation.tasks import Metric
+
+    builtins = [v for k, v in vars(Metric).items() if k.isupper()]
+    customs = [f"custom-{i}-" + "m" * 54 for i in range(10)]
+    summary = summarize(
+        Score(metric=name, value=0.123456789, source="amazon.nova-lite-v1:0", task_type="General", dataset="qa", record=r, key="k")
+        for name in builtins + customs
+        for r in range(3)
+    )
+    data = {
+        **attributes(summary, limit_bytes=contract.SCORE_ATTRIBUTES_LIMIT_BYTES),
+        scores.ATTR_STATUS: "Completed",
+        scores.ATTR_BASELINE: scores.reason_part("none: the results of x cannot be read (" + "s3://bucket/" + "k" * 1000 + ")"),
+    }
+    assert all(f"Score.{name}.Mean" in data for name in builtins + customs)  # every mean is there
+    stack_id = "arn:aws:cloudformation:us-east-1:123456789012:stack/" + "s" * 128 + "/11111111-2222-3333-4444-555555555555"
+    event = {**make_event("Create", properties=results_properties(), logical_id="L" * 255, stack_id=stack_id), "PhysicalResourceId": JOB_ARN + "/results", "Data": data}
+    assert len(response_body("SUCCESS", event).encode()) <= 4096

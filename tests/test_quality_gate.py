@@ -95,8 +95,9 @@ def test_a_long_wait_is_a_watch_a_wait_condition_and_the_poller(stack: cdk.Stack
     assert watch["Properties"]["SignalUrl"] == condition["Properties"]["Handle"]
     assert watch_id in condition["DependsOn"]
     (results_id, results), = resources_of_type(template.to_json(), contract.RESULTS_RESOURCE_TYPE).items()
-    assert condition_id in results["DependsOn"]
-    assert results["Properties"]["WaitSeconds"] == "600"  # the job has ended: reading is all that is left
+    # After the wait condition, with the names of the jobs its poller signalled.
+    assert results["Properties"]["Signalled"] == {"Fn::GetAtt": [condition_id, "Data"]}
+    assert results["Properties"]["WaitSeconds"] == str(contract.IN_RESOURCE_WAIT_SECONDS)
     template.resource_count_is("AWS::StepFunctions::StateMachine", 2)  # the framework's waiter, and the poller
 
 
@@ -290,4 +291,104 @@ def test_a_raw_request_output_prefix_is_read_from_its_uri(stack: cdk.Stack) -> N
     Template.from_stack(stack).has_resource_properties(
         "AWS::IAM::Policy",
         {"PolicyDocument": {"Statement": Match.array_with([Match.object_like({"Action": "s3:GetObject", "Resource": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":s3:::my-results/boolq/*"]]}})])}},
+    )
+
+
+def test_a_knowledge_base_replaced_by_a_property_change_gives_its_evaluation_a_new_wait_condition() -> None:
+    """The request holds the knowledge base's id as a reference, whose value changes only at deploy
+    time; the wait condition's digest holds the knowledge base's properties too."""
+    from aws_cdk import aws_bedrock as bedrock
+
+    from bedrock_evaluation import RagMetric, RagSource
+
+    def ids(embedding_model: str, description: str = "handbook") -> set[str]:
+        stack = cdk.Stack(cdk.App(), "Eval")
+        knowledge_base = bedrock.CfnKnowledgeBase(
+            stack,
+            "KnowledgeBase",
+            name="handbook",
+            description=description,
+            role_arn="arn:aws:iam::123456789012:role/kb",
+            knowledge_base_configuration=bedrock.CfnKnowledgeBase.KnowledgeBaseConfigurationProperty(
+                type="VECTOR",
+                vector_knowledge_base_configuration=bedrock.CfnKnowledgeBase.VectorKnowledgeBaseConfigurationProperty(
+                    embedding_model_arn=f"arn:aws:bedrock:us-east-1::foundation-model/{embedding_model}"
+                ),
+            ),
+            storage_configuration=bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
+                type="S3_VECTORS",
+                s3_vectors_configuration=bedrock.CfnKnowledgeBase.S3VectorsConfigurationProperty(
+                    index_arn="arn:aws:s3vectors:us-east-1:123456789012:bucket/handbook/index/handbook"
+                ),
+            ),
+        )
+        EvaluationJob(
+            stack,
+            "Answers",
+            rag=RagSource.retrieve_and_generate(knowledge_base.attr_knowledge_base_id, model_arn="us.amazon.nova-pro-v1:0"),
+            evaluator_model=Model.bedrock("amazon.nova-pro-v1:0"),
+            tasks=[EvaluationTask(dataset=Dataset.from_file(DATASET.parent / "kb-conversations.jsonl"), metrics=[RagMetric.FAITHFULNESS])],
+            wait=JobWait.until_done(timeout=Duration.hours(3)),
+        )
+        return _wait_ids(stack)
+
+    titan = ids("amazon.titan-embed-text-v2:0")
+    assert ids("amazon.titan-embed-text-v2:0") == titan
+    assert ids("cohere.embed-english-v3").isdisjoint(titan)  # replaces the knowledge base, and so the job
+
+
+def test_fails_a_score_of_a_human_job() -> None:
+    stack = cdk.Stack(cdk.App(), "Eval")
+    request = {
+        "applicationType": "ModelEvaluation",
+        "evaluationConfig": {
+            "human": {
+                "humanWorkflowConfig": {"flowDefinitionArn": "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"},
+                "customMetrics": [{"name": "Helpful", "description": "Is it helpful?", "ratingMethod": "ThumbsUpDown"}],
+                "datasetMetricConfigs": [
+                    {"taskType": "Generation", "dataset": {"name": "qa", "datasetLocation": {"s3Uri": "s3://my-datasets/qa.jsonl"}}, "metricNames": ["Helpful"]}
+                ],
+            }
+        },
+        "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": NOVA}}]},
+        "outputDataConfig": {"s3Uri": "s3://my-results/human/"},
+        "roleArn": "arn:aws:iam::123456789012:role/eval",
+    }
+    job = EvaluationJob(stack, "Human", request=request, wait=JobWait.until_done(timeout=Duration.hours(8)))
+    with pytest.raises(EvaluationJobConfigError, match="a human job's scores are per rating method"):
+        job.score("Helpful")
+
+
+def test_fails_a_duration_that_is_not_whole_seconds(stack: cdk.Stack) -> None:
+    assert "wait.timeout is '1 hour 500 millis': must be a whole number of seconds" in refused(stack, wait=JobWait.until_done(timeout=Duration.millis(3_600_500)))
+
+
+def test_fails_a_metric_that_is_not_named_by_a_string(stack: cdk.Stack) -> None:
+    message = refused(stack, wait=JobWait.until_done(timeout=Duration.hours(1)), quality_gate=QualityGate(at_most={1: 0.5}))  # type: ignore[dict-item]
+    assert "quality_gate" in message and "1" in message
+
+
+def test_score_outputs_of_metrics_whose_names_differ_only_in_punctuation_do_not_collide(stack: cdk.Stack) -> None:
+    from bedrock_evaluation import CustomMetric
+
+    tasks = [EvaluationTask(dataset=Dataset.from_file(DATASET), metrics=["my-metric", "my_metric"])]
+    metrics = [CustomMetric(name=name, instructions="Rate {{prediction}} for {{prompt}}.") for name in ("my-metric", "my_metric")]
+    judge_job(stack, tasks=tasks, custom_metrics=metrics, wait=JobWait.until_done(timeout=Duration.hours(1), score_outputs=True))
+    outputs = Template.from_stack(stack).to_json()["Outputs"]
+    assert {o["Value"]["Fn::GetAtt"][1] for o in outputs.values()} == {"Score.my-metric.Mean", "Score.my_metric.Mean"}
+
+
+def test_the_handler_may_decrypt_results_in_an_output_bucket_with_a_customer_key(stack: cdk.Stack) -> None:
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_s3 as s3
+
+    key = kms.Key(stack, "ResultsKey")
+    bucket = s3.Bucket(stack, "Results", encryption=s3.BucketEncryption.KMS, encryption_key=key, enforce_ssl=True)
+    judge_job(stack, output_bucket=bucket, wait=JobWait.until_done(timeout=Duration.hours(1)))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {"Statement": Match.array_with([{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [stack.get_logical_id(key.node.default_child), "Arn"]}}])},  # type: ignore[arg-type]
+            "Roles": [{"Ref": Match.string_like_regexp("BedrockEvaluationJobProviderHandlerRole")}],
+        },
     )

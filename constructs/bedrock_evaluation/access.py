@@ -393,6 +393,18 @@ RESULTS_READ = Permission(
     "the objects under the job's own output prefix (`<prefix>*`)",
     "the handler reads the job's result records to compute its scores and check its quality gate; only for a job with `wait=`",
 )
+RESULTS_DECRYPT = Permission(
+    Holder.HANDLER_ROLE,
+    ("kms:Decrypt",),
+    "the KMS key of the job's output bucket, and a raw request's `customerEncryptionKeyId` given as an ARN",
+    "result files written with a customer managed key are read with it; only for a job with `wait=`",
+)
+STACK_STATUS = Permission(
+    Holder.HANDLER_ROLE,
+    ("cloudformation:DescribeStacks",),
+    "the stack itself (its own stack id)",
+    "a results resource asks whether its stack is rolling back: a rollback to an earlier job is never refused",
+)
 START_POLLER = Permission(
     Holder.HANDLER_ROLE,
     ("states:StartExecution",),

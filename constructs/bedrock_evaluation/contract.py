@@ -161,6 +161,9 @@ PROP_THRESHOLDS = "Thresholds"
 """A JSON object: metric name -> the lowest mean score the deploy accepts."""
 PROP_MAX_DROP = "MaxDrop"
 """How far a metric's mean may fall below the replaced job's before the deploy fails ("" for no check)."""
+PROP_RESULTS_SIGNALLED = "Signalled"
+"""A long wait's wait condition's Data: {UniqueId: reason} of the signals its poller sent (the job
+names); absent for a short wait."""
 RESULTS_PHYSICAL_ID_SUFFIX = "/results"
 
 # The results resource waits inside CloudFormation's hour, after on_event, like any other wait.

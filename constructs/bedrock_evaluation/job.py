@@ -196,7 +196,15 @@ class EvaluationJob(Construct):
             identity = {contract.PROP_REQUEST: {k: v for k, v in body.items() if k != "jobTags"}, **settings}
             identity.pop(contract.PROP_REMOVAL)
             self.results = JobResults(
-                self, "Results", job=self.resource, request=body, location=results_at, wait=wait, gate=quality_gate, identity=identity
+                self,
+                "Results",
+                job=self.resource,
+                request=body,
+                location=results_at,
+                wait=wait,
+                gate=quality_gate,
+                identity=identity,
+                keys=self._result_keys(body, encryption_key),
             )
         if rag is not None and rag.knowledge_base is not None and wait_for_ingestion:
             evaluate_after_ingestion(self, self.resource, rag.knowledge_base)
@@ -238,6 +246,10 @@ class EvaluationJob(Construct):
         problems: list[Violation] = []
         if self.results is None:
             problems.append(Violation("wait", None, "scores are read only for a job with wait=JobWait.until_done(...)"))
+        elif "human" in (self.request.get("evaluationConfig") or {}):
+            problems.append(
+                Violation("metric", metric, "a human job's scores are per rating method (Score.<metric>.<RatingMethod>.Mean): read them with the results command")
+            )
         elif metric not in self.results.metrics:
             problems.append(Violation("metric", metric, f"must be a metric this job measures: {', '.join(self.results.metrics)}"))
         if statistic not in SCORE_STATISTICS:
@@ -358,6 +370,18 @@ class EvaluationJob(Construct):
                 "the role or key given is imported and cannot be changed by this stack; its owner must add these "
                 f"statements (a key's to its key policy) or the job will fail: {json.dumps(statements, sort_keys=True)}",
             )
+
+    def _result_keys(self, body: Mapping[str, Any], key: kms.IKey | None) -> list[str]:
+        """The KMS keys result files may be encrypted with, beyond encryption_key= (which the handler
+        may already use): the output bucket's, and a raw request's key given as an ARN."""
+        keys = []
+        bucket_key = self.output_bucket.encryption_key if self.output_bucket is not None else None
+        if bucket_key is not None and bucket_key is not key:
+            keys.append(bucket_key.key_arn)
+        raw = body.get("customerEncryptionKeyId")
+        if key is None and isinstance(raw, str) and (is_unresolved(raw) or raw.startswith("arn:")):
+            keys.append(raw)
+        return keys
 
     def _refuse(self, violations: list[Violation]) -> None:
         if violations:

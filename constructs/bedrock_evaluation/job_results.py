@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import CfnOutput, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Stack
+from aws_cdk import CfnOutput, CfnResource, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Stack
 from constructs import Construct
 
 from . import access, contract
@@ -32,8 +32,9 @@ from .quality_gate import JobWait, QualityGate
 from .request_view import JobKind, RequestView
 from .tokens import is_unresolved
 
-# After a long wait's condition is signalled the job has ended: the results resource only reads.
-READ_WAIT_SECONDS = 600
+# After a long wait's condition is signalled the job has ended and the results resource only reads;
+# it may still wait, as a short wait does, for a job its wait condition was not signalled for.
+READ_WAIT_SECONDS = contract.IN_RESOURCE_WAIT_SECONDS
 _OUTPUT_ID = re.compile(r"[^A-Za-z0-9]")
 
 
@@ -106,9 +107,14 @@ class JobResults(Construct):
         wait: JobWait,
         gate: QualityGate | None,
         identity: Mapping[str, Any],
+        keys: Sequence[str] = (),
     ) -> None:
+        """`keys`: ARNs of the KMS keys the result files may be encrypted with (the output bucket's,
+        a raw request's customerEncryptionKeyId)."""
         super().__init__(scope, construct_id)
         provider = EvaluationJobProvider.of(self)
+        if keys:
+            grant(provider.role, access.RESULTS_DECRYPT, list(keys))
         grant(
             provider.role,
             access.RESULTS_LIST,
@@ -129,19 +135,21 @@ class JobResults(Construct):
             contract.PROP_THRESHOLDS: json.dumps(bounds, sort_keys=True, separators=(",", ":")),
             contract.PROP_MAX_DROP: "" if gate.max_drop is None else repr(float(gate.max_drop)),
         }
-        # The job's attributes in the properties already order this resource after the job.
-        after: list[Construct] = []
+        # The job's attributes in the properties order this resource after the job, the wait
+        # condition's Data after a long wait's condition (the job names its poller signalled).
         if wait.is_long:
-            after = [self._long_wait(provider, job_arn=job_arn, job_name=job_name, wait=wait, identity=identity)]
+            condition = self._long_wait(provider, job_arn=job_arn, job_name=job_name, wait=wait, identity=identity)
+            properties[contract.PROP_RESULTS_SIGNALLED] = condition.attr_data
+        grant(provider.role, access.STACK_STATUS, [Stack.of(self).stack_id])
         self.resource = provider.resource(self, contract.RESULTS_RESOURCE_TYPE, properties)
-        for dependency in after:
-            self.resource.node.add_dependency(dependency)
         self.metrics = sorted({m.value for m in RequestView(request).metric_names() if isinstance(m.value, str)})
         if wait.score_outputs:
             for metric in self.metrics:
+                # Two metric names may differ only in characters an id drops ("my-metric", "my_metric").
+                suffix = hashlib.sha256(metric.encode()).hexdigest()[:6].upper()
                 CfnOutput(
                     self,
-                    f"{_OUTPUT_ID.sub('', metric)}Mean",
+                    f"{_OUTPUT_ID.sub('', metric)}Mean{suffix}",
                     value=self.attribute(metric, "Mean"),
                     description=f"Mean {metric} score of {scope.node.path}",
                 )
@@ -182,7 +190,56 @@ class JobResults(Construct):
 
 
 def _version_digest(stack: Stack, identity: Mapping[str, Any], wait: JobWait) -> str:
-    """8 hex characters that change with the job version and the wait (see the module's docstring)."""
+    """8 hex characters that change with the job version and the wait (see the module's docstring).
+
+    A reference in the request (a knowledge base's id) changes its value at deploy time when the
+    resource it names is replaced, so the digest also holds the properties of every resource of the
+    stack the request references, and of those they reference: a change that replaces a knowledge
+    base (its embedding model, say) gives its evaluation a new wait condition. A change of such a
+    resource that does not replace it gives one too, which the poller signals at once (the job is
+    kept, and has completed)."""
     resolved = stack.resolve(dict(identity))
-    text = json.dumps({"job": resolved, "wait": [wait.timeout_seconds, wait.poll_seconds]}, sort_keys=True, separators=(",", ":"))
+    referenced = _referenced_properties(stack, resolved)
+    text = json.dumps({"job": resolved, "references": referenced, "wait": [wait.timeout_seconds, wait.poll_seconds]}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:8].upper()
+
+
+def _referenced_properties(stack: Stack, resolved: object) -> dict[str, object]:
+    """Logical id -> resolved properties of the stack's resources `resolved` references, transitively."""
+    resources: dict[str, CfnResource] | None = None
+    found: dict[str, object] = {}
+    pending = _references(resolved)
+    while pending:
+        logical_id = pending.pop()
+        if logical_id in found:
+            continue
+        if resources is None:
+            resources = {}
+            for child in stack.node.find_all():
+                if CfnResource.is_cfn_resource(child) and Stack.of(child) is stack:
+                    cfn = cast(CfnResource, child)
+                    resources[str(stack.resolve(cfn.logical_id))] = cfn
+        referenced = resources.get(logical_id)
+        properties = stack.resolve(referenced._cfn_properties) if referenced is not None else None  # noqa: SLF001 (what the template will hold)
+        found[logical_id] = properties
+        pending |= _references(properties) - set(found)
+    return found
+
+
+def _references(value: object) -> set[str]:
+    """The logical ids a resolved value names with Ref or Fn::GetAtt (pseudo parameters aside)."""
+    names: set[str] = set()
+    stack: list[object] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Mapping):
+            ref = item.get("Ref")
+            if isinstance(ref, str) and not ref.startswith("AWS::"):
+                names.add(ref)
+            attribute = item.get("Fn::GetAtt")
+            if isinstance(attribute, list) and attribute and isinstance(attribute[0], str):
+                names.add(attribute[0])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return names

@@ -40,11 +40,12 @@ from .lint import acknowledge_role_dependencies
 # One GetEvaluationJob (botocore retries included, 87 s at worst) after the handler's safety margin
 # (95 s), and one signal (20 s): the same room IsComplete has.
 POLL_TIMEOUT = Duration.minutes(5)
-# A poll that fails (the function timed out, or Bedrock kept refusing) is tried again this often;
-# together the retries outlast any passing outage, and a poll past the deadline signals anyway.
+# A poll that fails (the function timed out, or Bedrock kept refusing) is tried again, at most a
+# minute apart, so that a poll past the deadline still signals well inside the wait condition's
+# 5 minutes of margin; together the retries outlast a passing outage.
 POLL_RETRY_INTERVAL = Duration.seconds(20)
 POLL_RETRY_ATTEMPTS = 30
-POLL_RETRY_MAX_DELAY = Duration.minutes(5)
+POLL_RETRY_MAX_DELAY = Duration.minutes(1)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
@@ -102,7 +103,7 @@ class EvaluationJobPoller(Construct):
             backoff_rate=2,
             max_delay=POLL_RETRY_MAX_DELAY,
         )
-        wait = sfn.Wait(self, "WaitBetweenPolls", time=sfn.WaitTime.seconds_path("$.pollSeconds"))
+        wait = sfn.Wait(self, "WaitBetweenPolls", time=sfn.WaitTime.seconds_path("$.nextWait"))
         ended = sfn.Choice(self, "Ended").when(sfn.Condition.boolean_equals("$.done", True), sfn.Succeed(self, "Signalled"))
         ended.otherwise(wait)
         wait.next(poll)

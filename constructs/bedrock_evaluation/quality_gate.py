@@ -59,7 +59,7 @@ class JobWait:
 
     @property
     def timeout_seconds(self) -> int:
-        return int(self.timeout.to_seconds())
+        return int(self.timeout.to_seconds(integral=False))
 
     @property
     def is_long(self) -> bool:
@@ -68,13 +68,18 @@ class JobWait:
 
     @property
     def poll_seconds(self) -> int:
-        return DEFAULT_POLL_SECONDS if self.poll_interval is None else int(self.poll_interval.to_seconds())
+        return DEFAULT_POLL_SECONDS if self.poll_interval is None else int(self.poll_interval.to_seconds(integral=False))
 
     def violations(self) -> list[Violation]:
         problems: list[Violation] = []
         for name, duration in (("wait.timeout", self.timeout), ("wait.poll_interval", self.poll_interval)):
             if duration is not None and is_unresolved(duration.to_string()):
                 problems.append(Violation(name, duration.to_string(), "must be a duration known at synth, not a token"))
+        if problems:
+            return problems
+        for name, duration in (("wait.timeout", self.timeout), ("wait.poll_interval", self.poll_interval)):
+            if duration is not None and not float(duration.to_seconds(integral=False)).is_integer():
+                problems.append(Violation(name, duration.to_human_string(), "must be a whole number of seconds"))
         if problems:
             return problems
         seconds = self.timeout_seconds
@@ -139,6 +144,9 @@ class QualityGate:
         for bound, scores in (("at_least", self.at_least), ("at_most", self.at_most)):
             for metric, value in scores.items():
                 where = f"quality_gate.{bound}[{metric!r}]"
+                if not isinstance(metric, str):
+                    problems.append(Violation(where, metric, "a metric is named by a string, as the request names it"))
+                    continue
                 if metric not in measured and not has_tokens:
                     listed = ", ".join(sorted(measured)) or "none"
                     problems.append(Violation(where, metric, f"must name a metric this job measures: {listed}"))
@@ -148,7 +156,7 @@ class QualityGate:
                     problems.append(Violation(where, value, f"a higher {metric} is worse: bound it with at_most"))
                 if bound == "at_most" and metric not in LOWER_IS_BETTER and metric.startswith("Builtin."):
                     problems.append(Violation(where, value, f"a higher {metric} is better: bound it with at_least"))
-        both = sorted(set(self.at_least) & set(self.at_most))
+        both = sorted(set(self.at_least) & set(self.at_most), key=str)
         for metric in both:
             problems.append(Violation(f"quality_gate[{metric!r}]", metric, "give at_least or at_most for a metric, not both"))
         drop = self.max_drop

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,12 @@ ClientError: type[Exception] = botocore.exceptions.ClientError
 """The service answered with an error."""
 CALL_ERRORS: tuple[type[Exception], ...] = (ClientError, botocore.exceptions.BotoCoreError)
 """Any failed call: the service's answers and botocore's own (connection, credentials, timeouts)."""
-_PASSING_CALL_ERRORS = (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError)
+# A truncated body (IncompleteReadError, reading a result file) passes as a dropped connection does.
+_PASSING_CALL_ERRORS = (
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.HTTPClientError,
+    botocore.exceptions.IncompleteReadError,
+)
 
 JOB_ARN = re.compile(r"arn:aws(-[^:]+)?:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):evaluation-job/[a-z0-9]{12}")
 
@@ -257,26 +262,53 @@ class FlowDefinitions:
 
 class ResultObjects:
     """The job's result files in S3, as `bedrock_evaluation.results.ResultStore` reads them: listed
-    (the service chooses their names) and read line by line."""
+    (the service chooses their names) and read line by line. Like `EvaluationJobs`, each call (each
+    page) starts only if a worst-case call still ends in time."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, allows: Callable[[float], bool] | None = None) -> None:
         self.client = client
+        self._allows = allows
+        self.worst_call = worst_call_seconds(client.meta.config)
 
-    def keys(self, bucket: str, prefix: str) -> list[str]:
-        keys: list[str] = []
-        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            keys.extend(str(item["Key"]) for item in page.get("Contents", []))
-        return keys
+    def within(self, allows: Callable[[float], bool]) -> ResultObjects:
+        return ResultObjects(self.client, allows)
 
-    def lines(self, bucket: str, key: str) -> list[bytes]:
+    def _starting(self) -> None:
+        if self._allows is not None and not self._allows(self.worst_call):
+            raise OutOfTime(f"no time left for a call that may take {self.worst_call:.0f}s")
+
+    def keys(self, bucket: str, prefix: str) -> Iterator[str]:
+        pages = iter(self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
+        while True:
+            self._starting()
+            page = next(pages, None)
+            if page is None:
+                return
+            yield from (str(item["Key"]) for item in page.get("Contents", []))
+
+    def lines(self, bucket: str, key: str) -> Iterator[bytes]:
         """Raises ResultsError(missing=True) for a listed object that is not there when read."""
+        self._starting()
         try:
             body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
         except ClientError as error:
             if error_code(error) in ("NoSuchKey", "404"):
                 raise ResultsError(f"s3://{bucket}/{key} was listed but is not there ({error_code(error)})", key=key, missing=True) from error
             raise
-        return list(body.iter_lines())
+        yield from body.iter_lines()
+
+
+class StackStatuses:
+    """CloudFormation's own view of the stack: whether it is rolling back."""
+
+    ROLLING_BACK = frozenset({"UPDATE_ROLLBACK_IN_PROGRESS", "ROLLBACK_IN_PROGRESS", "IMPORT_ROLLBACK_IN_PROGRESS"})
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def rolling_back(self, stack_id: str) -> bool:
+        stacks = self.client.describe_stacks(StackName=stack_id).get("Stacks", [])
+        return bool(stacks) and stacks[0].get("StackStatus") in self.ROLLING_BACK
 
 
 class PollerExecutions:
@@ -324,6 +356,10 @@ def default_sagemaker_client() -> Any:
 
 def default_s3_client() -> Any:
     return boto3.client("s3", config=CLIENT_CONFIG)
+
+
+def default_cloudformation_client() -> Any:
+    return boto3.client("cloudformation", config=CLIENT_CONFIG)
 
 
 def default_stepfunctions_client() -> Any:

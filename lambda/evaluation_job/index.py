@@ -33,8 +33,10 @@ from bedrock import (
     IngestionJobs,
     PollerExecutions,
     ResultObjects,
+    StackStatuses,
     default_agent_client,
     default_client,
+    default_cloudformation_client,
     default_s3_client,
     default_sagemaker_client,
     default_stepfunctions_client,
@@ -88,6 +90,11 @@ def flow_definitions() -> FlowDefinitions:
 @cache
 def result_objects() -> ResultObjects:
     return ResultObjects(default_s3_client())
+
+
+@cache
+def stacks() -> StackStatuses:
+    return StackStatuses(default_cloudformation_client())
 
 
 @cache
@@ -149,7 +156,7 @@ def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completi
     if request.resource_type == RESULTS_RESOURCE_TYPE:
         if request.request_type == "Delete":
             return {"IsComplete": True}  # the job's own resource decides what happens to the job
-        done, data = scores.is_complete(request, jobs(), result_objects(), _budget(context))
+        done, data = scores.is_complete(request, jobs(), result_objects(), stacks(), _budget(context))
         return {"IsComplete": True, "Data": data} if done else {"IsComplete": False}
     if request.resource_type == WATCH_RESOURCE_TYPE:
         return {"IsComplete": True}

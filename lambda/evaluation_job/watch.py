@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypedDict
 
-from bedrock import CALL_ERRORS, FAILED_OR_NOT_STARTED, EvaluationJobs, PollerExecutions, error_message
+from bedrock import CALL_ERRORS, FAILED_OR_NOT_STARTED, EvaluationJobs, PollerExecutions, error_code, error_message, is_transient
 from events import ResourceEvent, Response
-from runtime import Budget, Clock, InvalidProperties, ResourceError, duration_text, module_logger, reason
+from runtime import Budget, Clock, InvalidProperties, ResourceError, backoff, duration_text, module_logger, reason
 from scores import failure_messages
 
 from bedrock_evaluation.contract import (
@@ -43,6 +43,11 @@ WATCH_PHYSICAL_ID_SUFFIX = "/watch"
 # "no such job" is believed only after this many polls (reads right after a create may miss it).
 MISSING_POLLS = 4
 SIGNAL_TIMEOUT_SECONDS = 20
+# How long the watch retries StartExecution while a new grant propagates through IAM.
+IAM_RETRY_WINDOW_SECONDS = 120.0
+# An answer to a signal that will not change by trying again: the handle is gone (the stack was
+# rolled back and deleted it), or the URL's signature expired.
+_GONE_HANDLE = range(400, 500)
 Status = Literal["SUCCESS", "FAILURE"]
 
 
@@ -59,6 +64,9 @@ class PollState(TypedDict):
     deadline: float
     waitSeconds: float
     pollSeconds: int
+    nextWait: int
+    """Seconds the state machine waits before the next poll: pollSeconds, or less, so that the
+    deadline is never passed by more than a poll's own time."""
     missing: int
     done: bool
 
@@ -108,14 +116,25 @@ def on_event(event: ResourceEvent, pollers: PollerExecutions, budget: Budget) ->
         "deadline": budget.clock.wall() + props.wait_seconds,
         "waitSeconds": props.wait_seconds,
         "pollSeconds": props.poll_seconds,
+        "nextWait": props.poll_seconds,
         "missing": 0,
         "done": False,
     }
     name = "job-" + hashlib.sha256(f"{event.stack_id}\n{event.logical_id}\n{event.request_id}".encode()).hexdigest()[:40]
-    try:
-        started = pollers.start(props.poller_arn, name=name, state=state)
-    except CALL_ERRORS as error:
-        raise WatchError(props.job_name, f"could not start its poller: {error_message(error)}") from error
+    iam = budget.within(IAM_RETRY_WINDOW_SECONDS)
+    attempt = 0
+    while True:
+        try:
+            started = pollers.start(props.poller_arn, name=name, state=state)
+            break
+        except CALL_ERRORS as error:
+            # The deploy that first waits long also grants states:StartExecution: IAM may not have it yet.
+            delay = backoff(attempt, budget.clock)
+            if not (is_transient(error) or error_code(error) == "AccessDeniedException") or not iam.allows(delay):
+                raise WatchError(props.job_name, f"could not start its poller: {error_message(error)}") from error
+            logger.info("poller not started yet for %s (%s); retrying in %.1fs", props.job_name, error_message(error), delay)
+            budget.clock.sleep(delay)
+            attempt += 1
     logger.info("%s poller %s for %s", "started" if started else "already started:", name, props.job_name)
     return {"PhysicalResourceId": props.job_arn + WATCH_PHYSICAL_ID_SUFFIX}
 
@@ -130,6 +149,7 @@ def parse_state(event: Mapping[str, object]) -> PollState:
             "deadline": float(str(event["deadline"])),
             "waitSeconds": float(str(event["waitSeconds"])),
             "pollSeconds": int(str(event["pollSeconds"])),
+            "nextWait": int(str(event.get("nextWait", event["pollSeconds"]))),
             "missing": int(str(event.get("missing", 0))),
             "done": event.get("done") is True,
         }
@@ -174,9 +194,10 @@ def poll(state: PollState, jobs: EvaluationJobs, clock: Clock, signal: Signal) -
             signal,
             "FAILURE",
             f"{name} is still {status} {age}, past the wait's timeout of {duration_text(state['waitSeconds'])}; "
-            "give it a longer wait= or look at the job in the console",
+            "give it a longer wait= (the job then runs again: deploy with removal=JobRemoval.DELETE, which frees its "
+            "name, or a new job_name_prefix)",
         )
-    return state
+    return {**state, "nextWait": max(1, min(state["pollSeconds"], int(state["deadline"] - now) + 1))}
 
 
 def _signalled(state: PollState, signal: Signal, status: Status, text: str) -> PollState:
@@ -194,6 +215,11 @@ def send_signal(url: str, status: Status, text: str, unique_id: str) -> None:
     try:
         with urllib.request.urlopen(request, timeout=SIGNAL_TIMEOUT_SECONDS) as response:  # noqa: S310
             response.read()
+    except urllib.error.HTTPError as error:
+        if error.code in _GONE_HANDLE:
+            logger.warning("the wait condition of %s no longer takes signals (HTTP %d); nothing waits for it", unique_id, error.code)
+            return
+        raise WatchError(unique_id, f"could not signal its wait condition: {error}") from error
     except (urllib.error.URLError, OSError) as error:
         raise WatchError(unique_id, f"could not signal its wait condition: {error}") from error
 
