@@ -399,6 +399,244 @@ def test_fail_under_on_a_lower_is_better_metric_notes_fail_over(world: ResultsWo
     assert "note: lower is better for Builtin.Harmfulness; --fail-over bounds it from above" in ran.err
 
 
+# --- a baseline job: --baseline, --max-drop ----------------------------------------------------------------------
+
+GATED_METRICS = ("Builtin.Correctness", "Builtin.Harmfulness")
+BASELINE = ScorePlan(records=4, scores={"Builtin.Correctness": [1.0, 1.0, 0.5, 0.5], "Builtin.Harmfulness": [0.0, 0.0, 0.0, 0.0]})
+"""Correctness 0.750, Harmfulness 0.000."""
+
+
+def baseline_rows(out: str) -> list[list[str]]:
+    """The score table's rows when a baseline is given: its mean and the change after each mean."""
+    _, scores = out.split("\n\n", 1)
+    lines = scores.strip().splitlines()
+    assert re.split(r"\s{2,}", lines[0]) == ["JOB", "SOURCE", "METRIC", "MEAN", "BASELINE", "CHANGE", "MIN", "COUNT", "SCORED"]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
+
+
+def new_and_baseline(world: ResultsWorld, correctness: list[float], harmfulness: list[float]) -> tuple[str, str]:
+    base = world.completed(judged("eval-base", metrics=GATED_METRICS), BASELINE)
+    new = world.completed(
+        judged("eval-new", metrics=GATED_METRICS), ScorePlan(records=4, scores={"Builtin.Correctness": correctness, "Builtin.Harmfulness": harmfulness})
+    )
+    return new, base
+
+
+def test_a_drop_beyond_max_drop_exits_1_naming_the_metric_both_means_and_the_margin(world: ResultsWorld) -> None:
+    new, base = new_and_baseline(world, [1.0, 0.5, 0.5, 0.0], [0.0, 0.0, 0.0, 0.0])
+
+    ran = world.run(new, "--baseline", base, "--max-drop", "0.1")
+
+    assert ran.code == EXIT_GATE
+    assert ran.err.splitlines() == [
+        "bedrock-evaluation-results: gate missed:",
+        "  eval-new: Builtin.Correctness mean 0.500 fell 0.250 from 0.750, more than 0.100 (4 scored, 0 not scored)",
+    ]
+    assert job_rows(ran.out) == [
+        ["eval-new", "Completed", "llm-as-a-judge", "record", new],
+        ["eval-base (baseline)", "Completed", "llm-as-a-judge", "record", base],
+    ]
+    assert baseline_rows(ran.out) == [
+        ["eval-new", NOVA_LITE, "Builtin.Correctness", "0.500", "0.750", "-0.250", "0.000", "4", "100%"],
+        ["eval-new", NOVA_LITE, "Builtin.Harmfulness (lower is better)", "0.000", "0.000", "+0.000", "0.000", "4", "100%"],
+    ]
+
+
+def test_a_drop_within_max_drop_passes(world: ResultsWorld) -> None:
+    new, base = new_and_baseline(world, [1.0, 1.0, 0.5, 0.25], [0.0, 0.0, 0.0, 0.25])  # -0.0625, +0.0625
+
+    ran = world.run(new, "--baseline", base, "--max-drop", "0.1")
+
+    assert (ran.code, ran.err) == (EXIT_OK, "")
+    assert [row[3:6] for row in baseline_rows(ran.out)] == [["0.688", "0.750", "-0.062"], ["0.062", "0.000", "+0.062"]]
+
+
+def test_a_drop_of_exactly_max_drop_passes(world: ResultsWorld) -> None:
+    new, base = new_and_baseline(world, [1.0, 0.5, 0.5, 0.5], [0.0, 0.0, 0.0, 0.0])  # 0.625: 0.125 below
+
+    assert world.run(new, "--baseline", base, "--max-drop", "0.125").code == EXIT_OK
+    assert world.run(new, "--baseline", base, "--max-drop", "0.12").code == EXIT_GATE
+
+
+def test_a_rise_of_a_lower_is_better_metric_beyond_max_drop_fails(world: ResultsWorld) -> None:
+    new, base = new_and_baseline(world, [1.0, 1.0, 0.5, 0.5], [0.25, 0.25, 0.0, 0.0])  # Harmfulness 0.000 -> 0.125
+
+    ran = world.run(new, "--baseline", base, "--max-drop", "0.1", "--json")
+
+    answer = json.loads(ran.out)
+    reason = "eval-new: Builtin.Harmfulness mean 0.125 rose 0.125 from 0.000, more than 0.100 (4 scored, 0 not scored)"
+    assert ran.code == answer["exit_code"] == EXIT_GATE
+    assert answer["gate"] == {"passed": False, "failures": [reason]}
+    (regression,) = answer["regressions"]
+    assert regression["job"] == new and regression["reason"] == reason
+    assert (regression["metric"], regression["mean"], regression["baseline_mean"], regression["bound"]) == ("Builtin.Harmfulness", 0.125, 0.0, 0.1)
+    assert (regression["source"], regression["dataset"]) == (NOVA_LITE, "qa")
+    baseline = answer["baseline"]
+    assert (baseline["arn"], baseline["name"], baseline["status"], baseline["max_drop"]) == (base, "eval-base", "Completed", 0.1)
+    assert {m["metric"]: m["mean"] for m in baseline["summary"]["overall"]} == {"Builtin.Correctness": 0.75, "Builtin.Harmfulness": 0.0}
+    assert baseline["compared"] == [{"job": new, "groups": 2}] and baseline["not_compared"] == []
+    assert "  " + reason in ran.err.splitlines()
+
+
+def test_a_baseline_without_max_drop_is_shown_and_gates_nothing(world: ResultsWorld) -> None:
+    new, base = new_and_baseline(world, [0.0, 0.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0])
+
+    ran = world.run(new, "--baseline", base)
+    as_json = json.loads(world.run(new, "--baseline", base, "--json").out)
+
+    assert (ran.code, ran.err) == (EXIT_OK, "")
+    assert [row[3:6] for row in baseline_rows(ran.out)] == [["0.000", "0.750", "-0.750"], ["1.000", "0.000", "+1.000"]]
+    assert as_json["exit_code"] == EXIT_OK and as_json["regressions"] == [] and as_json["baseline"]["max_drop"] is None
+    assert as_json["gate"] == {"passed": True, "failures": []}
+
+
+def test_without_baseline_json_says_so_and_the_table_has_no_baseline_columns(world: ResultsWorld) -> None:
+    arn = world.completed(judged("eval-new", metrics=GATED_METRICS), BASELINE)
+
+    answer = json.loads(world.run(arn, "--json").out)
+    ran = world.run(arn)
+
+    assert (answer["baseline"], answer["regressions"]) == (None, [])
+    assert "BASELINE" not in ran.out and len(score_rows(ran.out)) == 2
+
+
+def test_bounds_and_max_drop_gate_together(world: ResultsWorld) -> None:
+    new, base = new_and_baseline(world, [1.0, 0.5, 0.5, 0.0], [0.25, 0.0, 0.0, 0.0])
+
+    ran = world.run(new, "--fail-over", "Builtin.Harmfulness=0.05", "--baseline", base, "--max-drop", "0.2")
+
+    assert ran.code == EXIT_GATE
+    assert ran.err.splitlines()[1:] == [
+        "  eval-new: Builtin.Harmfulness mean 0.062 is above the limit 0.050 (4 scored, 0 not scored)",
+        "  eval-new: Builtin.Correctness mean 0.500 fell 0.250 from 0.750, more than 0.200 (4 scored, 0 not scored)",
+    ]
+
+
+def test_groups_only_one_of_the_two_jobs_has_are_not_compared_and_noted(world: ResultsWorld) -> None:
+    """The baseline also scored Completeness; the new job also scored Harmfulness: neither is compared."""
+    base = world.completed(
+        judged("eval-base", metrics=("Builtin.Correctness", "Builtin.Completeness")),
+        ScorePlan(records=2, scores={"Builtin.Correctness": [1.0, 1.0], "Builtin.Completeness": [1.0, 1.0]}),
+    )
+    new = world.completed(judged("eval-new", metrics=GATED_METRICS), ScorePlan(records=2, scores={"Builtin.Correctness": [1.0, 0.5], "Builtin.Harmfulness": [1.0, 1.0]}))
+
+    ran = world.run(new, "--baseline", base, "--max-drop", "0.3")
+    answer = json.loads(world.run(new, "--baseline", base, "--max-drop", "0.3", "--json").out)
+
+    assert ran.code == EXIT_OK
+    assert ran.err.splitlines() == [
+        "bedrock-evaluation-results: note: eval-new: 2 groups not compared with the baseline eval-base (in only one of the two jobs, "
+        f"or not scored in the baseline): Builtin.Completeness, {NOVA_LITE}, General, qa (baseline); Builtin.Harmfulness, {NOVA_LITE}, General, qa"
+    ]
+    assert [row[2:6] for row in baseline_rows(ran.out)] == [
+        ["Builtin.Correctness", "0.750", "1.000", "-0.250"],
+        ["Builtin.Harmfulness (lower is better)", "1.000", "-", "-"],
+    ]
+    assert answer["baseline"]["compared"] == [{"job": new, "groups": 1}]
+    assert [(g["only_in"], g["metric"]) for g in answer["baseline"]["not_compared"]] == [("job", "Builtin.Harmfulness"), ("baseline", "Builtin.Completeness")]
+
+
+def test_a_baseline_of_another_model_compares_nothing_and_max_drop_fails(world: ResultsWorld) -> None:
+    """Groups are matched by model too: a baseline that evaluated another model has no group in common,
+    and a gate that would check nothing fails rather than pass."""
+    base = world.completed(judged("eval-micro", model="amazon.nova-micro-v1:0"), ScorePlan(records=2, scores={"Builtin.Correctness": [1.0, 1.0]}))
+    new = world.completed(judged("eval-lite"), ScorePlan(records=2, scores={"Builtin.Correctness": [0.0, 0.0]}))
+
+    shown = world.run(new, "--baseline", base)
+    gated = world.run(new, "--baseline", base, "--max-drop", "0.1")
+
+    assert shown.code == EXIT_OK and "note: eval-lite: 4 groups not compared with the baseline eval-micro" in shown.err
+    assert {row[4] for row in baseline_rows(shown.out)} == {"-"}
+    assert gated.code == EXIT_GATE
+    assert gated.err.splitlines()[-1] == (
+        "  no job has a metric, model or knowledge base, task type, dataset and rating method the baseline eval-micro "
+        "has scores for: nothing compared (max drop 0.100)"
+    )
+
+
+def test_each_job_is_compared_with_the_baseline(world: ResultsWorld) -> None:
+    base = world.completed(judged("eval-base"), ScorePlan(records=2, scores={"Builtin.Correctness": [1.0, 0.5]}))
+    kept = world.completed(judged("eval-kept"), ScorePlan(records=2, scores={"Builtin.Correctness": [1.0, 0.5]}))
+    fell = world.completed(judged("eval-fell"), ScorePlan(records=2, scores={"Builtin.Correctness": [0.5, 0.5]}))
+
+    ran = world.run(kept, fell, "--baseline", base, "--max-drop", "0.2")
+
+    assert ran.code == EXIT_GATE
+    assert ran.err.splitlines()[1:] == ["  eval-fell: Builtin.Correctness mean 0.500 fell 0.250 from 0.750, more than 0.200 (2 scored, 0 not scored)"]
+
+
+def test_a_baseline_that_has_not_completed_exits_3(local_s3: LocalS3, aws_env: None) -> None:
+    with results_world(local_s3) as world:
+        new = world.completed(judged("eval-new"))
+        running = world.create(judged("eval-base"))
+
+        ran = world.run(new, "--baseline", running, "--max-drop", "0.1", "--json")
+
+    answer = json.loads(ran.out)
+    assert ran.code == answer["exit_code"] == EXIT_NOT_FINISHED
+    assert answer["baseline"]["status"] == "InProgress" and answer["baseline"]["summary"] is None and answer["regressions"] == []
+    assert ran.err == (
+        "bedrock-evaluation-results: --baseline: eval-base is InProgress: pass --wait to wait for it to end, so nothing is compared with it\n"
+    )
+
+
+def test_a_failed_baseline_exits_3_with_its_failure_messages(world: ResultsWorld) -> None:
+    new = world.completed(judged("eval-new"))
+    failed = world.create(judged("eval-base"))
+    world.emulator.finish(failed, "Failed", "The judge model was throttled.")
+
+    ran = world.run(new, "--baseline", failed)
+
+    assert ran.code == EXIT_NOT_FINISHED
+    assert ran.err == (
+        "bedrock-evaluation-results: --baseline: eval-base is Failed, not Completed: it has no results: The judge model was throttled., "
+        "so nothing is compared with it\n"
+    )
+    assert [row[:2] for row in job_rows(ran.out)] == [["eval-new", "Completed"], ["eval-base (baseline)", "Failed"]]
+    assert {tuple(row[4:6]) for row in baseline_rows(ran.out)} == {("-", "-")}
+
+
+def test_wait_also_waits_for_the_baseline(local_s3: LocalS3, aws_env: None) -> None:
+    with results_world(local_s3, complete_after_gets=3) as world:
+        base = world.create(judged("eval-base"), ScorePlan(records=2, scores={"Builtin.Correctness": [1.0, 1.0]}))
+        new = world.create(judged("eval-new"), ScorePlan(records=2, scores={"Builtin.Correctness": [1.0, 0.5]}))
+
+        ran = world.run(new, "--baseline", base, "--max-drop", "0.1", "--wait", "--poll-interval", "0.01")
+
+    assert ran.code == EXIT_GATE
+    assert "waiting: 0 of 2 jobs ended (eval-new InProgress, eval-base InProgress)" in ran.err
+    assert "  eval-new: Builtin.Correctness mean 0.750 fell 0.250 from 1.000, more than 0.100 (2 scored, 0 not scored)" in ran.err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([ARN_PREFIX + "abcdefabcdef", "--max-drop", "0.1"], "--max-drop needs --baseline JOB_ARN"),
+        ([ARN_PREFIX + "abcdefabcdef", "--baseline", ARN_PREFIX + "bbbbbbbbbbbb", "--max-drop", "-0.1"], "expected a number 0 or more (0.05), not '-0.1'"),
+        ([ARN_PREFIX + "abcdefabcdef", "--baseline", ARN_PREFIX + "bbbbbbbbbbbb", "--max-drop", "a lot"], "expected a number 0 or more"),
+        ([ARN_PREFIX + "abcdefabcdef", "--baseline", ARN_PREFIX + "bbbbbbbbbbbb", "--max-drop", "nan"], "expected a number 0 or more"),
+        ([ARN_PREFIX + "abcdefabcdef", "--baseline", "eval-base"], "'eval-base' is not an evaluation job ARN"),
+        ([ARN_PREFIX + "abcdefabcdef", "--baseline"], "expected one argument"),
+    ],
+)
+def test_bad_baseline_arguments_are_usage_errors(world: ResultsWorld, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    ran = world.run(*argv)
+
+    printed = ran.err + capsys.readouterr().err
+    assert (ran.code, ran.out) == (EXIT_USAGE, "")
+    assert message in printed and "Traceback" not in printed
+    assert world.emulator.calls("GetEvaluationJob") == 0
+
+
+def test_a_baseline_that_does_not_exist_is_a_usage_error(world: ResultsWorld) -> None:
+    new = world.completed(judged("eval-new"))
+
+    ran = world.run(new, "--baseline", ARN_PREFIX + "abcdefabcdef", "--max-drop", "0.1")
+
+    assert ran.code == EXIT_USAGE
+    assert ran.err.startswith(f"bedrock-evaluation-results: no evaluation job {ARN_PREFIX}abcdefabcdef (in its account and region): ")
+
+
 # --- --stack ---------------------------------------------------------------------------------------------------
 
 
@@ -629,7 +867,10 @@ def test_an_unreadable_record_exits_5_naming_the_file_and_line(world: ResultsWor
 def test_help_explains_each_option_and_the_exit_codes() -> None:
     text = parser().format_help()
 
-    for option in ("--stack", "--region", "--profile", "--wait", "--timeout", "--poll-interval", "--json", "--html", "--worst", "--fail-under", "--fail-over"):
+    for option in (
+        "--stack", "--region", "--profile", "--wait", "--timeout", "--poll-interval", "--json", "--html", "--worst", "--fail-under", "--fail-over",
+        "--baseline", "--max-drop",
+    ):  # fmt: skip
         assert option in text
     for code, meaning in ((0, "every job Completed"), (1, "bound was missed"), (2, "usage error"), (3, "has not Completed"), (4, "AWS access problem")):
         assert f"  {code}  {meaning}" in text or re.search(rf"^  {code}  .*{meaning}", text, flags=re.M), code

@@ -3,12 +3,15 @@ report, and a gate on them for pipelines that check after the deploy rather than
 
     bedrock-evaluation-results JOB_ARN... | --stack STACK  [--wait] [--json] [--html FILE]
                                [--fail-under METRIC=VALUE ...] [--fail-over METRIC=VALUE ...]
+                               [--baseline JOB_ARN [--max-drop DROP]]
 
 Also `python -m bedrock_evaluation`. Region and credentials come from the usual places (AWS_PROFILE,
 AWS_REGION, ~/.aws/config, AWS_ENDPOINT_URL_<SERVICE>) and from --profile and --region, as for the
 AWS CLI; a job ARN names its region, and that job is read there. Every AWS call goes through `Aws`,
 one small class, so that tests point its boto3 clients at local endpoints. Scores are read and
-summarized by results.py, the code the deploy-time gate runs, so both give the same numbers.
+summarized by results.py, the code the deploy-time gate runs, so both give the same numbers; a
+--baseline job is compared with results.py's `regressions`, the deploy-time gate's check against the
+job a deploy replaces.
 """
 
 from __future__ import annotations
@@ -29,7 +32,17 @@ import botocore.exceptions
 from botocore.config import Config
 
 from . import contract
-from .results import GateFailure, ResultsError, above_limits, below_thresholds, job_results_location, read_scores
+from .contract import LOWER_IS_BETTER
+from .results import (
+    GateFailure,
+    MetricSummary,
+    ResultsError,
+    above_limits,
+    below_thresholds,
+    job_results_location,
+    read_scores,
+    regressions,
+)
 from .results_view import COMPLETED, JobResults, lower_is_better, metric_label, share
 
 EXIT_OK = 0
@@ -39,11 +52,13 @@ EXIT_NOT_FINISHED = 3
 EXIT_AWS = 4
 EXIT_RESULTS = 5
 EXIT_CODES = f"""exit codes:
-  {EXIT_OK}  every job Completed and every bound was met
-  {EXIT_GATE}  a --fail-under or --fail-over bound was missed (the reasons are printed on stderr)
+  {EXIT_OK}  every job Completed and every bound (and --max-drop) was met
+  {EXIT_GATE}  a --fail-under or --fail-over bound was missed, or a mean got worse than the --baseline job's
+     by more than --max-drop (the reasons are printed on stderr)
   {EXIT_USAGE}  usage error: bad arguments, an ARN that is not an evaluation job, no such job or stack,
      a stack without evaluation jobs, no region
-  {EXIT_NOT_FINISHED}  a job has not Completed: still running (without --wait, or past --timeout), Failed or Stopped
+  {EXIT_NOT_FINISHED}  a job (or the --baseline job) has not Completed: still running (without --wait, or past
+     --timeout), Failed or Stopped
   {EXIT_AWS}  AWS access problem: no or rejected credentials, a permission missing (the action is named),
      the service not reachable or throttling
   {EXIT_RESULTS}  a Completed job's result files are not where the job says, or cannot be read"""
@@ -228,6 +243,16 @@ def _duration(text: str) -> float:
     return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2) or "s"]
 
 
+def _margin(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number 0 or more (0.05), not {text!r}")
+    return number
+
+
 def _job_arn(text: str) -> str:
     try:
         job_results_location("s3://bucket", "name", text)  # results.py holds the one job-ARN rule
@@ -245,7 +270,8 @@ def parser() -> argparse.ArgumentParser:
             "Show Amazon Bedrock evaluation jobs' scores: per job, model or knowledge base, and metric, the mean,\n"
             "the lowest score, how many scores (one per record; per conversation turn for knowledge-base jobs;\n"
             "per worker's rating for human jobs) and the share of them scored. Optionally wait for running jobs,\n"
-            "write an HTML report with charts, and fail when a bound is missed."
+            "write an HTML report with charts, compare with an earlier (baseline) job, and fail when a bound is\n"
+            "missed or a mean dropped too far below the baseline's."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -278,6 +304,25 @@ def parser() -> argparse.ArgumentParser:
         metavar="METRIC=VALUE",
         help="exit 1 when a metric's mean is above VALUE (for metrics where lower is better: Builtin.Harmfulness, ...)",
     )
+    command.add_argument(
+        "--baseline",
+        type=_job_arn,
+        metavar="JOB_ARN",
+        help=(
+            "an earlier evaluation job to compare with: its mean is shown beside each metric's (BASELINE, CHANGE), "
+            "per model or knowledge base; it must have Completed"
+        ),
+    )
+    command.add_argument(
+        "--max-drop",
+        type=_margin,
+        metavar="DROP",
+        help=(
+            "with --baseline: exit 1 when a mean fell more than DROP below the baseline's (rose, for metrics where "
+            "lower is better), compared per metric, model or knowledge base, task type, dataset and rating method; "
+            "groups only one of the two jobs has are not compared"
+        ),
+    )
     return command
 
 
@@ -304,6 +349,9 @@ def main(argv: Sequence[str] | None = None, *, connect: Callable[..., Aws] = Aws
     if bool(args.jobs) == bool(args.stack):
         output.error("give evaluation job ARNs or --stack STACK (one of the two)")
         return EXIT_USAGE
+    if args.max_drop is not None and args.baseline is None:
+        output.error("--max-drop needs --baseline JOB_ARN: the earlier job whose means the drop is measured from")
+        return EXIT_USAGE
     if args.worst < 0 or args.poll_interval <= 0:
         output.error("--worst must be 0 or more and --poll-interval more than 0")
         return EXIT_USAGE
@@ -323,20 +371,31 @@ def main(argv: Sequence[str] | None = None, *, connect: Callable[..., Aws] = Aws
 def run(args: argparse.Namespace, aws: Aws, output: Output) -> int:
     arns = list(dict.fromkeys(args.jobs)) if args.jobs else _stack_jobs(aws, args.stack, output)
     jobs = [JobResults.described(aws.job(arn)) for arn in arns]
-    if args.wait and not all(job.finished for job in jobs):
-        jobs = wait(aws, jobs, timeout=args.timeout, interval=args.poll_interval, err=output.err)
-    jobs = [_with_scores(aws, job) for job in jobs]
+    baseline = None if args.baseline is None else JobResults.described(aws.job(args.baseline))
+    watched = jobs + ([] if baseline is None else [baseline])
+    if args.wait and not all(job.finished for job in watched):
+        watched = wait(aws, watched, timeout=args.timeout, interval=args.poll_interval, err=output.err)
+    watched = [_with_scores(aws, job) for job in watched]
+    jobs, baseline = (watched, None) if baseline is None else (watched[:-1], watched[-1])
     failures = gate(jobs, args.fail_under, args.fail_over)
-    code = _exit_code(jobs, failures, bounded=bool(args.fail_under or args.fail_over))
+    comparison = None if baseline is None else compare(jobs, baseline, args.max_drop)
+    if comparison is not None:
+        failures += comparison.failures
+    code = _exit_code(watched, failures, bounded=bool(args.fail_under or args.fail_over or args.max_drop is not None))
     if args.html is not None:
         _write_report(args.html, jobs, args.worst)
     if args.json:
-        print(json.dumps(as_json(jobs, failures, code), indent=2), file=output.out)
+        print(json.dumps(as_json(jobs, failures, code, comparison), indent=2), file=output.out)
     else:
-        print(table(jobs), file=output.out)
+        print(table(jobs, baseline), file=output.out)
     for job in jobs:
         if job.status != COMPLETED:
             output.error(_not_completed(job, waited=args.wait))
+    if baseline is not None and baseline.status != COMPLETED:
+        output.error(f"--baseline: {_not_completed(baseline, waited=args.wait)}, so nothing is compared with it")
+    if comparison is not None:
+        for note in comparison.notes():
+            output.error(f"note: {note}")
     if code == EXIT_GATE:
         output.error("gate missed:")
         for failure in failures:
@@ -433,6 +492,106 @@ def gate(jobs: Iterable[JobResults], fail_under: Sequence[Bound], fail_over: Seq
     return failures
 
 
+@dataclass(frozen=True)
+class Regression:
+    """One group of one job that got worse than the baseline's same group by more than max_drop."""
+
+    job: JobResults
+    failure: GateFailure
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The jobs against the baseline: results.py's regressions (when --max-drop is given) and, per
+    job, the groups compared and those only one of the two has (results.py's regressions skips them)."""
+
+    baseline: JobResults
+    max_drop: float | None
+    regressions: tuple[Regression, ...] = ()
+    compared: tuple[tuple[JobResults, int], ...] = ()
+    """Each Completed job and how many of its groups have a scored counterpart in the baseline."""
+    not_compared: tuple[tuple[JobResults, str, MetricSummary], ...] = ()
+    """(job, where the group is: "job" or "baseline", the group) for groups without a counterpart
+    (or, in the baseline, without a scored record)."""
+    nothing_compared: GateFailure | None = None
+    """With --max-drop: no job has a group the baseline has, so the gate would check nothing."""
+
+    @property
+    def failures(self) -> list[GateFailure]:
+        found = [regression.failure for regression in self.regressions]
+        return found + ([] if self.nothing_compared is None else [self.nothing_compared])
+
+    def notes(self) -> list[str]:
+        """For stderr: per job, the groups not compared with the baseline."""
+        lines = []
+        for job, _ in self.compared:
+            mine = [(side, group) for owner, side, group in self.not_compared if owner is job]
+            if not mine:
+                continue
+            named = sorted({_group_name(job if side == "job" else self.baseline, group) + ("" if side == "job" else " (baseline)") for side, group in mine})
+            lines.append(
+                f"{job.name}: {len(mine)} group{'s' if len(mine) != 1 else ''} not compared with the baseline {self.baseline.name} "
+                f"(in only one of the two jobs, or not scored in the baseline): {'; '.join(named)}"
+            )
+        return lines
+
+
+def compare(jobs: Sequence[JobResults], baseline: JobResults, max_drop: float | None) -> Comparison:
+    """Each Completed job against the Completed baseline, with results.py's `regressions` (the
+    deploy-time gate's check against a replaced job) when `max_drop` is given. When no job has a
+    group the baseline has, a --max-drop gate fails rather than pass without comparing anything."""
+    if baseline.summary is None:
+        return Comparison(baseline=baseline, max_drop=max_drop)
+    before = {_identity(group): group for group in baseline.summary.groups}
+    found: list[Regression] = []
+    compared: list[tuple[JobResults, int]] = []
+    not_compared: list[tuple[JobResults, str, MetricSummary]] = []
+    for job in jobs:
+        if job.summary is None:
+            continue
+        mine = {_identity(group) for group in job.summary.groups}
+        shared = {key for key in mine if key in before and before[key].mean is not None}
+        compared.append((job, len(shared)))
+        not_compared += [(job, "job", group) for group in job.summary.groups if _identity(group) not in shared]
+        not_compared += [(job, "baseline", group) for key, group in before.items() if key not in mine]
+        if max_drop is not None:
+            found += [
+                Regression(job, replace(failure, reason=f"{job.name}: {_against_baseline(failure.reason)}"))
+                for failure in regressions(job.summary, baseline.summary, max_drop, lower_is_better=LOWER_IS_BETTER)
+            ]
+    nothing = None
+    if max_drop is not None and compared and not any(count for _, count in compared):
+        absent = MetricSummary(metric="", source=None, task_type=None, dataset=None, rating_method=None, mean=None, scored=0, not_scored=0, minimum=None)
+        nothing = GateFailure(
+            metric="",
+            group=absent,
+            threshold=max_drop,
+            reason=(
+                f"no job has a metric, model or knowledge base, task type, dataset and rating method the baseline {baseline.name} "
+                f"has scores for: nothing compared (max drop {max_drop:.3f})"
+            ),
+        )
+    return Comparison(
+        baseline=baseline, max_drop=max_drop, regressions=tuple(found), compared=tuple(compared), not_compared=tuple(not_compared), nothing_compared=nothing
+    )
+
+
+def _identity(group: MetricSummary) -> tuple[str, str | None, str | None, str | None, str | None]:
+    """What results.py's regressions matches a group by."""
+    return group.metric, group.rating_method, group.source, group.task_type, group.dataset
+
+
+def _against_baseline(reason: str) -> str:
+    """results.py speaks of the job a deploy replaces; here the earlier job is the baseline."""
+    return reason.replace("the replaced job's mean", "the baseline's mean")
+
+
+def _group_name(job: JobResults, group: MetricSummary) -> str:
+    parts = [metric_label(group.metric, group.rating_method), job.label(group.source)]
+    parts += [value for value in (group.task_type, group.dataset) if value is not None]
+    return ", ".join(parts)
+
+
 def _exit_code(jobs: list[JobResults], failures: list[GateFailure], *, bounded: bool) -> int:
     if any(job.status != COMPLETED for job in jobs):
         return EXIT_NOT_FINISHED
@@ -462,24 +621,36 @@ def _write_report(path: Path, jobs: list[JobResults], worst: int) -> None:
 # --- what it prints ------------------------------------------------------------------------------
 
 SCORE_COLUMNS = ("JOB", "SOURCE", "METRIC", "MEAN", "MIN", "COUNT", "SCORED")
+BASELINE_COLUMNS = ("JOB", "SOURCE", "METRIC", "MEAN", "BASELINE", "CHANGE", "MIN", "COUNT", "SCORED")
 
 
-def table(jobs: Sequence[JobResults]) -> str:
+def table(jobs: Sequence[JobResults], baseline: JobResults | None = None) -> str:
     """The jobs (name, status, kind, what one score is about), then one row per job, source and
-    metric: mean, lowest score, how many scores, and the share of them scored."""
+    metric: mean, lowest score, how many scores, and the share of them scored. With a baseline, the
+    baseline job is listed last and each row also shows the baseline's mean for the same source and
+    metric, and the change (mean less the baseline's); "-" where the baseline has no such mean."""
     job_rows = [("JOB", "STATUS", "KIND", "SCORED PER", "ARN")]
     job_rows += [(job.name, job.status, job.kind, job.unit.removesuffix("s"), job.arn) for job in jobs]
-    score_rows: list[tuple[str, ...]] = [SCORE_COLUMNS]
+    if baseline is not None:
+        job_rows.append((f"{baseline.name} (baseline)", baseline.status, baseline.kind, baseline.unit.removesuffix("s"), baseline.arn))
+    before = {} if baseline is None else _means_per_source(baseline)
+    score_rows: list[tuple[str, ...]] = [SCORE_COLUMNS if baseline is None else BASELINE_COLUMNS]
     for job in jobs:
         for series in job.per_source():
             for metric in series.summary.overall:
                 fraction = share(metric.scored, metric.not_scored)
+                compared: tuple[str, ...] = ()
+                if baseline is not None:
+                    previous = before.get((series.source, metric.metric, metric.rating_method))
+                    change = None if previous is None or metric.mean is None else metric.mean - previous
+                    compared = (_number(previous), "-" if change is None else f"{change:+.3f}")
                 score_rows.append(
                     (
                         job.name,
                         series.job.label(series.source),
                         metric_label(metric.metric, metric.rating_method) + (" (lower is better)" if lower_is_better(metric.metric) else ""),
                         _number(metric.mean),
+                        *compared,
                         _number(metric.minimum),
                         str(metric.scored + metric.not_scored),
                         "-" if fraction is None else f"{fraction:.0%}",
@@ -487,8 +658,18 @@ def table(jobs: Sequence[JobResults]) -> str:
                 )
     text = _aligned(job_rows)
     if len(score_rows) > 1:
-        text += "\n\n" + _aligned(score_rows, numeric=frozenset({3, 4, 5, 6}))
+        text += "\n\n" + _aligned(score_rows, numeric=frozenset(range(3, len(score_rows[0]))))
     return text
+
+
+def _means_per_source(job: JobResults) -> dict[tuple[str | None, str, str | None], float]:
+    """(source, metric, rating method) -> the job's mean for that source, where it has one."""
+    return {
+        (series.source, metric.metric, metric.rating_method): metric.mean
+        for series in job.per_source()
+        for metric in series.summary.overall
+        if metric.mean is not None
+    }
 
 
 def _number(value: float | None) -> str:
@@ -504,26 +685,53 @@ def _aligned(rows: Sequence[Sequence[str]], numeric: frozenset[int] = frozenset(
     return "\n".join(lines)
 
 
-def as_json(jobs: Sequence[JobResults], failures: Sequence[GateFailure], code: int) -> dict[str, object]:
+def as_json(jobs: Sequence[JobResults], failures: Sequence[GateFailure], code: int, comparison: Comparison | None = None) -> dict[str, object]:
     """--json: each job with results.py's summary (Summary.to_json) and its sources' labels, the
-    gate's failures, and the exit code the command returns."""
+    gate's failures, and the exit code the command returns. With --baseline: the baseline job in
+    the same form, with --max-drop and, per job, the groups compared and not compared; and each
+    regression (a group that got worse by more than --max-drop; empty without --max-drop)."""
+    baseline: dict[str, object] | None = None
+    if comparison is not None:
+        baseline = {
+            **_job_json(comparison.baseline),
+            "max_drop": comparison.max_drop,
+            "compared": [{"job": job.arn, "groups": count} for job, count in comparison.compared],
+            "not_compared": [{"job": job.arn, "only_in": side, **group.to_json()} for job, side, group in comparison.not_compared],
+        }
     return {
         "exit_code": code,
-        "jobs": [
-            {
-                "arn": job.arn,
-                "name": job.name,
-                "status": job.status,
-                "kind": job.kind,
-                "scored_per": job.unit.removesuffix("s"),
-                "failure_messages": list(job.failure_messages),
-                "results": _results_uri(job),
-                "sources": {series.source: job.label(series.source) for series in job.per_source() if series.source is not None},
-                "summary": None if job.summary is None else job.summary.to_json(),
-            }
-            for job in jobs
-        ],
+        "jobs": [_job_json(job) for job in jobs],
+        "baseline": baseline,
+        "regressions": [] if comparison is None else [_regression_json(regression) for regression in comparison.regressions],
         "gate": {"passed": not failures, "failures": [failure.reason for failure in failures]},
+    }
+
+
+def _job_json(job: JobResults) -> dict[str, object]:
+    return {
+        "arn": job.arn,
+        "name": job.name,
+        "status": job.status,
+        "kind": job.kind,
+        "scored_per": job.unit.removesuffix("s"),
+        "failure_messages": list(job.failure_messages),
+        "results": _results_uri(job),
+        "sources": {series.source: job.label(series.source) for series in job.per_source() if series.source is not None},
+        "summary": None if job.summary is None else job.summary.to_json(),
+    }
+
+
+def _regression_json(regression: Regression) -> dict[str, object]:
+    """The group as results.py's summary has it, with the baseline's mean, the bound it had to meet
+    (the baseline's mean less --max-drop, plus it where lower is better) and the reason."""
+    failure = regression.failure
+    previous = failure.previous
+    return {
+        "job": regression.job.arn,
+        **failure.group.to_json(),
+        "baseline_mean": None if previous is None else previous.mean,
+        "bound": failure.threshold,
+        "reason": failure.reason,
     }
 
 
