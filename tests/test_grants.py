@@ -148,8 +148,8 @@ def test_grants_to_a_role_that_is_not_ours_are_recorded_for_the_acknowledgements
         tasks=[EvaluationTask(task_type="General", dataset=Dataset.from_s3(s3.Bucket.from_bucket_name(stack, "D", "my-datasets"), "qa.jsonl"), metrics=["Builtin.Correctness"])],
     )
     aspect = WildcardAcknowledgements.of(stack)
-    watched = aspect._watched[role.node.path]
-    assert not watched.ours
+    watched = aspect.watched(role)
+    assert watched is not None and not watched.ours
     assert any("foundation-model" in str(stack.resolve(r)) for r in watched.granted)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any, cast
 
 import jsii
 from aws_cdk import Acknowledgment, AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from .access import Holder
 from .findings import (
@@ -45,6 +46,7 @@ from .findings import (
     ResourceFinding,
     WildcardResource,
 )
+from .scopes import stack_of
 from .tokens import is_unresolved
 
 NAG_PACK = "AwsSolutions"
@@ -188,48 +190,67 @@ def wildcard_entry(rendered: str, actions: Iterable[str], holder: Holder) -> Wil
 
 @dataclass
 class _Watched:
-    path: str
+    role: IConstruct
     holder: Holder
     ours: bool
     """Every statement of its policies is ours; otherwise only recorded grants are."""
     granted: list[Any]
 
 
+# The roles' policies a role keeps as children: its own DefaultPolicy, or the Policy of this stack
+# that a mutable imported role takes statements into.
+_POLICY_CHILDREN = ("DefaultPolicy", "Policy")
+_BY_STACK: weakref.WeakKeyDictionary[Stack, WildcardAcknowledgements] = weakref.WeakKeyDictionary()
+
+
 @jsii.implements(IAspect)
 class WildcardAcknowledgements:
     """One per stack: acknowledges the IAM5 findings of the table on the roles our constructs
-    create or grant to, once every grant is in place (read-only priority: after the aspects
-    that still change the tree)."""
+    create or grant to, once every grant is in place.
+
+    It is applied to a construct of its own without children (``CONSTRUCT_ID``), so synth calls it
+    once per stack, not once per construct of the stack; it then reads the policies of the roles it
+    watches (read-only priority: after the aspects of that construct that still change the tree)."""
+
+    CONSTRUCT_ID = "BedrockEvaluationAcknowledgements"
 
     @classmethod
     def of(cls, scope: IConstruct) -> WildcardAcknowledgements:
-        stack = Stack.of(scope)
-        for aspect in Aspects.of(stack).all:
-            if isinstance(aspect, WildcardAcknowledgements):
-                return aspect
-        aspect = cls()
-        Aspects.of(stack).add(aspect, priority=AspectPriority.READONLY)
+        stack = stack_of(scope)
+        aspect = _BY_STACK.get(stack)
+        if aspect is None:
+            aspect = _BY_STACK[stack] = cls()
+            Aspects.of(Construct(stack, cls.CONSTRUCT_ID)).add(aspect, priority=AspectPriority.READONLY)
         return aspect
 
     def __init__(self) -> None:
-        self._watched: dict[str, _Watched] = {}
+        self._watched: dict[int, _Watched] = {}
 
     def watch(self, role: IConstruct, holder: Holder) -> None:
         """A role our constructs create, every statement of which is ours."""
-        self._watched[role.node.path] = _Watched(role.node.path, holder, ours=True, granted=[])
+        self._watched[id(role)] = _Watched(role, holder, ours=True, granted=[])
 
     def record(self, role: IConstruct, holder: Holder, resources: Sequence[str]) -> None:
         """Resources our constructs granted to a role that may also hold the user's statements."""
-        watched = self._watched.setdefault(role.node.path, _Watched(role.node.path, holder, ours=False, granted=[]))
+        watched = self._watched.get(id(role))
+        if watched is None:
+            watched = self._watched[id(role)] = _Watched(role, holder, ours=False, granted=[])
         watched.granted.extend(resources)
 
+    def watched(self, role: IConstruct) -> _Watched | None:
+        return self._watched.get(id(role))
+
     def visit(self, node: IConstruct) -> None:
-        if not CfnResource.is_cfn_resource(node) or cast(CfnResource, node).cfn_resource_type != "AWS::IAM::Policy":
-            return
-        watched = self._owner(node.node.path)
-        if watched is None:
-            return
         stack = Stack.of(node)
+        for watched in self._watched.values():
+            for name in _POLICY_CHILDREN:
+                policy = watched.role.node.try_find_child(name)
+                resource = policy.node.default_child if policy is not None else None
+                if resource is not None and cast(CfnResource, resource).cfn_resource_type == "AWS::IAM::Policy":
+                    self._acknowledge_wildcards(stack, cast(CfnResource, resource), watched)
+
+    @staticmethod
+    def _acknowledge_wildcards(stack: Stack, node: CfnResource, watched: _Watched) -> None:
         document = stack.resolve(node.policy_document)  # type: ignore[attr-defined]
         granted = {render(stack.resolve(r)) for r in watched.granted}
         for rendered, actions in wildcard_resources(document).items():
@@ -237,13 +258,9 @@ class WildcardAcknowledgements:
                 continue
             entry = wildcard_entry(rendered, actions, watched.holder)
             if entry is not None:
-                _acknowledge(node, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)  # type: ignore[arg-type]
+                _acknowledge(node, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)
                 if rendered == "*" and actions & WRITES_ON_STAR:
-                    acknowledge(cast(CfnResource, node), UNSCOPED_WRITE)
-
-    def _owner(self, path: str) -> _Watched | None:
-        owners = [w for p, w in self._watched.items() if path.startswith(p + "/")]
-        return max(owners, key=lambda w: len(w.path), default=None)
+                    acknowledge(node, UNSCOPED_WRITE)
 
 
 def record_grant(role: IConstruct, holder: Holder, resources: Sequence[str]) -> None:

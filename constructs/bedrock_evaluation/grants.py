@@ -4,6 +4,7 @@ records it for the acknowledgements; what each permission allows, and why, is th
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +42,18 @@ def grant(
 
 def _holds_policies(role: iam.IRole) -> bool:
     """A role of the stack keeps statements in its DefaultPolicy, a mutable imported one in a Policy
-    of this stack; an immutable imported role (mutable=False) says it added them but keeps none."""
-    return any(role.node.try_find_child(name) is not None for name in ("DefaultPolicy", "Policy"))
+    of this stack; an immutable imported role (mutable=False) says it added them but keeps none.
+    A role that once held them holds them for good: asked of Node once per role."""
+    if isinstance(role, iam.Role) or id(role) in _HOLDING:
+        return True
+    if any(role.node.try_find_child(name) is not None for name in ("DefaultPolicy", "Policy")):
+        _HOLDING[id(role)] = role
+        return True
+    return False
+
+
+# Roles known to hold statements, by id (an entry goes when its role does).
+_HOLDING: weakref.WeakValueDictionary[int, iam.IRole] = weakref.WeakValueDictionary()
 
 
 def allow_in_key_policy(

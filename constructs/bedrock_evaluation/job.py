@@ -27,9 +27,10 @@ from .models import Model
 from .provider import EvaluationJobProvider
 from .rag import RagSource
 from .references import S3Location
+from .scopes import stack_of
 from .service_role import EvaluationServiceRole
 from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
-from .tags import job_tag_manager, render_tags_after_tagging
+from .tags import RequestWithTags, job_tag_manager
 from .tasks import EvaluationTask
 from .uniqueness import AppJobs
 from .validation import validate
@@ -162,16 +163,16 @@ class EvaluationJob(Construct):
         self._grant(body, bound, output, encryption_key)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy and the uploads need dependencies.
+        self._tag_manager = job_tag_manager()
+        encoded = service_model.encode_documents(body, stack_of(self).to_json_string)
         self.resource = EvaluationJobProvider.of(self).resource(
             self,
             contract.RESOURCE_TYPE,
-            {contract.PROP_REQUEST: service_model.encode_documents(body, Stack.of(self).to_json_string), **settings},
+            {contract.PROP_REQUEST: RequestWithTags(self.node.path, self._tag_manager, body, encoded, settings), **settings},
             after=[self.role],
         )
         for upload in uploads:
             self.resource.node.add_dependency(upload)
-        self._tag_manager = job_tag_manager()
-        render_tags_after_tagging(self, self._tag_manager, body, settings)
         if rag is not None and rag.knowledge_base is not None and wait_for_ingestion:
             evaluate_after_ingestion(self, self.resource, rag.knowledge_base)
         if human_workflow is not None and human_workflow.flow_definition is not None:
