@@ -76,3 +76,38 @@ def as_delivered(value: Any) -> Any:
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def policy_documents(template: dict[str, Any], role: str) -> list[tuple[str, dict[str, Any]]]:
+    """(logical id of the resource that holds it, document) for every identity policy of a role:
+    its inline policies, the AWS::IAM::Policy resources and managed policies of the template
+    attached to it (by their Roles, or by the role's ManagedPolicyArns)."""
+    resources = template["Resources"]
+    found: list[tuple[str, dict[str, Any]]] = [(role, p["PolicyDocument"]) for p in resources[role]["Properties"].get("Policies", [])]
+    attached = {a["Ref"] for a in resources[role]["Properties"].get("ManagedPolicyArns", []) if isinstance(a, dict) and "Ref" in a}
+    for logical_id, resource in resources.items():
+        if resource["Type"] not in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            continue
+        roles = {r.get("Ref") for r in resource["Properties"].get("Roles", []) if isinstance(r, dict)}
+        if role in roles or logical_id in attached:
+            found.append((logical_id, resource["Properties"]["PolicyDocument"]))
+    return found
+
+
+def role_statements(template: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    """The statements, resolved, of every role whose logical id starts with prefix, or that holds
+    a policy whose logical id does (a role's DefaultPolicy)."""
+    resources = template["Resources"]
+    roles = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role" and k.startswith(prefix)]
+    for logical_id, resource in resources.items():
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and logical_id.startswith(prefix):
+            roles += [r["Ref"] for r in resource["Properties"].get("Roles", []) if isinstance(r, dict) and r.get("Ref") not in roles]
+    statements: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for role in roles:
+        for holder, document in policy_documents(template, role):
+            if (holder, role) in seen or (holder in seen):
+                continue
+            seen.add(holder)
+            statements += resolve(document["Statement"], template)
+    return statements

@@ -46,6 +46,7 @@ from .findings import (
     ResourceFinding,
     WildcardResource,
 )
+from .policies import RenderedPolicyDocument, TokenRenderer, merged
 from .scopes import stack_of
 from .tokens import is_unresolved
 
@@ -83,6 +84,7 @@ __all__ = [
     "checker_of",
     "record_grant",
     "render",
+    "watch_inline",
     "wildcard_entry",
     "wildcard_resources",
 ]
@@ -195,6 +197,8 @@ class _Watched:
     ours: bool
     """Every statement of its policies is ours; otherwise only recorded grants are."""
     granted: list[Any]
+    inline: RenderedPolicyDocument | None = None
+    """The role's inline policy of our statements (a role a job created): acknowledged on the role."""
 
 
 # The roles' policies a role keeps as children: its own DefaultPolicy, or the Policy of this stack
@@ -240,14 +244,40 @@ class WildcardAcknowledgements:
     def watched(self, role: IConstruct) -> _Watched | None:
         return self._watched.get(id(role))
 
+    def watch_inline(self, role: IConstruct, holder: Holder, document: RenderedPolicyDocument) -> None:
+        """A role whose inline policy holds our statements (and only ours), rendered from Python."""
+        if id(role) not in self._watched:
+            self._watched[id(role)] = _Watched(role, holder, ours=True, granted=[], inline=document)
+
     def visit(self, node: IConstruct) -> None:
         stack = Stack.of(node)
+        rendering = TokenRenderer(stack)
         for watched in self._watched.values():
+            if watched.inline is not None:
+                self._acknowledge_inline(rendering, watched, watched.inline)
+                continue
             for name in _POLICY_CHILDREN:
                 policy = watched.role.node.try_find_child(name)
                 resource = policy.node.default_child if policy is not None else None
                 if resource is not None and cast(CfnResource, resource).cfn_resource_type == "AWS::IAM::Policy":
                     self._acknowledge_wildcards(stack, cast(CfnResource, resource), watched)
+
+    @staticmethod
+    def _acknowledge_inline(rendering: TokenRenderer, watched: _Watched, document: RenderedPolicyDocument) -> None:
+        statements = [
+            {"Effect": "Allow", "Action": list(s.actions), "Resource": [rendering(r) for r in s.resources]}
+            for s in merged(document.statements_granted)
+        ]
+        found = wildcard_resources({"Statement": statements})
+        if not found:
+            return
+        role = cast(CfnResource, watched.role.node.default_child)
+        for rendered, actions in found.items():
+            entry = wildcard_entry(rendered, actions, watched.holder)
+            if entry is not None:
+                _acknowledge(role, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)
+                if rendered == "*" and actions & WRITES_ON_STAR:
+                    acknowledge(role, UNSCOPED_WRITE)
 
     @staticmethod
     def _acknowledge_wildcards(stack: Stack, node: CfnResource, watched: _Watched) -> None:
@@ -261,6 +291,10 @@ class WildcardAcknowledgements:
                 _acknowledge(node, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)
                 if rendered == "*" and actions & WRITES_ON_STAR:
                     acknowledge(node, UNSCOPED_WRITE)
+
+
+def watch_inline(role: IConstruct, holder: Holder, document: RenderedPolicyDocument) -> None:
+    WildcardAcknowledgements.of(role).watch_inline(role, holder, document)
 
 
 def record_grant(role: IConstruct, holder: Holder, resources: Sequence[str]) -> None:

@@ -7,16 +7,18 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
 from . import access
-from .compliance import record_grant
+from .compliance import record_grant, watch_inline
 from .models import model_access
+from .policies import RenderedPolicyDocument, SharedStatements, Statement
 from .references import S3Location, literal_s3_location, references, resource_arn
+from .scopes import stack_of
 
 BEDROCK = "bedrock.amazonaws.com"
 
@@ -32,12 +34,24 @@ def grant(
     """One statement of the table on a role, recorded so that the wildcards among its resources
     can be acknowledged, also on a role that is not ours. Returns the statement when the role
     refused it (an imported, immutable role): its owner must add it."""
+    inline = inline_policy(role)
+    if inline is not None:
+        # A role a job created for itself: a Python statement of its inline policy, no jsii call.
+        inline.add(Statement(tuple(permission.actions), tuple(resources), dict(conditions) if conditions else None))
+        watch_inline(role, permission.holder, inline)
+        return None
     statement = iam.PolicyStatement(
         actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
     )
     added = role.add_to_principal_policy(statement).statement_added
     record_grant(role, permission.holder, resources)
     return None if added and _holds_policies(role) else statement
+
+
+def inline_policy(role: iam.IRole) -> RenderedPolicyDocument | None:
+    """The inline policy our grants go to, on a role a job created for itself (`JobServiceRole`)."""
+    document = getattr(role, "job_policy", None)
+    return document if isinstance(document, RenderedPolicyDocument) else None
 
 
 def _holds_policies(role: iam.IRole) -> bool:
@@ -93,7 +107,7 @@ def grant_job(
     bound: the S3 objects the construct placed or was given as bucket objects, by the URI the
     request holds (a token, until deploy); output: the output location the construct chose.
     """
-    stack = Stack.of(role)
+    stack = stack_of(role)
     found = references(request)
     unscoped: list[str] = []
     refused: list[iam.PolicyStatement] = []
@@ -138,7 +152,13 @@ def grant_job(
     if output is None:
         unscoped.append(output_uri)
     else:
-        allow(role, access.OUTPUT_BUCKET, [output.bucket_arn])
+        if inline_policy(role) is not None:
+            # The same for every job that writes to this bucket: once per stack, not once per role.
+            SharedStatements.of(cast(iam.Role, role)).attach(
+                cast(iam.Role, role), Statement(access.OUTPUT_BUCKET.actions, (output.bucket_arn,)), "OutputBucketListing"
+            )
+        else:
+            allow(role, access.OUTPUT_BUCKET, [output.bucket_arn])
         allow(role, access.OUTPUT_OBJECTS, [output.objects_arn])
     return JobGrants(unscoped, refused)
 
@@ -153,7 +173,7 @@ def _grant_read(allow: _Grant, role: iam.IRole, location: S3Location) -> None:
 
 
 def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> None:
-    models = model_access(Stack.of(role), identifiers)
+    models = model_access(stack_of(role), identifiers)
     if models.models:
         allow(role, access.MODEL_USE, models.models)
     if models.inference_profiles:
@@ -168,9 +188,38 @@ def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> Non
 # --- the handler, per job -------------------------------------------------------------------------
 
 
+# Role ARNs per PassRole statement: a statement is never split across policies, and CDK moves
+# whole statements into overflow managed policies (6,144 characters each) when a role's inline
+# policies outgrow 10,240; 50 of the longest role ARNs (95 characters) fit in one.
+PASS_ROLES_PER_STATEMENT = 50
+
+
+@dataclass
+class _Passing:
+    statement: iam.PolicyStatement
+    arns: set[str]
+
+
+_PASSING: weakref.WeakKeyDictionary[iam.IRole, list[_Passing]] = weakref.WeakKeyDictionary()
+
+
 def grant_handler(handler_role: iam.IRole, service_role: iam.IRole) -> None:
-    """PassRole on the job's service role, only to Bedrock: the only role a job may run as."""
-    grant(handler_role, access.PASS_SERVICE_ROLE, [service_role.role_arn], {"StringEquals": {"iam:PassedToService": BEDROCK}})
+    """PassRole on the job's service role, only to Bedrock: the only role a job may run as.
+    The roles of all jobs are listed in a few statements (one per 50 roles), each made once and
+    then given one more resource per job."""
+    arn = service_role.role_arn
+    passing = _PASSING.setdefault(handler_role, [])
+    if any(arn in p.arns for p in passing):
+        return
+    if passing and len(passing[-1].arns) < PASS_ROLES_PER_STATEMENT:
+        passing[-1].statement.add_resources(arn)
+        passing[-1].arns.add(arn)
+        return
+    statement = iam.PolicyStatement(
+        actions=list(access.PASS_SERVICE_ROLE.actions), resources=[arn], conditions={"StringEquals": {"iam:PassedToService": BEDROCK}}
+    )
+    handler_role.add_to_principal_policy(statement)
+    passing.append(_Passing(statement, {arn}))
 
 
 def _is_amazon_model(identifier: str) -> bool:

@@ -27,8 +27,8 @@ from .models import Model
 from .provider import EvaluationJobProvider
 from .rag import RagSource
 from .references import S3Location
-from .scopes import stack_of
-from .service_role import EvaluationServiceRole
+from .scopes import bucket_name_and_arn, path_of, stack_of
+from .service_role import JobServiceRole
 from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
 from .tags import RequestWithTags, job_tag_manager
 from .tasks import EvaluationTask
@@ -143,7 +143,7 @@ class EvaluationJob(Construct):
         # typed props -> the request (pure) -> datasets bound -> role and output filled in
         if request is not None:
             self._refuse(service_model.structure_violations(request))  # before it is copied, recursively
-        built = build_request(props, self.node.path) if request is None else BuiltRequest(copy.deepcopy(dict(request)), (), ())
+        built = build_request(props, path_of(self)) if request is None else BuiltRequest(copy.deepcopy(dict(request)), (), ())
         self._grants_to_role = "roleArn" not in built.request
         self.role = self._service_role(built.request, role)
         body, bound, uploads, local_files = self._bind_datasets(built)
@@ -168,7 +168,7 @@ class EvaluationJob(Construct):
         self.resource = EvaluationJobProvider.of(self).resource(
             self,
             contract.RESOURCE_TYPE,
-            {contract.PROP_REQUEST: RequestWithTags(self.node.path, self._tag_manager, body, encoded, settings), **settings},
+            {contract.PROP_REQUEST: RequestWithTags(path_of(self), self._tag_manager, body, encoded, settings), **settings},
             after=[self.role],
         )
         for upload in uploads:
@@ -247,7 +247,7 @@ class EvaluationJob(Construct):
         if "roleArn" in request:
             # A role managed elsewhere, with its own policies: nothing is granted to it.
             return iam.Role.from_role_arn(self, "ImportedServiceRole", str(request["roleArn"]), mutable=False)
-        return role or EvaluationServiceRole(self, "ServiceRole", description="Service role of a Bedrock evaluation job")
+        return role or JobServiceRole(self, "ServiceRole", description="Service role of a Bedrock evaluation job")
 
     def _bind_datasets(self, built: BuiltRequest) -> tuple[dict[str, Any], dict[str, S3Location], list[Construct], dict[int, Path]]:
         """Upload each local dataset (or point at its S3 object) and write its location in."""
@@ -283,8 +283,9 @@ class EvaluationJob(Construct):
         if human:
             allow_human_review(self, output_bucket)
         self.output_prefix = naming.output_prefix(output_prefix, self.job_name_prefix)
-        body["outputDataConfig"] = {"s3Uri": f"s3://{self.output_bucket.bucket_name}/{self.output_prefix}"}
-        return S3Location(self.output_bucket.bucket_arn, self.output_bucket.arn_for_objects(f"{self.output_prefix}*"))
+        bucket_name, bucket_arn = bucket_name_and_arn(self.output_bucket)
+        body["outputDataConfig"] = {"s3Uri": f"s3://{bucket_name}/{self.output_prefix}"}
+        return S3Location(bucket_arn, f"{bucket_arn}/{self.output_prefix}*")
 
     def _grant(self, body: dict[str, Any], bound: dict[str, S3Location], output: S3Location | None, key: kms.IKey | None) -> None:
         provider = EvaluationJobProvider.of(self)

@@ -28,9 +28,10 @@ from .compliance import (
     acknowledge_all,
     cfn_resources,
 )
-from .grants import evaluation_job_arns, grant
+from .grants import evaluation_job_arns, grant, inline_policy
 from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
+from .scopes import one_per_stack
 
 # The handler answers before this (it keeps a safety margin): IAM retries (4 minutes), and after
 # a Create whose outcome was lost, the calls that settle it, each allowed its worst case (87 s).
@@ -55,9 +56,7 @@ class EvaluationJobProvider(Construct):
     @classmethod
     @checked
     def of(cls, scope: Construct) -> EvaluationJobProvider:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        return existing if isinstance(existing, EvaluationJobProvider) else cls(stack, cls.CONSTRUCT_ID)
+        return one_per_stack(scope, cls.CONSTRUCT_ID, cls, lambda stack: cls(stack, cls.CONSTRUCT_ID))
 
     @checked_construct
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -153,7 +152,9 @@ class EvaluationJobProvider(Construct):
 
     @property
     def service_token(self) -> str:
-        return self.provider.service_token
+        if not hasattr(self, "_service_token"):
+            self._service_token: str = self.provider.service_token
+        return self._service_token
 
     def resource(
         self, scope: Construct, resource_type: str, properties: Mapping[str, Any], *, after: Sequence[iam.IRole] = ()
@@ -164,6 +165,8 @@ class EvaluationJobProvider(Construct):
             scope, "Resource", service_token=self.service_token, resource_type=resource_type, service_timeout=SERVICE_TIMEOUT, properties=dict(properties)
         )
         for role in after:
+            if inline_policy(role) is not None:
+                continue  # the role holds its policy itself: the roleArn reference orders it
             policy = role.node.try_find_child("DefaultPolicy")
             if policy is not None:
                 resource.node.add_dependency(policy)
