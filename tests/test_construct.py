@@ -284,7 +284,9 @@ def test_service_role_trusts_only_bedrock_evaluation_jobs_of_this_account(stack)
                         "Principal": {"Service": "bedrock.amazonaws.com"},
                         "Condition": {
                             "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                            "ArnEquals": {"aws:SourceArn": Match.object_like({"Fn::Join": Match.any_value()})},
+                            "ArnEquals": {
+                                "aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:evaluation-job/*"}
+                            },
                         },
                     }
                 ]

@@ -66,9 +66,12 @@ def identity_policies(template: dict[str, Any]) -> Iterator[tuple[str, Holder, d
                 yield logical_id, holder_of(template, logical_id), policy["PolicyDocument"]
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             # A customer managed policy of the stack: the roles that attach it hold its statements.
+            attached = {r["Ref"] for r in resource["Properties"].get("Roles", [])}
             for role_id, role in template["Resources"].items():
                 if role["Type"] == "AWS::IAM::Role" and {"Ref": logical_id} in role["Properties"].get("ManagedPolicyArns", []):
-                    yield logical_id, holder_of(template, role_id), resource["Properties"]["PolicyDocument"]
+                    attached.add(role_id)
+            for role_id in sorted(attached):
+                yield logical_id, holder_of(template, role_id), resource["Properties"]["PolicyDocument"]
 
 
 def allow_statements(document: dict[str, Any]) -> list[dict[str, Any]]:

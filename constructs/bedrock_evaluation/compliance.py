@@ -135,9 +135,20 @@ def _acknowledge(resource: CfnResource, rule: str, reason: str) -> None:
         if rule not in config["config"]["ignore_checks"]:
             config["config"]["ignore_checks"].append(rule)
         resource.add_metadata("cfn-lint", config)
-    reasons = resource.get_metadata(REASONS_KEY) or {}
+    # Only this function writes REASONS_KEY: what a resource holds is known without asking Node.
+    reasons = _REASONS.setdefault(_object_key(resource), {})
     reasons[rule] = reason
-    resource.add_metadata(REASONS_KEY, reasons)
+    resource.add_metadata(REASONS_KEY, dict(reasons))
+
+
+_REASONS: dict[str, dict[str, str]] = {}
+"""What _acknowledge wrote as REASONS_KEY metadata on each resource, by its jsii object reference
+(a resource CDK created has a new Python proxy each time it is looked up)."""
+
+
+def _object_key(resource: CfnResource) -> str:
+    reference = getattr(getattr(resource, "__jsii_ref__", None), "ref", None)
+    return str(reference) if reference is not None else f"python:{id(resource)}"
 
 
 # --- wildcard resources, read from the final policies -------------------------------------------

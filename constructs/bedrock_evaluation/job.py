@@ -27,7 +27,7 @@ from .models import Model
 from .provider import EvaluationJobProvider
 from .rag import RagSource
 from .references import S3Location
-from .scopes import bucket_name_and_arn, path_of, stack_of
+from .scopes import adopt, bucket_name_and_arn, path_of, role_arn_of, stack_of
 from .service_role import JobServiceRole
 from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
 from .tags import RequestWithTags, job_tag_manager
@@ -116,6 +116,7 @@ class EvaluationJob(Construct):
             @default - JobRemoval.STOP: a running job is stopped; its record and results stay
         """
         super().__init__(scope, construct_id)
+        adopt(self, scope, construct_id)
         props = JobProps(
             model=model,
             models=models,
@@ -147,7 +148,7 @@ class EvaluationJob(Construct):
         self._grants_to_role = "roleArn" not in built.request
         self.role = self._service_role(built.request, role)
         body, bound, uploads, local_files = self._bind_datasets(built)
-        body["roleArn"] = body.get("roleArn", self.role.role_arn)
+        body["roleArn"] = body.get("roleArn", role_arn_of(self.role))
         human = props.is_human or "human" in (body.get("evaluationConfig") or {})
         output = self._place_output(body, output_bucket, output_prefix, human=human)
 
@@ -163,16 +164,16 @@ class EvaluationJob(Construct):
         self._grant(body, bound, output, encryption_key)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy and the uploads need dependencies.
-        self._tag_manager = job_tag_manager()
+        self._tag_manager: TagManager | None = None  # made when a Tags aspect first asks for it
         encoded = service_model.encode_documents(body, stack_of(self).to_json_string)
         self.resource = EvaluationJobProvider.of(self).resource(
             self,
             contract.RESOURCE_TYPE,
-            {contract.PROP_REQUEST: RequestWithTags(path_of(self), self._tag_manager, body, encoded, settings), **settings},
+            {contract.PROP_REQUEST: RequestWithTags(path_of(self), lambda: self._tag_manager, body, encoded, settings), **settings},
             after=[self.role],
         )
-        for upload in uploads:
-            self.resource.node.add_dependency(upload)
+        for dependency in [*uploads, *self._waits_for]:
+            self.resource.node.add_dependency(dependency)
         if rag is not None and rag.knowledge_base is not None and wait_for_ingestion:
             evaluate_after_ingestion(self, self.resource, rag.knowledge_base)
         if human_workflow is not None and human_workflow.flow_definition is not None:
@@ -185,6 +186,8 @@ class EvaluationJob(Construct):
     @property
     def tags(self) -> TagManager:
         """CDK tags (``Tags.of(scope).add(...)``) become jobTags; tags= and request jobTags win."""
+        if self._tag_manager is None:
+            self._tag_manager = job_tag_manager()
         return self._tag_manager
 
     @property
@@ -299,7 +302,7 @@ class EvaluationJob(Construct):
                     f"no S3 access was granted for {uri!r}: it is only known at deploy time; use Dataset.from_s3(bucket, key) "
                     "or output_bucket=, or grant the service role access yourself",
                 )
-        grant_handler(provider.role, self.role)
+        self._waits_for = grant_handler(provider.role, self.role, provider)
         if key is not None:
             refused += grant_encryption_key(
                 key,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aws_cdk import Stack
+from aws_cdk.aws_iam import IRole
 from aws_cdk.aws_s3 import IBucket
 from constructs import IConstruct
 
@@ -36,6 +37,14 @@ def stack_of(scope: IConstruct) -> Stack:
 
 
 _PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
+
+
+def adopt(construct: IConstruct, scope: IConstruct, construct_id: str) -> None:
+    """Remember a construct just made in scope: its stack is scope's, its path scope's and its id
+    (what Node would answer, without asking it)."""
+    _STACKS[construct] = stack_of(scope)
+    parent = path_of(scope)
+    _PATHS[construct] = f"{parent}/{construct_id}" if parent else construct_id
 
 
 def path_of(scope: IConstruct) -> str:
@@ -103,3 +112,20 @@ def bucket_name_and_arn(bucket: IBucket) -> tuple[str, str]:
     except TypeError:
         pass
     return found
+
+
+_ROLE_ARNS: weakref.WeakKeyDictionary[IRole, str] = weakref.WeakKeyDictionary()
+
+
+def role_arn_of(role: IRole) -> str:
+    """`role.role_arn`, asked of Node once per role."""
+    try:
+        return _ROLE_ARNS[role]
+    except (KeyError, TypeError):
+        pass
+    arn = role.role_arn
+    try:
+        _ROLE_ARNS[role] = arn
+    except TypeError:
+        pass
+    return arn

@@ -5,14 +5,14 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping
 
-from aws_cdk import Stack
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .boundary import checked_construct
 from .grants import BEDROCK, evaluation_job_arns
-from .policies import RenderedPolicyDocument
-from .scopes import stack_of
+from .policies import RenderedPolicyDocument, Substitutions
+from .scopes import adopt, stack_of
 
 JOB_POLICY_NAME = "EvaluationJob"
 
@@ -27,10 +27,16 @@ def _bedrock_evaluation_jobs(stack: Stack) -> iam.IPrincipal:
         principal = _PRINCIPALS[stack] = iam.ServicePrincipal(BEDROCK).with_conditions(
             {
                 "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnEquals": {"aws:SourceArn": evaluation_job_arns(stack)},
+                "ArnEquals": {"aws:SourceArn": _as_sub(stack, evaluation_job_arns(stack))},
             }
         )
     return principal
+
+
+def _as_sub(stack: Stack, value: str) -> str:
+    """The value as one Fn::Sub (fewer template bytes than CDK's Fn::Join, in every job's role)."""
+    compact = Substitutions.of(stack).compact(value, stack=stack)
+    return value if isinstance(compact, str) else Fn.sub(compact["Fn::Sub"])
 
 
 class EvaluationServiceRole(iam.Role):
@@ -45,15 +51,17 @@ class EvaluationServiceRole(iam.Role):
         """
         :param description: the role's description. @default - "Service role of Bedrock evaluation jobs"
         """
+        stack = stack_of(scope)
         super().__init__(
             scope,
             construct_id,
-            assumed_by=_bedrock_evaluation_jobs(stack_of(scope)),
+            assumed_by=_bedrock_evaluation_jobs(stack),
             description=description or "Service role of Bedrock evaluation jobs",
-            inline_policies=self._inline_policies(),
+            inline_policies=self._inline_policies(stack),
         )
+        adopt(self, scope, construct_id)
 
-    def _inline_policies(self) -> Mapping[str, iam.PolicyDocument] | None:
+    def _inline_policies(self, stack: Stack) -> Mapping[str, iam.PolicyDocument] | None:
         return None
 
 
@@ -61,6 +69,6 @@ class JobServiceRole(EvaluationServiceRole):
     """The role a job creates for itself: what the job is granted is its inline policy
     (``job_policy``), rendered from Python; statements others add go to its DefaultPolicy as usual."""
 
-    def _inline_policies(self) -> Mapping[str, iam.PolicyDocument] | None:
-        self.job_policy = RenderedPolicyDocument()
+    def _inline_policies(self, stack: Stack) -> Mapping[str, iam.PolicyDocument] | None:
+        self.job_policy = RenderedPolicyDocument(Substitutions.of(stack))
         return {JOB_POLICY_NAME: self.job_policy}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsii
@@ -23,11 +23,18 @@ class RequestWithTags:
     jobTags when the template is written, after every Tags aspect has run. No aspect per job:
     the tags are read once, from the job's tag manager, as the property resolves.
 
-    request: the job's request as validated; encoded: the same with its documents encoded for the
-    template; settings: the job's other properties, to measure them with the tags."""
+    tag_manager: the job's tag manager, None while nothing asked for it (no Tags aspect reached the
+    job: it has no CDK tags); request: the job's request as validated; encoded: the same with its
+    documents encoded for the template; settings: the job's other properties, to measure them with
+    the tags."""
 
     def __init__(
-        self, path: str, tag_manager: TagManager, request: Mapping[str, Any], encoded: Mapping[str, Any], settings: Mapping[str, str]
+        self,
+        path: str,
+        tag_manager: Callable[[], TagManager | None],
+        request: Mapping[str, Any],
+        encoded: Mapping[str, Any],
+        settings: Mapping[str, str],
     ) -> None:
         self._path, self._tag_manager, self._request, self._encoded, self._settings = path, tag_manager, request, encoded, settings
 
@@ -36,7 +43,8 @@ class RequestWithTags:
         return []
 
     def resolve(self, context: IResolveContext) -> Any:
-        cdk_tags = {t["Key"]: t["Value"] for t in self._tag_manager.render_tags() or []}
+        manager = self._tag_manager()
+        cdk_tags = {t["Key"]: t["Value"] for t in (manager.render_tags() or [] if manager is not None else [])}
         if not cdk_tags:
             return dict(self._encoded)
         explicit = {t["key"]: t["value"] for t in self._request.get("jobTags", [])}
