@@ -18,7 +18,7 @@ import json
 import re
 import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -121,11 +121,22 @@ def cfn_resources(scope: IConstruct, *types: str) -> list[CfnResource]:
     return [c for c in found if c.cfn_resource_type in types]
 
 
+def _acknowledge_nag(resource: CfnResource, rules: dict[str, str]) -> None:
+    """cdk-nag rules (rule -> reason) on one resource, written at once."""
+    if not rules:
+        return
+    Validations.of(resource).acknowledge(*(Acknowledgment(id=f"{NAG_PACK}::{rule}", reason=reason) for rule, reason in rules.items()))
+    reasons = _REASONS.setdefault(_object_key(resource), {})
+    reasons.update(rules)
+    resource.add_metadata(REASONS_KEY, dict(reasons))
+
+
 def _acknowledge(resource: CfnResource, rule: str, reason: str) -> None:
     checker = checker_of(rule)
     if checker == "cdk-nag":
-        Validations.of(resource).acknowledge(Acknowledgment(id=f"{NAG_PACK}::{rule}", reason=reason))
-    elif checker == "checkov":
+        _acknowledge_nag(resource, {rule: reason})
+        return
+    if checker == "checkov":
         config = resource.get_metadata("checkov") or {"skip": []}
         if all(skip["id"] != rule for skip in config["skip"]):
             config["skip"].append({"id": rule, "comment": reason})
@@ -271,7 +282,7 @@ class WildcardAcknowledgements:
                 policy = watched.role.node.try_find_child(name)
                 resource = policy.node.default_child if policy is not None else None
                 if resource is not None and cast(CfnResource, resource).cfn_resource_type == "AWS::IAM::Policy":
-                    self._acknowledge_wildcards(stack, cast(CfnResource, resource), watched)
+                    self._acknowledge_wildcards(stack, rendering, cast(CfnResource, resource), watched)
 
     @staticmethod
     def _acknowledge_inline(rendering: TokenRenderer, watched: _Watched, document: RenderedPolicyDocument) -> None:
@@ -283,25 +294,28 @@ class WildcardAcknowledgements:
         if not found:
             return
         role = cast(CfnResource, watched.role.node.default_child)
-        for rendered, actions in found.items():
-            entry = wildcard_entry(rendered, actions, watched.holder)
-            if entry is not None:
-                _acknowledge(role, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)
-                if rendered == "*" and actions & WRITES_ON_STAR:
-                    acknowledge(role, UNSCOPED_WRITE)
+        _acknowledge_found(role, found, watched.holder, lambda rendered: True)
 
     @staticmethod
-    def _acknowledge_wildcards(stack: Stack, node: CfnResource, watched: _Watched) -> None:
+    def _acknowledge_wildcards(stack: Stack, rendering: TokenRenderer, node: CfnResource, watched: _Watched) -> None:
         document = stack.resolve(node.policy_document)  # type: ignore[attr-defined]
-        granted = {render(stack.resolve(r)) for r in watched.granted}
-        for rendered, actions in wildcard_resources(document).items():
-            if not watched.ours and rendered not in granted:
-                continue
-            entry = wildcard_entry(rendered, actions, watched.holder)
-            if entry is not None:
-                _acknowledge(node, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)
-                if rendered == "*" and actions & WRITES_ON_STAR:
-                    acknowledge(node, UNSCOPED_WRITE)
+        granted = {rendering(r) for r in watched.granted}
+        _acknowledge_found(node, wildcard_resources(document), watched.holder, lambda rendered: watched.ours or rendered in granted)
+
+
+def _acknowledge_found(resource: CfnResource, found: dict[str, set[str]], holder: Holder, ours: Callable[[str], bool]) -> None:
+    """The IAM5 findings of the wildcards found in a resource's policy that the table has an entry
+    for on this holder's role (and that are ours), written at once."""
+    rules: dict[str, str] = {}
+    unscoped_write = False
+    for rendered, actions in found.items():
+        entry = wildcard_entry(rendered, actions, holder) if ours(rendered) else None
+        if entry is not None:
+            rules[f"{NAG_PACK}-IAM5[Resource::{rendered}]"] = entry.reason
+            unscoped_write |= rendered == "*" and bool(actions & WRITES_ON_STAR)
+    _acknowledge_nag(resource, rules)
+    if unscoped_write:
+        acknowledge(resource, UNSCOPED_WRITE)
 
 
 def watch_inline(role: IConstruct, holder: Holder, document: RenderedPolicyDocument) -> None:

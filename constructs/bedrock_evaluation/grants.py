@@ -42,12 +42,31 @@ def grant(
         inline.add(Statement(tuple(permission.actions), tuple(resources), dict(conditions) if conditions else None))
         watch_inline(role, permission.holder, inline)
         return None
-    statement = iam.PolicyStatement(
-        actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
-    )
+    if isinstance(role, iam.Role):
+        # A role of this stack takes every statement: the same one twice (several jobs of a shared
+        # role on one model, one bucket) is added once, and what add_to_principal_policy answers is known.
+        key = (permission.actions, tuple(resources), repr(conditions))
+        granted = _GRANTED.setdefault(role, set())
+        if key in granted:
+            return None
+        granted.add(key)
+        role.add_to_principal_policy(_statement(permission, resources, conditions))
+        record_grant(role, permission.holder, resources)
+        return None
+    statement = _statement(permission, resources, conditions)
     added = role.add_to_principal_policy(statement).statement_added
     record_grant(role, permission.holder, resources)
     return None if added and _holds_policies(role) else statement
+
+
+def _statement(permission: access.Permission, resources: Sequence[str], conditions: Mapping[str, Any] | None) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
+    )
+
+
+# What grant() gave each role of the stack, to give each statement once.
+_GRANTED: weakref.WeakKeyDictionary[iam.IRole, set[tuple[tuple[str, ...], tuple[str, ...], str]]] = weakref.WeakKeyDictionary()
 
 
 def inline_policy(role: iam.IRole) -> RenderedPolicyDocument | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from . import access, contract
 from .access import Holder
@@ -46,6 +47,9 @@ TOTAL_TIMEOUT = Duration.minutes(40)
 SERVICE_TIMEOUT = Duration.seconds(contract.CLOUDFORMATION_TIMEOUT_SECONDS)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SAGEMAKER = "sagemaker.amazonaws.com"
+
+
+_DEFAULT_POLICIES: weakref.WeakKeyDictionary[iam.IRole, IConstruct] = weakref.WeakKeyDictionary()
 
 
 class EvaluationJobProvider(Construct):
@@ -167,8 +171,9 @@ class EvaluationJobProvider(Construct):
         for role in after:
             if inline_policy(role) is not None:
                 continue  # the role holds its policy itself: the roleArn reference orders it
-            policy = role.node.try_find_child("DefaultPolicy")
+            policy = _DEFAULT_POLICIES.get(role) or role.node.try_find_child("DefaultPolicy")
             if policy is not None:
+                _DEFAULT_POLICIES[role] = policy  # a role's DefaultPolicy, once made, stays
                 resource.node.add_dependency(policy)
         return resource
 
