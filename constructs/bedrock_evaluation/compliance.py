@@ -116,9 +116,21 @@ def acknowledge_all(resources: Iterable[CfnResource], finding: ResourceFinding, 
 
 
 def cfn_resources(scope: IConstruct, *types: str) -> list[CfnResource]:
-    """The CloudFormation resources of these types under scope (itself included)."""
-    found = [cast(CfnResource, c) for c in scope.node.find_all() if CfnResource.is_cfn_resource(c)]
-    return [c for c in found if c.cfn_resource_type in types]
+    """The CloudFormation resources of these types under scope (itself included). A construct is
+    told apart by its Python class (jsii gives each object the class of its type), and an L1's
+    type by its class's constant: Node is asked only about a generic CfnResource."""
+    return [c for c in scope.node.find_all() if isinstance(c, CfnResource) and _resource_type(c) in types]
+
+
+_TYPES: dict[type, str | None] = {}
+
+
+def _resource_type(resource: CfnResource) -> str:
+    kind = type(resource)
+    if kind not in _TYPES:
+        declared = getattr(kind, "CFN_RESOURCE_TYPE_NAME", None)
+        _TYPES[kind] = declared if isinstance(declared, str) else None
+    return _TYPES[kind] or resource.cfn_resource_type
 
 
 def _acknowledge_nag(resource: CfnResource, rules: dict[str, str]) -> None:
@@ -137,12 +149,12 @@ def _acknowledge(resource: CfnResource, rule: str, reason: str) -> None:
         _acknowledge_nag(resource, {rule: reason})
         return
     if checker == "checkov":
-        config = resource.get_metadata("checkov") or {"skip": []}
+        config = _metadata(resource, "checkov", {"skip": []})
         if all(skip["id"] != rule for skip in config["skip"]):
             config["skip"].append({"id": rule, "comment": reason})
         resource.add_metadata("checkov", config)
     else:
-        config = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
+        config = _metadata(resource, "cfn-lint", {"config": {"ignore_checks": []}})
         if rule not in config["config"]["ignore_checks"]:
             config["config"]["ignore_checks"].append(rule)
         resource.add_metadata("cfn-lint", config)
@@ -150,6 +162,18 @@ def _acknowledge(resource: CfnResource, rule: str, reason: str) -> None:
     reasons = _REASONS.setdefault(_object_key(resource), {})
     reasons[rule] = reason
     resource.add_metadata(REASONS_KEY, dict(reasons))
+
+
+_METADATA: dict[tuple[str, str], Any] = {}
+
+
+def _metadata(resource: CfnResource, key: str, empty: Any) -> Any:
+    """A checker's metadata on the resource as this module last wrote it; read from Node only the
+    first time (it may hold the user's own entries)."""
+    found = _METADATA.get((_object_key(resource), key))
+    if found is None:
+        found = _METADATA[(_object_key(resource), key)] = resource.get_metadata(key) or empty
+    return found
 
 
 _REASONS: dict[str, dict[str, str]] = {}
