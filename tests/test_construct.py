@@ -11,7 +11,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
-from cfn import resolve, resources_of_type
+from cfn import resolve, resources_of_type, role_statements
 
 from bedrock_evaluation import (
     Dataset,
@@ -114,11 +114,7 @@ def job_properties(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def service_role_statements(template: dict[str, Any], prefix: str = "JobServiceRole") -> list[dict[str, Any]]:
-    statements = []
-    for logical_id, policy in resources_of_type(template, "AWS::IAM::Policy").items():
-        if logical_id.startswith(prefix):
-            statements += resolve(policy["Properties"]["PolicyDocument"]["Statement"], template)
-    return statements
+    return role_statements(template, prefix)
 
 
 def actions_on(statements: list[dict[str, Any]], resource: str) -> set[str]:
@@ -288,7 +284,9 @@ def test_service_role_trusts_only_bedrock_evaluation_jobs_of_this_account(stack)
                         "Principal": {"Service": "bedrock.amazonaws.com"},
                         "Condition": {
                             "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
-                            "ArnEquals": {"aws:SourceArn": Match.object_like({"Fn::Join": Match.any_value()})},
+                            "ArnEquals": {
+                                "aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:evaluation-job/*"}
+                            },
                         },
                     }
                 ]

@@ -13,7 +13,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from cfn import resolve
+from cfn import policy_documents, resolve
 
 from bedrock_evaluation import (
     Dataset,
@@ -35,14 +35,8 @@ GENERATOR = "anthropic.claude-3-sonnet-20240229-v1:0"
 
 def statements_of(stack: cdk.Stack, role_path: str) -> list[dict[str, Any]]:
     template = Template.from_stack(stack).to_json()
-    found = []
-    for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::IAM::Policy":
-            continue
-        roles = [r.get("Ref") for r in resource["Properties"]["Roles"]]
-        if any(role_path in str(r) for r in roles):
-            found += resolve(resource["Properties"]["PolicyDocument"]["Statement"], template)
-    return found
+    roles = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role" and role_path in k]
+    return [s for role in roles for _, document in policy_documents(template, role) for s in resolve(document["Statement"], template)]
 
 
 def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
@@ -148,8 +142,8 @@ def test_grants_to_a_role_that_is_not_ours_are_recorded_for_the_acknowledgements
         tasks=[EvaluationTask(task_type="General", dataset=Dataset.from_s3(s3.Bucket.from_bucket_name(stack, "D", "my-datasets"), "qa.jsonl"), metrics=["Builtin.Correctness"])],
     )
     aspect = WildcardAcknowledgements.of(stack)
-    watched = aspect._watched[role.node.path]
-    assert not watched.ours
+    watched = aspect.watched(role)
+    assert watched is not None and not watched.ours
     assert any("foundation-model" in str(stack.resolve(r)) for r in watched.granted)
 
 

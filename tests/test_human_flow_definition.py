@@ -25,7 +25,7 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Template
-from cfn import resolve, resources_of_type
+from cfn import policy_documents, resolve, resources_of_type
 
 from bedrock_evaluation import (
     Dataset,
@@ -86,9 +86,10 @@ def only(template: dict[str, Any], kind: str) -> tuple[str, dict[str, Any]]:
 def policy_of(template: dict[str, Any], role_path_part: str) -> dict[str, set[str]]:
     """rendered resource -> actions, over every policy attached to the role whose logical id contains the part."""
     granted: dict[str, set[str]] = {}
-    for resource in resources_of_type(template, "AWS::IAM::Policy").values():
-        if any(role_path_part in r["Ref"] for r in resource["Properties"]["Roles"]):
-            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+    roles = [k for k, r in resources_of_type(template, "AWS::IAM::Role").items() if role_path_part in k]
+    for role in roles:
+        for _, document in policy_documents(template, role):
+            for statement in document["Statement"]:
                 for target in as_list(statement["Resource"]):
                     granted.setdefault(render(target), set()).update(as_list(statement["Action"]))
     return granted

@@ -9,7 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_bedrock as bedrock
-from cfn import resolve, resources_of_type
+from cfn import resolve, resources_of_type, role_statements
 
 from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, KnowledgeBaseIngestion, Model, RagMetric, RagSource, contract
 
@@ -94,11 +94,7 @@ def test_ingestion_runs_again_only_when_the_documents_change(rag_template, tmp_p
 
 
 def statements_of(template: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
-    found = []
-    for logical_id, policy in resources_of_type(template, "AWS::IAM::Policy").items():
-        if logical_id.startswith(prefix):
-            found += resolve(policy["Properties"]["PolicyDocument"]["Statement"], template)
-    return found
+    return role_statements(template, prefix)
 
 
 def resources_for(statements: list[dict[str, Any]], action: str) -> set[str]:

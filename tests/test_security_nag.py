@@ -467,7 +467,8 @@ def test_wildcards_are_acknowledged_only_on_iam_policies_and_only_as_the_table_a
     for name, logical_id, rule, reason in acknowledgements(every_template()):
         if not rule.startswith("AwsSolutions-IAM5"):
             continue
-        assert every_template()[name]["Resources"][logical_id]["Type"] == "AWS::IAM::Policy"
+        # On the policy resource, or on the role whose inline policy holds the wildcard.
+        assert every_template()[name]["Resources"][logical_id]["Type"] in ("AWS::IAM::Policy", "AWS::IAM::Role")
         resource = rule[len("AwsSolutions-IAM5[Resource::") : -1]
         (entry,) = [w for w in WILDCARD_RESOURCES if w.reason == reason]
         assert re.fullmatch(entry.pattern, resource), f"{name}/{logical_id}: {resource} acknowledged as {entry.key}"

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import jsii
 from aws_cdk import Acknowledgment, AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 from .access import Holder
 from .findings import (
@@ -47,6 +48,8 @@ from .findings import (
     ResourceFinding,
     WildcardResource,
 )
+from .policies import RenderedPolicyDocument, TokenRenderer, merged
+from .scopes import stack_of
 from .tokens import is_unresolved
 
 NAG_PACK = "AwsSolutions"
@@ -85,6 +88,7 @@ __all__ = [
     "checker_of",
     "record_grant",
     "render",
+    "watch_inline",
     "wildcard_entry",
     "wildcard_resources",
 ]
@@ -116,28 +120,74 @@ def acknowledge_all(resources: Iterable[CfnResource], finding: ResourceFinding, 
 
 
 def cfn_resources(scope: IConstruct, *types: str) -> list[CfnResource]:
-    """The CloudFormation resources of these types under scope (itself included)."""
-    found = [cast(CfnResource, c) for c in scope.node.find_all() if CfnResource.is_cfn_resource(c)]
-    return [c for c in found if c.cfn_resource_type in types]
+    """The CloudFormation resources of these types under scope (itself included). A construct is
+    told apart by its Python class (jsii gives each object the class of its type), and an L1's
+    type by its class's constant: Node is asked only about a generic CfnResource."""
+    return [c for c in scope.node.find_all() if isinstance(c, CfnResource) and _resource_type(c) in types]
+
+
+_TYPES: dict[type, str | None] = {}
+
+
+def _resource_type(resource: CfnResource) -> str:
+    kind = type(resource)
+    if kind not in _TYPES:
+        declared = getattr(kind, "CFN_RESOURCE_TYPE_NAME", None)
+        _TYPES[kind] = declared if isinstance(declared, str) else None
+    return _TYPES[kind] or resource.cfn_resource_type
+
+
+def _acknowledge_nag(resource: CfnResource, rules: dict[str, str]) -> None:
+    """cdk-nag rules (rule -> reason) on one resource, written at once."""
+    if not rules:
+        return
+    Validations.of(resource).acknowledge(*(Acknowledgment(id=f"{NAG_PACK}::{rule}", reason=reason) for rule, reason in rules.items()))
+    reasons = _REASONS.setdefault(_object_key(resource), {})
+    reasons.update(rules)
+    resource.add_metadata(REASONS_KEY, dict(reasons))
 
 
 def _acknowledge(resource: CfnResource, rule: str, reason: str) -> None:
     checker = checker_of(rule)
     if checker == "cdk-nag":
-        Validations.of(resource).acknowledge(Acknowledgment(id=f"{NAG_PACK}::{rule}", reason=reason))
-    elif checker == "checkov":
-        config = resource.get_metadata("checkov") or {"skip": []}
+        _acknowledge_nag(resource, {rule: reason})
+        return
+    if checker == "checkov":
+        config = _metadata(resource, "checkov", {"skip": []})
         if all(skip["id"] != rule for skip in config["skip"]):
             config["skip"].append({"id": rule, "comment": reason})
         resource.add_metadata("checkov", config)
     else:
-        config = resource.get_metadata("cfn-lint") or {"config": {"ignore_checks": []}}
+        config = _metadata(resource, "cfn-lint", {"config": {"ignore_checks": []}})
         if rule not in config["config"]["ignore_checks"]:
             config["config"]["ignore_checks"].append(rule)
         resource.add_metadata("cfn-lint", config)
-    reasons = resource.get_metadata(REASONS_KEY) or {}
+    # Only this function writes REASONS_KEY: what a resource holds is known without asking Node.
+    reasons = _REASONS.setdefault(_object_key(resource), {})
     reasons[rule] = reason
-    resource.add_metadata(REASONS_KEY, reasons)
+    resource.add_metadata(REASONS_KEY, dict(reasons))
+
+
+_METADATA: dict[tuple[str, str], Any] = {}
+
+
+def _metadata(resource: CfnResource, key: str, empty: Any) -> Any:
+    """A checker's metadata on the resource as this module last wrote it; read from Node only the
+    first time (it may hold the user's own entries)."""
+    found = _METADATA.get((_object_key(resource), key))
+    if found is None:
+        found = _METADATA[(_object_key(resource), key)] = resource.get_metadata(key) or empty
+    return found
+
+
+_REASONS: dict[str, dict[str, str]] = {}
+"""What _acknowledge wrote as REASONS_KEY metadata on each resource, by its jsii object reference
+(a resource CDK created has a new Python proxy each time it is looked up)."""
+
+
+def _object_key(resource: CfnResource) -> str:
+    reference = getattr(getattr(resource, "__jsii_ref__", None), "ref", None)
+    return str(reference) if reference is not None else f"python:{id(resource)}"
 
 
 # --- wildcard resources, read from the final policies -------------------------------------------
@@ -192,62 +242,112 @@ def wildcard_entry(rendered: str, actions: Iterable[str], holder: Holder) -> Wil
 
 @dataclass
 class _Watched:
-    path: str
+    role: IConstruct
     holder: Holder
     ours: bool
     """Every statement of its policies is ours; otherwise only recorded grants are."""
     granted: list[Any]
+    inline: RenderedPolicyDocument | None = None
+    """The role's inline policy of our statements (a role a job created): acknowledged on the role."""
+
+
+# The roles' policies a role keeps as children: its own DefaultPolicy, or the Policy of this stack
+# that a mutable imported role takes statements into.
+_POLICY_CHILDREN = ("DefaultPolicy", "Policy")
+_BY_STACK: weakref.WeakKeyDictionary[Stack, WildcardAcknowledgements] = weakref.WeakKeyDictionary()
 
 
 @jsii.implements(IAspect)
 class WildcardAcknowledgements:
     """One per stack: acknowledges the IAM5 findings of the table on the roles our constructs
-    create or grant to, once every grant is in place (read-only priority: after the aspects
-    that still change the tree)."""
+    create or grant to, once every grant is in place.
+
+    It is applied to a construct of its own without children (``CONSTRUCT_ID``), so synth calls it
+    once per stack, not once per construct of the stack; it then reads the policies of the roles it
+    watches (read-only priority: after the aspects of that construct that still change the tree)."""
+
+    CONSTRUCT_ID = "BedrockEvaluationAcknowledgements"
 
     @classmethod
     def of(cls, scope: IConstruct) -> WildcardAcknowledgements:
-        stack = Stack.of(scope)
-        for aspect in Aspects.of(stack).all:
-            if isinstance(aspect, WildcardAcknowledgements):
-                return aspect
-        aspect = cls()
-        Aspects.of(stack).add(aspect, priority=AspectPriority.READONLY)
+        stack = stack_of(scope)
+        aspect = _BY_STACK.get(stack)
+        if aspect is None:
+            aspect = _BY_STACK[stack] = cls()
+            Aspects.of(Construct(stack, cls.CONSTRUCT_ID)).add(aspect, priority=AspectPriority.READONLY)
         return aspect
 
     def __init__(self) -> None:
-        self._watched: dict[str, _Watched] = {}
+        self._watched: dict[int, _Watched] = {}
 
     def watch(self, role: IConstruct, holder: Holder) -> None:
         """A role our constructs create, every statement of which is ours."""
-        self._watched[role.node.path] = _Watched(role.node.path, holder, ours=True, granted=[])
+        self._watched[id(role)] = _Watched(role, holder, ours=True, granted=[])
 
     def record(self, role: IConstruct, holder: Holder, resources: Sequence[str]) -> None:
         """Resources our constructs granted to a role that may also hold the user's statements."""
-        watched = self._watched.setdefault(role.node.path, _Watched(role.node.path, holder, ours=False, granted=[]))
+        watched = self._watched.get(id(role))
+        if watched is None:
+            watched = self._watched[id(role)] = _Watched(role, holder, ours=False, granted=[])
         watched.granted.extend(resources)
 
-    def visit(self, node: IConstruct) -> None:
-        if not CfnResource.is_cfn_resource(node) or cast(CfnResource, node).cfn_resource_type != "AWS::IAM::Policy":
-            return
-        watched = self._owner(node.node.path)
-        if watched is None:
-            return
-        stack = Stack.of(node)
-        document = stack.resolve(node.policy_document)  # type: ignore[attr-defined]
-        granted = {render(stack.resolve(r)) for r in watched.granted}
-        for rendered, actions in wildcard_resources(document).items():
-            if not watched.ours and rendered not in granted:
-                continue
-            entry = wildcard_entry(rendered, actions, watched.holder)
-            if entry is not None:
-                _acknowledge(node, f"{NAG_PACK}-IAM5[Resource::{rendered}]", entry.reason)  # type: ignore[arg-type]
-                if rendered == "*" and actions & WRITES_ON_STAR:
-                    acknowledge(cast(CfnResource, node), UNSCOPED_WRITE)
+    def watched(self, role: IConstruct) -> _Watched | None:
+        return self._watched.get(id(role))
 
-    def _owner(self, path: str) -> _Watched | None:
-        owners = [w for p, w in self._watched.items() if path.startswith(p + "/")]
-        return max(owners, key=lambda w: len(w.path), default=None)
+    def watch_inline(self, role: IConstruct, holder: Holder, document: RenderedPolicyDocument) -> None:
+        """A role whose inline policy holds our statements (and only ours), rendered from Python."""
+        if id(role) not in self._watched:
+            self._watched[id(role)] = _Watched(role, holder, ours=True, granted=[], inline=document)
+
+    def visit(self, node: IConstruct) -> None:
+        stack = Stack.of(node)
+        rendering = TokenRenderer(stack)
+        for watched in self._watched.values():
+            if watched.inline is not None:
+                self._acknowledge_inline(rendering, watched, watched.inline)
+                continue
+            for name in _POLICY_CHILDREN:
+                policy = watched.role.node.try_find_child(name)
+                resource = policy.node.default_child if policy is not None else None
+                if resource is not None and cast(CfnResource, resource).cfn_resource_type == "AWS::IAM::Policy":
+                    self._acknowledge_wildcards(stack, rendering, cast(CfnResource, resource), watched)
+
+    @staticmethod
+    def _acknowledge_inline(rendering: TokenRenderer, watched: _Watched, document: RenderedPolicyDocument) -> None:
+        statements = [
+            {"Effect": "Allow", "Action": list(s.actions), "Resource": [rendering(r) for r in s.resources]}
+            for s in merged(document.statements_granted)
+        ]
+        found = wildcard_resources({"Statement": statements})
+        if not found:
+            return
+        role = cast(CfnResource, watched.role.node.default_child)
+        _acknowledge_found(role, found, watched.holder, lambda rendered: True)
+
+    @staticmethod
+    def _acknowledge_wildcards(stack: Stack, rendering: TokenRenderer, node: CfnResource, watched: _Watched) -> None:
+        document = stack.resolve(node.policy_document)  # type: ignore[attr-defined]
+        granted = {rendering(r) for r in watched.granted}
+        _acknowledge_found(node, wildcard_resources(document), watched.holder, lambda rendered: watched.ours or rendered in granted)
+
+
+def _acknowledge_found(resource: CfnResource, found: dict[str, set[str]], holder: Holder, ours: Callable[[str], bool]) -> None:
+    """The IAM5 findings of the wildcards found in a resource's policy that the table has an entry
+    for on this holder's role (and that are ours), written at once."""
+    rules: dict[str, str] = {}
+    unscoped_write = False
+    for rendered, actions in found.items():
+        entry = wildcard_entry(rendered, actions, holder) if ours(rendered) else None
+        if entry is not None:
+            rules[f"{NAG_PACK}-IAM5[Resource::{rendered}]"] = entry.reason
+            unscoped_write |= rendered == "*" and bool(actions & WRITES_ON_STAR)
+    _acknowledge_nag(resource, rules)
+    if unscoped_write:
+        acknowledge(resource, UNSCOPED_WRITE)
+
+
+def watch_inline(role: IConstruct, holder: Holder, document: RenderedPolicyDocument) -> None:
+    WildcardAcknowledgements.of(role).watch_inline(role, holder, document)
 
 
 def record_grant(role: IConstruct, holder: Holder, resources: Sequence[str]) -> None:

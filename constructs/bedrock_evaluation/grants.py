@@ -4,18 +4,23 @@ records it for the acknowledgements; what each permission allows, and why, is th
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Stack
+import jsii
+from aws_cdk import IResolvable, IResolveContext, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from constructs import Construct
 
 from . import access
-from .compliance import record_grant
+from .compliance import record_grant, watch_inline
 from .models import model_access
+from .policies import RenderedPolicyDocument, SharedStatements, Statement, statement_json
 from .references import S3Location, literal_s3_location, references, resource_arn
+from .scopes import role_arn_of, stack_of
 
 BEDROCK = "bedrock.amazonaws.com"
 
@@ -31,18 +36,59 @@ def grant(
     """One statement of the table on a role, recorded so that the wildcards among its resources
     can be acknowledged, also on a role that is not ours. Returns the statement when the role
     refused it (an imported, immutable role): its owner must add it."""
-    statement = iam.PolicyStatement(
-        actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
-    )
+    inline = inline_policy(role)
+    if inline is not None:
+        # A role a job created for itself: a Python statement of its inline policy, no jsii call.
+        inline.add(Statement(tuple(permission.actions), tuple(resources), dict(conditions) if conditions else None))
+        watch_inline(role, permission.holder, inline)
+        return None
+    if isinstance(role, iam.Role):
+        # A role of this stack takes every statement: the same one twice (several jobs of a shared
+        # role on one model, one bucket) is added once, and what add_to_principal_policy answers is known.
+        key = (permission.actions, tuple(resources), repr(conditions))
+        granted = _GRANTED.setdefault(role, set())
+        if key in granted:
+            return None
+        granted.add(key)
+        role.add_to_principal_policy(_statement(permission, resources, conditions))
+        record_grant(role, permission.holder, resources)
+        return None
+    statement = _statement(permission, resources, conditions)
     added = role.add_to_principal_policy(statement).statement_added
     record_grant(role, permission.holder, resources)
     return None if added and _holds_policies(role) else statement
 
 
+def _statement(permission: access.Permission, resources: Sequence[str], conditions: Mapping[str, Any] | None) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=list(permission.actions), resources=list(resources), conditions=dict(conditions) if conditions else None
+    )
+
+
+# What grant() gave each role of the stack, to give each statement once.
+_GRANTED: weakref.WeakKeyDictionary[iam.IRole, set[tuple[tuple[str, ...], tuple[str, ...], str]]] = weakref.WeakKeyDictionary()
+
+
+def inline_policy(role: iam.IRole) -> RenderedPolicyDocument | None:
+    """The inline policy our grants go to, on a role a job created for itself (`JobServiceRole`)."""
+    document = getattr(role, "job_policy", None)
+    return document if isinstance(document, RenderedPolicyDocument) else None
+
+
 def _holds_policies(role: iam.IRole) -> bool:
     """A role of the stack keeps statements in its DefaultPolicy, a mutable imported one in a Policy
-    of this stack; an immutable imported role (mutable=False) says it added them but keeps none."""
-    return any(role.node.try_find_child(name) is not None for name in ("DefaultPolicy", "Policy"))
+    of this stack; an immutable imported role (mutable=False) says it added them but keeps none.
+    A role that once held them holds them for good: asked of Node once per role."""
+    if isinstance(role, iam.Role) or id(role) in _HOLDING:
+        return True
+    if any(role.node.try_find_child(name) is not None for name in ("DefaultPolicy", "Policy")):
+        _HOLDING[id(role)] = role
+        return True
+    return False
+
+
+# Roles known to hold statements, by id (an entry goes when its role does).
+_HOLDING: weakref.WeakValueDictionary[int, iam.IRole] = weakref.WeakValueDictionary()
 
 
 def allow_in_key_policy(
@@ -82,7 +128,7 @@ def grant_job(
     bound: the S3 objects the construct placed or was given as bucket objects, by the URI the
     request holds (a token, until deploy); output: the output location the construct chose.
     """
-    stack = Stack.of(role)
+    stack = stack_of(role)
     found = references(request)
     unscoped: list[str] = []
     refused: list[iam.PolicyStatement] = []
@@ -127,7 +173,13 @@ def grant_job(
     if output is None:
         unscoped.append(output_uri)
     else:
-        allow(role, access.OUTPUT_BUCKET, [output.bucket_arn])
+        if inline_policy(role) is not None:
+            # The same for every job that writes to this bucket: once per stack, not once per role.
+            SharedStatements.of(cast(iam.Role, role)).attach(
+                cast(iam.Role, role), Statement(access.OUTPUT_BUCKET.actions, (output.bucket_arn,)), "OutputBucketListing"
+            )
+        else:
+            allow(role, access.OUTPUT_BUCKET, [output.bucket_arn])
         allow(role, access.OUTPUT_OBJECTS, [output.objects_arn])
     return JobGrants(unscoped, refused)
 
@@ -142,7 +194,7 @@ def _grant_read(allow: _Grant, role: iam.IRole, location: S3Location) -> None:
 
 
 def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> None:
-    models = model_access(Stack.of(role), identifiers)
+    models = model_access(stack_of(role), identifiers)
     if models.models:
         allow(role, access.MODEL_USE, models.models)
     if models.inference_profiles:
@@ -157,9 +209,79 @@ def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> Non
 # --- the handler, per job -------------------------------------------------------------------------
 
 
-def grant_handler(handler_role: iam.IRole, service_role: iam.IRole) -> None:
-    """PassRole on the job's service role, only to Bedrock: the only role a job may run as."""
-    grant(handler_role, access.PASS_SERVICE_ROLE, [service_role.role_arn], {"StringEquals": {"iam:PassedToService": BEDROCK}})
+# Role ARNs per PassRole statement. IAM counts the deployed ARNs (up to about 105 characters each
+# in any partition), while CDK sizes a policy by its template text (about half of that) and
+# minimizePolicies merges statements alike: so the handler's DefaultPolicy lists the first 80
+# roles in one statement (10,240 characters of inline policies per role), and each further 55 are
+# alone in a managed policy of their own (6,144 characters each).
+PASS_ROLES_IN_DEFAULT_POLICY = 80
+PASS_ROLES_PER_POLICY = 55
+
+
+@jsii.implements(IResolvable)
+class _PassRoleDocument:
+    """The policy document of one batch of job roles the handler may pass, rendered when the
+    template is written."""
+
+    def __init__(self, arns: list[str]) -> None:
+        self.arns = arns
+
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
+
+    def resolve(self, context: IResolveContext) -> Any:
+        statement = Statement(access.PASS_SERVICE_ROLE.actions, tuple(self.arns), {"StringEquals": {"iam:PassedToService": BEDROCK}})
+        return {"Statement": [statement_json(statement)], "Version": "2012-10-17"}
+
+    def to_string(self) -> str:
+        return Token.as_string(self)
+
+
+@dataclass
+class _Passing:
+    """The roles the handler may pass: the first batch in a statement of its DefaultPolicy, each
+    later batch in a managed policy of its own that the jobs of the batch wait for."""
+
+    statement: iam.PolicyStatement | None = None
+    arns: set[str] = field(default_factory=set)
+    batches: list[tuple[iam.CfnManagedPolicy, _PassRoleDocument]] = field(default_factory=list)
+
+
+_PASSING: weakref.WeakKeyDictionary[iam.IRole, _Passing] = weakref.WeakKeyDictionary()
+
+
+def grant_handler(handler_role: iam.IRole, service_role: iam.IRole, scope: Construct) -> list[Construct]:
+    """PassRole on the job's service role, only to Bedrock: the only role a job may run as. All
+    jobs' roles are rendered in one place; returns the policy the job must wait for when it is not
+    the handler's own DefaultPolicy (which the handler functions already wait for)."""
+    arn = role_arn_of(service_role)
+    passing = _PASSING.setdefault(handler_role, _Passing())
+    if arn in passing.arns:
+        return []
+    passing.arns.add(arn)
+    if passing.statement is None:
+        passing.statement = iam.PolicyStatement(
+            actions=list(access.PASS_SERVICE_ROLE.actions), resources=[arn], conditions={"StringEquals": {"iam:PassedToService": BEDROCK}}
+        )
+        handler_role.add_to_principal_policy(passing.statement)
+        return []
+    if len(passing.arns) <= PASS_ROLES_IN_DEFAULT_POLICY:
+        passing.statement.add_resources(arn)
+        return []
+    if not passing.batches or len(passing.batches[-1][1].arns) >= PASS_ROLES_PER_POLICY:
+        document = _PassRoleDocument([])
+        policy = iam.CfnManagedPolicy(
+            scope,
+            f"PassRoles{len(passing.batches) + 1}",
+            policy_document=document,
+            roles=[handler_role.role_name],
+            description="The evaluation job handler may pass these jobs' service roles, only to Bedrock",
+        )
+        passing.batches.append((policy, document))
+    policy, document = passing.batches[-1]
+    document.arns.append(arn)
+    return [policy]
 
 
 def _is_amazon_model(identifier: str) -> bool:

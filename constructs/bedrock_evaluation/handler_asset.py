@@ -8,15 +8,16 @@ the same model that synth validated against.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import os
 import shutil
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import botocore
-import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 from . import contract, results
@@ -97,21 +98,66 @@ def service_subset(model: dict[str, Any], operations: frozenset[str]) -> dict[st
     return {**model, "operations": kept, "shapes": {name: model["shapes"][name] for name in sorted(reached)}}
 
 
-@jsii.implements(ILocalBundling)
-class _LocalBuild:
-    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
-        build_asset(Path(output_dir))
-        return True
+def asset_inputs() -> list[Path]:
+    """Every file the built asset is made from: the handler, the contract, the service models read,
+    and this module (how they are put together)."""
+    inputs = sorted(handler_source_dir().glob("*.py")) + [Path(contract.__file__), Path(__file__)]
+    for service in SERVICES:
+        model_dir = service_model_dir(service)
+        inputs += sorted(p for name in MODEL_FILES for p in (model_dir / name, model_dir / f"{name}.gz") if p.is_file())
+    return inputs
+
+
+def inputs_digest() -> str:
+    """A digest of the inputs' contents (and of which input each is: its name and the service it
+    belongs to, never where the machine keeps it)."""
+    digest = hashlib.sha256(f"{BUILD_FORMAT}\n".encode())
+    for path in asset_inputs():
+        digest.update(f"{path.parent.parent.name}/{path.parent.name}/{path.name}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+# Changed when build_asset writes something else from the same inputs.
+BUILD_FORMAT = "handler-asset-1"
+
+
+def cache_root() -> Path:
+    """$BEDROCK_EVALUATION_CACHE, else the user's cache directory (XDG_CACHE_HOME or ~/.cache)."""
+    given = os.environ.get("BEDROCK_EVALUATION_CACHE")
+    if given:
+        return Path(given)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bedrock-evaluation"
+
+
+@cache
+def built_asset_dir() -> Path:
+    """The asset, built once per digest of its inputs into the cache and reused by every later
+    synth: a synth only reads the inputs to digest them. Built beside its final place and renamed
+    into it, so a concurrent synth sees a complete asset or none."""
+    target = cache_root() / "handler" / inputs_digest()
+    if (target / "index.py").is_file():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # no writable cache (a read-only home): this process builds its own copy
+        target = Path(tempfile.mkdtemp(prefix="bedrock-evaluation-")) / target.name
+        target.parent.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name[:16]}-", dir=target.parent))
+    try:
+        build_asset(staging)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not (target / "index.py").is_file():  # not another synth's rename: a real failure
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def handler_code() -> lambda_.Code:
-    # The hash is taken of the built output: it changes when the handler or the bundled model
-    # changes, and never because of where or when synth ran.
-    return lambda_.Code.from_asset(
-        str(handler_source_dir()),
-        asset_hash_type=AssetHashType.OUTPUT,
-        bundling=BundlingOptions(
-            image=DockerImage.from_registry("local-build-only"),  # never pulled: local build always succeeds
-            local=_LocalBuild(),
-        ),
-    )
+    # The asset's hash is CDK's fingerprint of the built files: it changes when the handler or the
+    # bundled model changes, and never because of where or when synth ran (the cache directory's
+    # path is in no template).
+    return lambda_.Code.from_asset(str(built_asset_dir()))

@@ -29,9 +29,10 @@ from .provider import EvaluationJobProvider
 from .quality_gate import JobWait, QualityGate
 from .rag import RagSource
 from .references import S3Location
-from .service_role import EvaluationServiceRole
+from .scopes import adopt, bucket_name_and_arn, path_of, role_arn_of, stack_of
+from .service_role import JobServiceRole
 from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
-from .tags import job_tag_manager, render_tags_after_tagging
+from .tags import RequestWithTags, job_tag_manager
 from .tasks import EvaluationTask
 from .tokens import is_unresolved
 from .uniqueness import AppJobs
@@ -128,6 +129,7 @@ class EvaluationJob(Construct):
             @default - no gate
         """
         super().__init__(scope, construct_id)
+        adopt(self, scope, construct_id)
         props = JobProps(
             model=model,
             models=models,
@@ -155,11 +157,11 @@ class EvaluationJob(Construct):
         # typed props -> the request (pure) -> datasets bound -> role and output filled in
         if request is not None:
             self._refuse(service_model.structure_violations(request))  # before it is copied, recursively
-        built = build_request(props, self.node.path) if request is None else BuiltRequest(copy.deepcopy(dict(request)), (), ())
+        built = build_request(props, path_of(self)) if request is None else BuiltRequest(copy.deepcopy(dict(request)), (), ())
         self._grants_to_role = "roleArn" not in built.request
         self.role = self._service_role(built.request, role)
         body, bound, uploads, local_files = self._bind_datasets(built)
-        body["roleArn"] = body.get("roleArn", self.role.role_arn)
+        body["roleArn"] = body.get("roleArn", role_arn_of(self.role))
         human = props.is_human or "human" in (body.get("evaluationConfig") or {})
         output = self._place_output(body, output_bucket, output_prefix, human=human)
 
@@ -181,16 +183,16 @@ class EvaluationJob(Construct):
         self._grant(body, bound, output, encryption_key)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy and the uploads need dependencies.
+        self._tag_manager: TagManager | None = None  # made when a Tags aspect first asks for it
+        encoded = service_model.encode_documents(body, stack_of(self).to_json_string)
         self.resource = EvaluationJobProvider.of(self).resource(
             self,
             contract.RESOURCE_TYPE,
-            {contract.PROP_REQUEST: service_model.encode_documents(body, Stack.of(self).to_json_string), **settings},
+            {contract.PROP_REQUEST: RequestWithTags(path_of(self), lambda: self._tag_manager, body, encoded, settings), **settings},
             after=[self.role],
         )
-        for upload in uploads:
-            self.resource.node.add_dependency(upload)
-        self._tag_manager = job_tag_manager()
-        render_tags_after_tagging(self, self._tag_manager, body, settings)
+        for dependency in [*uploads, *self._waits_for]:
+            self.resource.node.add_dependency(dependency)
         self.results: JobResults | None = None
         if wait is not None and results_at is not None:
             identity = {contract.PROP_REQUEST: {k: v for k, v in body.items() if k != "jobTags"}, **settings}
@@ -218,6 +220,8 @@ class EvaluationJob(Construct):
     @property
     def tags(self) -> TagManager:
         """CDK tags (``Tags.of(scope).add(...)``) become jobTags; tags= and request jobTags win."""
+        if self._tag_manager is None:
+            self._tag_manager = job_tag_manager()
         return self._tag_manager
 
     @property
@@ -303,7 +307,7 @@ class EvaluationJob(Construct):
         if "roleArn" in request:
             # A role managed elsewhere, with its own policies: nothing is granted to it.
             return iam.Role.from_role_arn(self, "ImportedServiceRole", str(request["roleArn"]), mutable=False)
-        return role or EvaluationServiceRole(self, "ServiceRole", description="Service role of a Bedrock evaluation job")
+        return role or JobServiceRole(self, "ServiceRole", description="Service role of a Bedrock evaluation job")
 
     def _bind_datasets(self, built: BuiltRequest) -> tuple[dict[str, Any], dict[str, S3Location], list[Construct], dict[int, Path]]:
         """Upload each local dataset (or point at its S3 object) and write its location in."""
@@ -339,8 +343,9 @@ class EvaluationJob(Construct):
         if human:
             allow_human_review(self, output_bucket)
         self.output_prefix = naming.output_prefix(output_prefix, self.job_name_prefix)
-        body["outputDataConfig"] = {"s3Uri": f"s3://{self.output_bucket.bucket_name}/{self.output_prefix}"}
-        return S3Location(self.output_bucket.bucket_arn, self.output_bucket.arn_for_objects(f"{self.output_prefix}*"))
+        bucket_name, bucket_arn = bucket_name_and_arn(self.output_bucket)
+        body["outputDataConfig"] = {"s3Uri": f"s3://{bucket_name}/{self.output_prefix}"}
+        return S3Location(bucket_arn, f"{bucket_arn}/{self.output_prefix}*")
 
     def _grant(self, body: dict[str, Any], bound: dict[str, S3Location], output: S3Location | None, key: kms.IKey | None) -> None:
         provider = EvaluationJobProvider.of(self)
@@ -354,7 +359,7 @@ class EvaluationJob(Construct):
                     f"no S3 access was granted for {uri!r}: it is only known at deploy time; use Dataset.from_s3(bucket, key) "
                     "or output_bucket=, or grant the service role access yourself",
                 )
-        grant_handler(provider.role, self.role)
+        self._waits_for = grant_handler(provider.role, self.role, provider)
         if key is not None:
             refused += grant_encryption_key(
                 key,

@@ -13,6 +13,7 @@ from aws_cdk import Stack
 
 from .boundary import check_fields, checked
 from .errors import EvaluationJobConfigError
+from .scopes import facts_of
 from .tokens import is_unresolved
 
 # Geographic prefixes of system (cross-region) inference profiles: "us.anthropic.claude-...".
@@ -163,7 +164,7 @@ def _add(stack: Stack, identifier: str, access: ModelAccess) -> None:
         # model must be allowed in every region, which only a region wildcard can say.
         access.models.append(_foundation_model(stack, _profile_model(identifier), "*"))
     else:
-        access.models.append(_foundation_model(stack, identifier, stack.region))
+        access.models.append(_foundation_model(stack, identifier, facts_of(stack).region))
 
 
 # Model types whose metadata the job reads (the service-role pages: GetProvisionedModelThroughput,
@@ -182,7 +183,7 @@ def _profile_model(profile_id: str) -> str:
 
 
 def _foundation_model(stack: Stack, model_id: str, region: str) -> str:
-    return f"arn:{stack.partition}:bedrock:{region}::foundation-model/{model_id}"
+    return f"arn:{facts_of(stack).partition}:bedrock:{region}::foundation-model/{model_id}"
 
 
 # Judge models the user guide lists (evaluation-judge, "Supported models"): for built-in metrics,

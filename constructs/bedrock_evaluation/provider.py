@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from . import access, contract
 from .access import Holder
@@ -28,9 +29,10 @@ from .compliance import (
     acknowledge_all,
     cfn_resources,
 )
-from .grants import evaluation_job_arns, grant
+from .grants import evaluation_job_arns, grant, inline_policy
 from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
+from .scopes import one_per_stack
 
 # The handler answers before this (it keeps a safety margin): IAM retries (4 minutes), and after
 # a Create whose outcome was lost, the calls that settle it, each allowed its worst case (87 s).
@@ -47,6 +49,9 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SAGEMAKER = "sagemaker.amazonaws.com"
 
 
+_DEFAULT_POLICIES: weakref.WeakKeyDictionary[iam.IRole, IConstruct] = weakref.WeakKeyDictionary()
+
+
 class EvaluationJobProvider(Construct):
     """The handler functions, their role and the CDK Provider framework."""
 
@@ -55,9 +60,7 @@ class EvaluationJobProvider(Construct):
     @classmethod
     @checked
     def of(cls, scope: Construct) -> EvaluationJobProvider:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        return existing if isinstance(existing, EvaluationJobProvider) else cls(stack, cls.CONSTRUCT_ID)
+        return one_per_stack(scope, cls.CONSTRUCT_ID, cls, lambda stack: cls(stack, cls.CONSTRUCT_ID))
 
     @checked_construct
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -153,7 +156,9 @@ class EvaluationJobProvider(Construct):
 
     @property
     def service_token(self) -> str:
-        return self.provider.service_token
+        if not hasattr(self, "_service_token"):
+            self._service_token: str = self.provider.service_token
+        return self._service_token
 
     def resource(
         self, scope: Construct, resource_type: str, properties: Mapping[str, Any], *, after: Sequence[iam.IRole] = ()
@@ -164,8 +169,11 @@ class EvaluationJobProvider(Construct):
             scope, "Resource", service_token=self.service_token, resource_type=resource_type, service_timeout=SERVICE_TIMEOUT, properties=dict(properties)
         )
         for role in after:
-            policy = role.node.try_find_child("DefaultPolicy")
+            if inline_policy(role) is not None:
+                continue  # the role holds its policy itself: the roleArn reference orders it
+            policy = _DEFAULT_POLICIES.get(role) or role.node.try_find_child("DefaultPolicy")
             if policy is not None:
+                _DEFAULT_POLICIES[role] = policy  # a role's DefaultPolicy, once made, stays
                 resource.node.add_dependency(policy)
         return resource
 

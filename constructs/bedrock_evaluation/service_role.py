@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+import weakref
+from collections.abc import Mapping
+
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .boundary import checked_construct
 from .grants import BEDROCK, evaluation_job_arns
+from .policies import RenderedPolicyDocument, Substitutions
+from .scopes import adopt, stack_of
+
+JOB_POLICY_NAME = "EvaluationJob"
+
+_PRINCIPALS: weakref.WeakKeyDictionary[Stack, iam.IPrincipal] = weakref.WeakKeyDictionary()
+
+
+def _bedrock_evaluation_jobs(stack: Stack) -> iam.IPrincipal:
+    """Bedrock, only for evaluation jobs of this account and region: made once per stack (a role
+    renders its trust policy from the principal, which it does not change)."""
+    principal = _PRINCIPALS.get(stack)
+    if principal is None:
+        principal = _PRINCIPALS[stack] = iam.ServicePrincipal(BEDROCK).with_conditions(
+            {
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnEquals": {"aws:SourceArn": _as_sub(stack, evaluation_job_arns(stack))},
+            }
+        )
+    return principal
+
+
+def _as_sub(stack: Stack, value: str) -> str:
+    """The value as one Fn::Sub (fewer template bytes than CDK's Fn::Join, in every job's role)."""
+    compact = Substitutions.of(stack).compact(value, stack=stack)
+    return value if isinstance(compact, str) else Fn.sub(compact["Fn::Sub"])
 
 
 class EvaluationServiceRole(iam.Role):
@@ -22,16 +51,24 @@ class EvaluationServiceRole(iam.Role):
         """
         :param description: the role's description. @default - "Service role of Bedrock evaluation jobs"
         """
-        stack = Stack.of(scope)
-        principal = iam.ServicePrincipal(BEDROCK).with_conditions(
-            {
-                "StringEquals": {"aws:SourceAccount": stack.account},
-                "ArnEquals": {"aws:SourceArn": evaluation_job_arns(stack)},
-            }
-        )
+        stack = stack_of(scope)
         super().__init__(
             scope,
             construct_id,
-            assumed_by=principal,
+            assumed_by=_bedrock_evaluation_jobs(stack),
             description=description or "Service role of Bedrock evaluation jobs",
+            inline_policies=self._inline_policies(stack),
         )
+        adopt(self, scope, construct_id)
+
+    def _inline_policies(self, stack: Stack) -> Mapping[str, iam.PolicyDocument] | None:
+        return None
+
+
+class JobServiceRole(EvaluationServiceRole):
+    """The role a job creates for itself: what the job is granted is its inline policy
+    (``job_policy``), rendered from Python; statements others add go to its DefaultPolicy as usual."""
+
+    def _inline_policies(self, stack: Stack) -> Mapping[str, iam.PolicyDocument] | None:
+        self.job_policy = RenderedPolicyDocument(Substitutions.of(stack))
+        return {JOB_POLICY_NAME: self.job_policy}

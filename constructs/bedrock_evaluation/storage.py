@@ -34,6 +34,7 @@ from .compliance import (
 from .datasets import Dataset, DatasetLocation, _LocalFile, _S3Object, content_digest
 from .grants import grant
 from .lint import acknowledge_role_dependencies
+from .scopes import one_per_stack
 
 # The console's human-review task UI reads results from this origin, with GET only.
 HUMAN_REVIEW_ORIGIN = "https://mturk-console-template-preview-hooks.s3.amazonaws.com"
@@ -61,9 +62,7 @@ class EvaluationBucket(Construct):
     @classmethod
     @checked
     def of(cls, scope: Construct) -> EvaluationBucket:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.CONSTRUCT_ID)
-        return existing if isinstance(existing, EvaluationBucket) else cls(stack, cls.CONSTRUCT_ID)
+        return one_per_stack(scope, cls.CONSTRUCT_ID, cls, lambda stack: cls(stack, cls.CONSTRUCT_ID))
 
     @checked_construct
     def __init__(self, scope: Construct, construct_id: str) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jsii
-from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, TagManager, TagType
-from constructs import IConstruct
+from aws_cdk import IResolvable, IResolveContext, TagManager, TagType, Token
 
 from . import contract, service_model
 from .errors import EvaluationJobConfigError, Violation
@@ -18,33 +17,45 @@ def job_tag_manager() -> TagManager:
     return TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
 
 
-def render_tags_after_tagging(
-    job: IConstruct, tag_manager: TagManager, request: dict[str, Any], settings: Mapping[str, str]
-) -> None:
-    """Renders the job's CDK tags into its request once the Tags aspect has run; settings: the
-    job's other properties, to measure them with the tags."""
-    Aspects.of(job).add(_RenderTags(job, tag_manager, request, settings), priority=AspectPriority.DEFAULT)
+@jsii.implements(IResolvable)
+class RequestWithTags:
+    """The job's Request property: its request, with the CDK tags of its scope rendered into
+    jobTags when the template is written, after every Tags aspect has run. No aspect per job:
+    the tags are read once, from the job's tag manager, as the property resolves.
 
+    tag_manager: the job's tag manager, None while nothing asked for it (no Tags aspect reached the
+    job: it has no CDK tags); request: the job's request as validated; encoded: the same with its
+    documents encoded for the template; settings: the job's other properties, to measure them with
+    the tags."""
 
-@jsii.implements(IAspect)
-class _RenderTags:
-    """Runs after the Tags aspect (a mutating one), so every tag applied to the job's scope is in its request."""
+    def __init__(
+        self,
+        path: str,
+        tag_manager: Callable[[], TagManager | None],
+        request: Mapping[str, Any],
+        encoded: Mapping[str, Any],
+        settings: Mapping[str, str],
+    ) -> None:
+        self._path, self._tag_manager, self._request, self._encoded, self._settings = path, tag_manager, request, encoded, settings
 
-    def __init__(self, job: IConstruct, tag_manager: TagManager, request: dict[str, Any], settings: Mapping[str, str]) -> None:
-        self._job, self._tag_manager, self._request, self._settings = job, tag_manager, request, settings
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
 
-    def visit(self, node: IConstruct) -> None:
-        if node is not self._job:
-            return
-        cdk_tags = {t["Key"]: t["Value"] for t in self._tag_manager.render_tags() or []}
+    def resolve(self, context: IResolveContext) -> Any:
+        manager = self._tag_manager()
+        cdk_tags = {t["Key"]: t["Value"] for t in (manager.render_tags() or [] if manager is not None else [])}
         if not cdk_tags:
-            return
+            return dict(self._encoded)
         explicit = {t["key"]: t["value"] for t in self._request.get("jobTags", [])}
         rendered = [{"key": k, "value": v} for k, v in sorted({**cdk_tags, **explicit}.items())]
         errors, _ = service_model.constraint_violations({"jobTags": rendered})
         errors += job_properties_violations({**self._request, "jobTags": rendered}, self._settings)
         if errors:
-            raise EvaluationJobConfigError(self._job.node.path, [Violation("CDK tags", cdk_tags, "they make jobTags invalid"), *errors])
-        resource = self._job.node.find_child("Resource").node.default_child
-        assert isinstance(resource, CfnResource)
-        resource.add_property_override(f"{contract.PROP_REQUEST}.jobTags", rendered)
+            raise EvaluationJobConfigError(self._path, [Violation("CDK tags", cdk_tags, "they make jobTags invalid"), *errors])
+        request = dict(self._encoded)
+        request["jobTags"] = rendered
+        return request
+
+    def to_string(self) -> str:
+        return Token.as_string(self)

@@ -14,6 +14,7 @@ from constructs import IConstruct, IValidation
 
 from . import naming
 from .compliance import render
+from .scopes import path_of, stack_of
 from .tokens import is_unresolved
 
 
@@ -28,6 +29,7 @@ class _Output:
 
 
 _BY_ROOT: weakref.WeakKeyDictionary[IConstruct, AppJobs] = weakref.WeakKeyDictionary()
+_ROOTS: weakref.WeakKeyDictionary[Stack, IConstruct] = weakref.WeakKeyDictionary()
 
 
 @jsii.implements(IValidation)
@@ -36,7 +38,10 @@ class AppJobs:
 
     @classmethod
     def of(cls, scope: IConstruct) -> AppJobs:
-        root = scope.node.root
+        stack = stack_of(scope)
+        root = _ROOTS.get(stack)
+        if root is None:
+            root = _ROOTS[stack] = stack.node.root
         found = _BY_ROOT.get(root)
         if found is None:
             found = _BY_ROOT[root] = cls()
@@ -50,7 +55,7 @@ class AppJobs:
 
     def name_prefix(self, job: IConstruct, given: str | None) -> str:
         """The given prefix, or the default one made unique among the app's jobs."""
-        prefix = given or naming.unique_name_prefix(job.node.path, self._prefixes)
+        prefix = given or naming.unique_name_prefix(path_of(job), self._prefixes)
         self._prefixes.add(prefix)
         return prefix
 

@@ -1,0 +1,202 @@
+"""The policies of the service roles jobs create, kept as plain Python data and rendered once,
+when the template is written.
+
+A role a job creates for itself holds its policy inline (``Policies`` of the role: no
+``AWS::IAM::Policy`` per job) and takes no statements through jsii: each grant is a Python
+statement, merged with the others like CDK's ``minimizePolicies`` does. A statement that is the
+same for every job of the stack (the output bucket's listing) is written once, in a customer
+managed policy of the stack that those roles attach, instead of once per role.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import IResolveContext, Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .scopes import stack_of
+
+_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One Allow statement: actions on resources, under conditions (a mapping, or None)."""
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    conditions: Mapping[str, Any] | None = None
+
+    def key(self) -> str:
+        return repr(sorted(self.actions)) + repr(self.conditions)
+
+
+def merged(statements: Sequence[Statement]) -> list[Statement]:
+    """Statements with the same actions and conditions as one, resources in the order granted."""
+    by_key: dict[str, Statement] = {}
+    for statement in statements:
+        key = statement.key()
+        earlier = by_key.get(key)
+        if earlier is None:
+            by_key[key] = Statement(tuple(sorted(set(statement.actions))), tuple(dict.fromkeys(statement.resources)), statement.conditions)
+        else:
+            by_key[key] = Statement(earlier.actions, tuple(dict.fromkeys((*earlier.resources, *statement.resources))), earlier.conditions)
+    return list(by_key.values())
+
+
+def statement_json(statement: Statement, resources: Sequence[Any] | None = None) -> dict[str, Any]:
+    """The statement as CDK writes it: a single action or resource as a string, actions sorted;
+    resources: the statement's, as they are to be written (default: as granted)."""
+    actions = sorted(set(statement.actions))
+    rendered: dict[str, Any] = {"Action": actions[0] if len(actions) == 1 else actions}
+    if statement.conditions:
+        rendered["Condition"] = dict(statement.conditions)
+    rendered["Effect"] = "Allow"
+    written = list(statement.resources if resources is None else resources)
+    rendered["Resource"] = written[0] if len(written) == 1 else written
+    return rendered
+
+
+class RenderedPolicyDocument(iam.PolicyDocument):
+    """A policy document whose statements live in Python and are rendered when it resolves, each
+    ARN as one ``Fn::Sub`` where CDK would write an ``Fn::Join`` of its parts (the same value, in
+    fewer bytes)."""
+
+    def __init__(self, substitutions: Substitutions) -> None:
+        super().__init__()
+        self.statements_granted: list[Statement] = []
+        self._substitutions = substitutions
+
+    def add(self, statement: Statement) -> None:
+        self.statements_granted.append(statement)
+
+    def resolve(self, context: IResolveContext) -> Any:
+        statements = []
+        for statement in merged(self.statements_granted):
+            resources = [self._substitutions.compact(r, context) for r in statement.resources]
+            statements.append(statement_json(statement, resources))
+        return {"Statement": statements, "Version": "2012-10-17"}
+
+
+class Substitutions:
+    """One per stack: writes a string with tokens as ``{"Fn::Sub": "...${Logical.Attribute}..."}``
+    when each of its tokens is a Ref or an Fn::GetAtt (each token resolved once per stack)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, str | None] = {}
+
+    def compact(self, value: str, context: IResolveContext | None = None, stack: Stack | None = None) -> Any:
+        if "${Token[" not in value or "${!" in value:
+            return value
+        body: list[str] = []
+        position = 0
+        for match in _TOKEN.finditer(value):
+            literal = value[position : match.start()]
+            if "${" in literal:
+                return value
+            body.append(literal)
+            token = match.group(0)
+            if token not in self._parts:
+                resolved = context.resolve(token) if context is not None else stack.resolve(token)  # type: ignore[union-attr]
+                self._parts[token] = _variable(resolved)
+            part = self._parts[token]
+            if part is None:
+                return value
+            body.append(part)
+            position = match.end()
+        literal = value[position:]
+        if "${" in literal:
+            return value
+        body.append(literal)
+        return {"Fn::Sub": "".join(body)}
+
+    @classmethod
+    def of(cls, scope: Construct) -> Substitutions:
+        stack = stack_of(scope)
+        found = _SUBSTITUTIONS.get(stack)
+        if found is None:
+            found = _SUBSTITUTIONS[stack] = cls()
+        return found
+
+
+def _variable(resolved: Any) -> str | None:
+    """${Name} for {"Ref": Name}, ${Logical.Attribute} for {"Fn::GetAtt": [Logical, Attribute]}."""
+    if isinstance(resolved, dict) and len(resolved) == 1:
+        ref = resolved.get("Ref")
+        if isinstance(ref, str):
+            return "${" + ref + "}"
+        att = resolved.get("Fn::GetAtt")
+        if isinstance(att, list) and len(att) == 2 and all(isinstance(a, str) for a in att):
+            return "${" + str(att[0]) + "." + str(att[1]) + "}"
+    return None
+
+
+_SUBSTITUTIONS: weakref.WeakKeyDictionary[Stack, Substitutions] = weakref.WeakKeyDictionary()
+
+
+class SharedStatements:
+    """One per stack: each statement that several job roles need alike, in a customer managed
+    policy of its own that those roles attach."""
+
+    CONSTRUCT_ID = "BedrockEvaluationServiceRoles"
+
+    @classmethod
+    def of(cls, scope: Construct) -> SharedStatements:
+        stack = stack_of(scope)
+        found = _SHARED.get(stack)
+        if found is None:
+            found = _SHARED[stack] = cls(stack)
+        return found
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._scope: Construct | None = None
+        self._policies: dict[str, iam.IManagedPolicy] = {}
+
+    def attach(self, role: iam.Role, statement: Statement, name: str) -> None:
+        """Give role the statement through the stack's managed policy that holds it."""
+        key = statement.key() + repr(statement.resources)
+        policy = self._policies.get(key)
+        if policy is None:
+            if self._scope is None:
+                self._scope = Construct(self._stack, self.CONSTRUCT_ID)
+            document = {"Statement": [statement_json(statement)], "Version": "2012-10-17"}
+            construct_id = f"{name}{len(self._policies) or ''}"
+            resource = iam.CfnManagedPolicy(
+                self._scope, construct_id, policy_document=document, description="Statements every job service role of this stack needs alike"
+            )
+            policy = self._policies[key] = iam.ManagedPolicy.from_managed_policy_arn(self._scope, f"{construct_id}Arn", resource.ref)
+        role.add_managed_policy(policy)
+
+
+_SHARED: weakref.WeakKeyDictionary[Stack, SharedStatements] = weakref.WeakKeyDictionary()
+
+
+class TokenRenderer:
+    """Renders resources the way cdk-nag names them in a finding (`compliance.render`), resolving
+    each token once per stack instead of each resource that holds it."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._rendered: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str:
+        from .compliance import render
+
+        parts: list[str] = []
+        position = 0
+        for match in _TOKEN.finditer(value):
+            parts.append(render(value[position : match.start()]))
+            token = match.group(0)
+            if token not in self._rendered:
+                self._rendered[token] = render(self._stack.resolve(token))
+            parts.append(self._rendered[token])
+            position = match.end()
+        parts.append(render(value[position:]))
+        return "".join(parts)
