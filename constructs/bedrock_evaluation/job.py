@@ -172,11 +172,7 @@ class EvaluationJob(Construct):
             Annotations.of(self).add_warning_v2(f"{_WARNING_ID}:request", str(warning))
         settings = {contract.PROP_JOB_NAME_PREFIX: self.job_name_prefix, contract.PROP_REMOVAL: self.removal.value}
         self._refuse(job_properties_violations(body, settings))
-        results_at = (
-            ResultsLocation(self.output_bucket.bucket_arn, self.output_prefix)
-            if self.output_bucket is not None and self.output_prefix is not None and not is_unresolved(self.output_prefix)
-            else ResultsLocation.of_uri(Stack.of(self), (body.get("outputDataConfig") or {}).get("s3Uri"))
-        )
+        results_at = self._results_location(body) if wait is not None else None
         self._refuse(results_violations(body, results_at, wait, quality_gate))
         self.request = body
         app_jobs.register(self, body)
@@ -375,6 +371,12 @@ class EvaluationJob(Construct):
                 "the role or key given is imported and cannot be changed by this stack; its owner must add these "
                 f"statements (a key's to its key policy) or the job will fail: {json.dumps(statements, sort_keys=True)}",
             )
+
+    def _results_location(self, body: Mapping[str, Any]) -> ResultsLocation | None:
+        """Where a waited job's results are, for the handler's read grant (None: not known at synth)."""
+        if self.output_bucket is not None and self.output_prefix is not None and not is_unresolved(self.output_prefix):
+            return ResultsLocation(self.output_bucket.bucket_arn, self.output_prefix)
+        return ResultsLocation.of_uri(stack_of(self), (body.get("outputDataConfig") or {}).get("s3Uri"))
 
     def _result_keys(self, body: Mapping[str, Any], key: kms.IKey | None) -> list[str]:
         """The KMS keys result files may be encrypted with, beyond encryption_key= (which the handler
