@@ -903,3 +903,17 @@ def test_python_m_runs_it_with_endpoints_from_the_usual_environment(world: Resul
 def test_the_console_script_is_declared() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'bedrock-evaluation-results = "bedrock_evaluation.results_command:main"' in pyproject
+
+
+def test_the_command_needs_neither_the_cdk_nor_node() -> None:
+    """Reading results is boto3's work: importing the command loads neither aws_cdk nor jsii (which
+    would start a Node process), while the constructs stay importable from the package as ever."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bedrock_evaluation.results_command as c; "
+        "assert 'aws_cdk' not in sys.modules and 'jsii' not in sys.modules, sorted(sys.modules); "
+        "from bedrock_evaluation import EvaluationJob, JobWait; assert 'aws_cdk' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
