@@ -5,6 +5,7 @@ properties too large for the event CloudFormation sends. Typed props and raw req
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
 
@@ -217,3 +218,48 @@ def test_fails_when_cdk_tags_rendered_into_the_request_make_it_too_large(stack):
         cdk.Tags.of(stack).add(f"team-{index:03d}-" + "k" * 100, "v" * 256)
     with pytest.raises(RuntimeError, match=r"Eval/Tagged: .*properties is about 13\d,\d{3} bytes"):  # raised in an aspect, through jsii
         cdk.App.of(stack).synth()
+
+
+def test_the_handler_may_pass_the_roles_of_many_jobs_within_iams_policy_limits(stack):
+    # given 130 jobs, each with the role it creates
+    from cfn import DeployedNames, policy_documents, resolve
+
+    from bedrock_evaluation import Dataset, EvaluationTask, Model
+
+    for index in range(130):
+        EvaluationJob(
+            stack,
+            f"Job{index:03d}",
+            model=Model.bedrock("amazon.nova-lite-v1:0"),
+            tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
+        )
+
+    # when the template is written
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+
+    # then the handler may pass each job's role, only to Bedrock; each policy that holds those
+    # grants is within IAM's limits, counted with names as long as CloudFormation makes them; and a
+    # job whose role is passed by a policy of its own waits for that policy
+    resources = template["Resources"]
+    (handler,) = [k for k, r in resources.items() if k.startswith("BedrockEvaluationJobProviderHandlerRole") and r["Type"] == "AWS::IAM::Role"]
+    passed_by: dict[str, str] = {}
+    inline = 0
+    for holder, document in policy_documents(template, handler):
+        chars = len(json.dumps(resolve(document, template, DeployedNames("Eval")), separators=(",", ":")))
+        if resources[holder]["Type"] == "AWS::IAM::ManagedPolicy":
+            assert chars <= 6_144, holder
+        else:
+            inline += chars
+        for statement in document["Statement"]:
+            if statement["Action"] == "iam:PassRole" and statement["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}:
+                targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                passed_by.update({t["Fn::GetAtt"][0]: holder for t in targets})
+    assert inline <= 10_240
+    roles = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role" and k.startswith("Job")]
+    assert len(roles) == 130 and sorted(passed_by) == sorted(roles)
+    assert len({h for h in passed_by.values() if resources[h]["Type"] == "AWS::IAM::ManagedPolicy"}) == 2  # 55 + 55 + 20
+    for logical_id, job in resources.items():
+        if job["Type"] == "Custom::BedrockEvaluationJob":
+            holder = passed_by[job["Properties"]["Request"]["roleArn"]["Fn::GetAtt"][0]]
+            if resources[holder]["Type"] == "AWS::IAM::ManagedPolicy":
+                assert holder in job["DependsOn"], logical_id

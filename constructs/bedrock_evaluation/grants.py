@@ -210,12 +210,12 @@ def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> Non
 
 
 # Role ARNs per PassRole statement. IAM counts the deployed ARNs (up to about 105 characters each
-# in any partition), while CDK sizes a policy by its template text (about half of that) and
-# minimizePolicies merges statements alike: so the handler's DefaultPolicy lists the first 80
-# roles in one statement (10,240 characters of inline policies per role), and each further 55 are
-# alone in a managed policy of their own (6,144 characters each).
-PASS_ROLES_IN_DEFAULT_POLICY = 80
+# in any partition), while CDK sizes a policy by its template text (about half of that), may move
+# any statement of a DefaultPolicy into an overflow managed policy (6,144 characters), and
+# minimizePolicies merges statements alike: so the handler's DefaultPolicy lists the first 55
+# roles in one statement, and each further 55 are alone in a managed policy of their own.
 PASS_ROLES_PER_POLICY = 55
+PASS_ROLES_IN_DEFAULT_POLICY = PASS_ROLES_PER_POLICY
 
 
 @jsii.implements(IResolvable)
