@@ -28,8 +28,6 @@ import botocore.exceptions  # noqa: E402
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
-from bedrock_evaluation.results import ResultsError  # noqa: E402
-
 ClientError: type[Exception] = botocore.exceptions.ClientError
 """The service answered with an error."""
 CALL_ERRORS: tuple[type[Exception], ...] = (ClientError, botocore.exceptions.BotoCoreError)
@@ -293,6 +291,8 @@ class ResultObjects:
             body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
         except ClientError as error:
             if error_code(error) in ("NoSuchKey", "404"):
+                from bedrock_evaluation.results import ResultsError  # noqa: PLC0415 (read by waited jobs only)
+
                 raise ResultsError(f"s3://{bucket}/{key} was listed but is not there ({error_code(error)})", key=key, missing=True) from error
             raise
         yield from body.iter_lines()

@@ -19,13 +19,11 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from functools import cache, wraps
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import flow_definition
 import ingestion
 import lifecycle
-import scores
-import watch
 from bedrock import (
     WORST_CALL_SECONDS,
     EvaluationJobs,
@@ -52,6 +50,9 @@ from bedrock_evaluation.contract import (
     WAIT_LIMIT_SECONDS,
     WATCH_RESOURCE_TYPE,
 )
+
+if TYPE_CHECKING:
+    import watch
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.setLevel(logging.INFO)
@@ -104,6 +105,8 @@ def pollers() -> PollerExecutions:
 
 def signal(url: str, status: watch.Status, text: str, unique_id: str) -> None:
     """Signals a wait condition: a PUT to its presigned URL, replaced by tests."""
+    import watch  # noqa: PLC0415 (only the poller signals: a job's cold start does not import it)
+
     watch.send_signal(url, status, text, unique_id)
 
 
@@ -139,8 +142,12 @@ def on_event(event: Mapping[str, object], context: LambdaContext) -> Response:
     if request.resource_type == FLOW_DEFINITION_RESOURCE_TYPE:
         return _flow_definition_event(request, budget)
     if request.resource_type == RESULTS_RESOURCE_TYPE:
+        import scores  # noqa: PLC0415 (waited jobs' modules load when a waited job's event comes: a job's cold start stays lean)
+
         return scores.on_event(request, budget)
     if request.resource_type == WATCH_RESOURCE_TYPE:
+        import watch  # noqa: PLC0415
+
         return watch.on_event(request, pollers(), budget)
     return _job_event(request, budget)
 
@@ -156,6 +163,8 @@ def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completi
     if request.resource_type == RESULTS_RESOURCE_TYPE:
         if request.request_type == "Delete":
             return {"IsComplete": True}  # the job's own resource decides what happens to the job
+        import scores  # noqa: PLC0415
+
         done, data = scores.is_complete(request, jobs(), result_objects(), stacks(), _budget(context))
         return {"IsComplete": True, "Data": data} if done else {"IsComplete": False}
     if request.resource_type == WATCH_RESOURCE_TYPE:
@@ -166,6 +175,8 @@ def is_complete(event: Mapping[str, object], context: LambdaContext) -> Completi
 @briefly
 def poll(event: Mapping[str, object], context: LambdaContext) -> watch.PollState:
     """The poller state machine's task: one look at a long-waited job (see `watch`)."""
+    import watch  # noqa: PLC0415
+
     state = watch.parse_state(event)
     logger.info(json.dumps({"entry": "poll", "JobName": state["jobName"], "JobArn": state["jobArn"]}))
     budget = _budget(context)
