@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # app.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # test helpers
 sys.path.insert(0, str(ROOT / "lambda" / "evaluation_job"))  # the handler's modules, as Lambda imports them
+# The scenario modules' own assertions report their values, whichever test module imports them first.
+pytest.register_assert_rewrite("lifecycle_driver", "lifecycle_scenarios", "flow_definition_scenarios", "results_scenarios")
 
 
 @pytest.fixture(scope="session")

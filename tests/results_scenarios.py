@@ -53,12 +53,18 @@ class WaitConditions:
 
     def __init__(self) -> None:
         self.signals: dict[str, list[dict[str, Any]]] = {}
+        """The signals each handle received, by its name (the URL's path, without its query)."""
+        self.received: list[dict[str, Any]] = []
+        """Every signal, in order, and the headers it came with."""
+        self.headers: list[dict[str, str]] = []
         conditions = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_PUT(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                conditions.signals.setdefault(self.path.lstrip("/"), []).append(json.loads(body))
+                signal = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                conditions.signals.setdefault(self.path.lstrip("/").split("?")[0], []).append(signal)
+                conditions.received.append(signal)
+                conditions.headers.append(dict(self.headers))
                 self.send_response(200)
                 self.end_headers()
 

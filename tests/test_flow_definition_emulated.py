@@ -4,14 +4,11 @@ background chaos as the reliability report runs them."""
 
 from __future__ import annotations
 
+import flow_definition_scenarios
 import pytest
-
-pytest.register_assert_rewrite("flow_definition_scenarios", "lifecycle_scenarios", "lifecycle_driver")
-
-import flow_definition_scenarios  # noqa: E402
-from botocore.validate import ParamValidator  # noqa: E402
-from emulator.sagemaker import ACCEPTED_REQUEST_SOURCES, OPERATIONS, SAGEMAKER_MODEL, SageMakerEmulator  # noqa: E402
-from flow_definition_scenarios import FLOW_SCENARIOS, FlowScenario, flow_world, invariant_violations  # noqa: E402
+from botocore.validate import ParamValidator
+from emulator.sagemaker import ACCEPTED_REQUEST_SOURCES, OPERATIONS, SAGEMAKER_MODEL, SageMakerEmulator
+from flow_definition_scenarios import FLOW_SCENARIOS, FlowScenario, flow_world, invariant_violations
 
 
 @pytest.mark.parametrize("scenario", FLOW_SCENARIOS, ids=[s.id for s in FLOW_SCENARIOS])

@@ -10,10 +10,8 @@ name used before with another input).
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import bedrock
@@ -25,6 +23,7 @@ import watch
 from botocore.stub import Stubber
 from events import ResourceEvent
 from handler_support import JOB_ARN, OTHER_JOB_ARN, FakeClock, job_description, make_event, stubbed_jobs
+from results_scenarios import WaitConditions
 
 from bedrock_evaluation import contract
 
@@ -162,14 +161,14 @@ def test_a_passing_fault_while_reading_the_status_is_not_yet_and_a_lasting_one_f
 
 
 def test_metric_names_are_read_from_the_jobs_description() -> None:
-    import scores
+    from bedrock_evaluation.results import requested_metrics
 
-    assert scores.metric_names(job_description()) == ["Builtin.Accuracy"]
-    assert scores.metric_names({"evaluationConfig": {"human": {"datasetMetricConfigs": [{"metricNames": ["Helpful", "Preference"]}]}}}) == [
+    assert requested_metrics(job_description()) == ["Builtin.Accuracy"]
+    assert requested_metrics({"evaluationConfig": {"human": {"datasetMetricConfigs": [{"metricNames": ["Helpful", "Preference"]}]}}}) == [
         "Helpful",
         "Preference",
     ]
-    assert scores.metric_names({}) == []
+    assert requested_metrics({}) == []
 
 
 # --- the watch resource ---------------------------------------------------------------------------------
@@ -246,35 +245,19 @@ def test_the_watch_waits_for_a_new_grant_to_start_the_poller_then_gives_up_with_
 # --- the poller -------------------------------------------------------------------------------------------
 
 
-class Signals:
-    """The wait condition handle: a presigned URL that records what is PUT to it."""
+class Signals(WaitConditions):
+    """One wait condition handle: a presigned URL (signature and all) that records what is PUT to it."""
 
     def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        signals = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PUT(self) -> None:  # noqa: N802
-                signals.headers.append(dict(self.headers))
-                signals.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/handle?X-Amz-Signature=abc"
+        super().__init__()
+        self.url = self.handle("handle?X-Amz-Signature=abc")
 
 
 @pytest.fixture
 def signals() -> Iterator[Signals]:
     handle = Signals()
     yield handle
-    handle.server.shutdown()
-    handle.server.server_close()
+    handle.close()
 
 
 def _state(url: str, **overrides: Any) -> watch.PollState:

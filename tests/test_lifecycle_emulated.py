@@ -9,16 +9,13 @@ handler bugs the emulator found (expected failures until the handler is fixed).
 
 from __future__ import annotations
 
+import index
+import lifecycle_driver
+import lifecycle_scenarios
 import pytest
-
-pytest.register_assert_rewrite("lifecycle_scenarios", "lifecycle_driver")
-
-import index  # noqa: E402
-import lifecycle_driver  # noqa: E402
-import lifecycle_scenarios  # noqa: E402
-from handler_support import make_event  # noqa: E402
-from lifecycle_driver import CloudFormation, VirtualClock  # noqa: E402
-from lifecycle_scenarios import (  # noqa: E402
+from handler_support import make_event
+from lifecycle_driver import CloudFormation, VirtualClock
+from lifecycle_scenarios import (
     BOTOCORE_ATTEMPTS,
     IN_PROGRESS,
     SCENARIOS,
@@ -31,7 +28,7 @@ from lifecycle_scenarios import (  # noqa: E402
     world,
 )
 
-from bedrock_evaluation.contract import CREATE_FAILED_MARKER  # noqa: E402
+from bedrock_evaluation.contract import CREATE_FAILED_MARKER
 
 # --- every scenario, one at a time -------------------------------------------------------------------
 

@@ -3,13 +3,14 @@ scenario on its own, then all of them under background chaos as the reliability 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-
-pytest.register_assert_rewrite("results_scenarios", "lifecycle_scenarios", "lifecycle_driver")
-
-import results_scenarios  # noqa: E402
-from lifecycle_scenarios import invariant_violations  # noqa: E402
-from results_scenarios import RESULTS_SCENARIOS, ResultsScenario, results_world  # noqa: E402
+import results_scenarios
+from emulator.results import ScorePlan
+from handler_support import ROLE_ARN, model_request, rag_request
+from lifecycle_scenarios import invariant_violations
+from results_scenarios import RESULTS_SCENARIOS, ResultsScenario, delete_stack, deploy, job_props, judge_request, results_world
 
 
 @pytest.mark.parametrize("scenario", RESULTS_SCENARIOS, ids=[s.id for s in RESULTS_SCENARIOS])
@@ -31,11 +32,7 @@ def test_every_results_scenario_under_chaos_answers_every_event_and_leaves_nothi
 # Record shapes and layouts: ../shared/reference/bedrock-evaluation.md, "Results in S3" (user guide
 # model-evaluation-report-s3; amazon-bedrock-samples; a committed real knowledge-base output).
 
-from typing import Any  # noqa: E402
 
-from emulator.results import ScorePlan  # noqa: E402
-from handler_support import ROLE_ARN, model_request, rag_request  # noqa: E402
-from results_scenarios import delete_stack, deploy, job_props, judge_request  # noqa: E402
 
 NOVA, MICRO = "amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"
 

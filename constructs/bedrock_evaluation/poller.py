@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -34,19 +33,18 @@ from .compliance import (
     cfn_resources,
 )
 from .grants import evaluation_job_arns, grant
-from .handler_asset import handler_code
 from .lint import acknowledge_role_dependencies
+from .provider import IS_COMPLETE_TIMEOUT, LOG_RETENTION, handler_function
 
 # One GetEvaluationJob (botocore retries included, 87 s at worst) after the handler's safety margin
 # (95 s), and one signal (20 s): the same room IsComplete has.
-POLL_TIMEOUT = Duration.minutes(5)
+POLL_TIMEOUT = IS_COMPLETE_TIMEOUT
 # A poll that fails (the function timed out, or Bedrock kept refusing) is tried again, at most a
 # minute apart, so that a poll past the deadline still signals well inside the wait condition's
 # 5 minutes of margin; together the retries outlast a passing outage.
 POLL_RETRY_INTERVAL = Duration.seconds(20)
 POLL_RETRY_ATTEMPTS = 30
 POLL_RETRY_MAX_DELAY = Duration.minutes(1)
-LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 
 class EvaluationJobPoller(Construct):
@@ -76,15 +74,11 @@ class EvaluationJobPoller(Construct):
         grant(role, access.POLL_JOBS, [evaluation_job_arns(stack)])
         log_group = logs.LogGroup(self, "PollerLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         grant(role, access.POLLER_LOGS, [log_group.log_group_arn])
-        self.function = lambda_.Function(
+        self.function = handler_function(
             self,
             "Poll",
-            runtime=lambda_.Runtime.PYTHON_3_13,
-            architecture=lambda_.Architecture.ARM_64,
-            code=handler_code(),
             handler="index.poll",
             role=role,
-            memory_size=256,
             timeout=POLL_TIMEOUT,
             log_group=log_group,
             description="Bedrock evaluation jobs: signals a job's wait condition once the job has ended",

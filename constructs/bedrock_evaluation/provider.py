@@ -49,6 +49,25 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SAGEMAKER = "sagemaker.amazonaws.com"
 
 
+def handler_function(
+    scope: Construct, construct_id: str, *, handler: str, role: iam.IRole, timeout: Duration, log_group: logs.ILogGroup, description: str
+) -> lambda_.Function:
+    """A function of the handler asset (one entry point of `index`), on the runtime it is tested on."""
+    return lambda_.Function(
+        scope,
+        construct_id,
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        architecture=lambda_.Architecture.ARM_64,
+        code=handler_code(),
+        handler=handler,
+        role=role,
+        memory_size=256,
+        timeout=timeout,
+        log_group=log_group,
+        description=description,
+    )
+
+
 _DEFAULT_POLICIES: weakref.WeakKeyDictionary[iam.IRole, IConstruct] = weakref.WeakKeyDictionary()
 
 
@@ -83,30 +102,23 @@ class EvaluationJobProvider(Construct):
         log_group = self._log_group("HandlerLogs")
         grant(self.role, access.HANDLER_LOGS, [log_group.log_group_arn])
 
-        code = handler_code()
-        common: dict[str, Any] = {
-            "runtime": lambda_.Runtime.PYTHON_3_13,
-            "architecture": lambda_.Architecture.ARM_64,
-            "code": code,
-            "role": self.role,
-            "memory_size": 256,
-            "log_group": log_group,
-        }
-        self.on_event = lambda_.Function(
+        self.on_event = handler_function(
             self,
             "OnEvent",
             handler="index.on_event",
+            role=self.role,
             timeout=ON_EVENT_TIMEOUT,
+            log_group=log_group,
             description="Bedrock evaluation jobs: create, replace, stop, delete",
-            **common,
         )
-        self.is_complete = lambda_.Function(
+        self.is_complete = handler_function(
             self,
             "IsComplete",
             handler="index.is_complete",
+            role=self.role,
             timeout=IS_COMPLETE_TIMEOUT,
+            log_group=log_group,
             description="Bedrock evaluation jobs: waits for a stopped job before deleting it",
-            **common,
         )
         handlers = cfn_resources(self, "AWS::Lambda::Function")
         acknowledge_all(handlers, PINNED_PYTHON_RUNTIME)

@@ -123,9 +123,6 @@ class QualityGate:
     def __post_init__(self) -> None:
         check_fields(self)
 
-    def is_empty(self) -> bool:
-        return not self.at_least and not self.at_most and self.max_drop is None
-
     def violations(self, request: Mapping[str, object]) -> list[Violation]:
         """What the gate asks that this job cannot measure, or that no score can meet."""
         view = RequestView(request)

@@ -58,6 +58,21 @@ BUILTIN_METRICS = frozenset(
 
 
 
+def requested_metrics(description: Mapping[str, object]) -> list[str]:
+    """The metric names a job's request gave, from GetEvaluationJob's answer (or the request):
+    what `metric_names` of `scores_of` and `read_summary` take."""
+    config = description.get("evaluationConfig")
+    names: set[str] = set()
+    if isinstance(config, Mapping):
+        for kind in ("automated", "human"):
+            part = config.get(kind)
+            tasks = part.get("datasetMetricConfigs", []) if isinstance(part, Mapping) else []
+            for task in tasks if isinstance(tasks, list) else []:
+                if isinstance(task, Mapping):
+                    names.update(str(n) for n in task.get("metricNames", []) or [])
+    return sorted(names)
+
+
 def canonical_metric(name: str, metric_names: Collection[str] = ()) -> str:
     """The name a result's metric is reported by: as the job requested it.
 
@@ -259,20 +274,36 @@ def _model_scores(file: ResultFile, record: dict[str, object], index: int, metri
     response = _response_text(responses[0]) if responses else None
     prompt = _text(input_record.get("prompt"))
     for i, entry in enumerate(_list(automated.get("scores"), "automatedEvaluationResult.scores")):
-        where = f"automatedEvaluationResult.scores[{i}]"
-        score = _required_object(entry, where)
-        yield Score(
-            metric=canonical_metric(_metric_name(score, where), metric_names),
-            value=_number(score.get("result"), f"{where}.result"),
-            source=file.source,
-            task_type=file.task_type,
-            dataset=file.dataset,
-            record=index,
-            prompt=prompt,
-            response=response,
-            explanation=_explanation(score),
-            key=file.key,
-        )
+        yield _scored(file, entry, f"automatedEvaluationResult.scores[{i}]", metric_names, record=index, prompt=prompt, response=response)
+
+
+def _scored(
+    file: ResultFile,
+    entry: object,
+    where: str,
+    metric_names: Collection[str],
+    *,
+    record: int,
+    prompt: str | None,
+    response: str | None,
+    turn: int | None = None,
+) -> Score:
+    """One judge's or algorithm's score entry ({metricName, result, evaluatorDetails}) of a model
+    record or a knowledge-base turn."""
+    score = _required_object(entry, where)
+    return Score(
+        metric=canonical_metric(_metric_name(score, where), metric_names),
+        value=_number(score.get("result"), f"{where}.result"),
+        source=file.source,
+        task_type=file.task_type,
+        dataset=file.dataset,
+        record=record,
+        turn=turn,
+        prompt=prompt,
+        response=response,
+        explanation=_explanation(score),
+        key=file.key,
+    )
 
 
 def _knowledge_base_scores(file: ResultFile, record: dict[str, object], index: int, metric_names: Collection[str]) -> Iterator[Score]:
@@ -284,20 +315,7 @@ def _knowledge_base_scores(file: ResultFile, record: dict[str, object], index: i
         response = _text(output.get("text"))
         for i, entry in enumerate(_list(turn.get("results"), f"conversationTurns[{t}].results")):
             where = f"conversationTurns[{t}].results[{i}]"
-            score = _required_object(entry, where)
-            yield Score(
-                metric=canonical_metric(_metric_name(score, where), metric_names),
-                value=_number(score.get("result"), f"{where}.result"),
-                source=file.source,
-                task_type=file.task_type,
-                dataset=file.dataset,
-                record=index,
-                turn=t,
-                prompt=prompt,
-                response=response,
-                explanation=_explanation(score),
-                key=file.key,
-            )
+            yield _scored(file, entry, where, metric_names, record=index, turn=t, prompt=prompt, response=response)
 
 
 def _human_scores(file: ResultFile, record: dict[str, object], index: int, metric_names: Collection[str]) -> Iterator[Score]:

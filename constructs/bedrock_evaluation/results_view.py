@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .contract import LOWER_IS_BETTER
-from .results import RatingMethod, Score, Summary, summarize
+from .results import RatingMethod, Score, Summary, requested_metrics, summarize
 from .summary import kind as request_kind
 
 COMPLETED = "Completed"
@@ -48,7 +48,7 @@ class JobResults:
         """From GetEvaluationJob's answer (the request's evaluationConfig and inferenceConfig as sent)."""
         evaluation = description.get("evaluationConfig") or {}
         config = evaluation.get("automated") or evaluation.get("human") or {}
-        metric_names = frozenset(name for item in config.get("datasetMetricConfigs", []) for name in item.get("metricNames", []))
+        metric_names = frozenset(requested_metrics(description))
         kind = request_kind(dict(description))
         if "customMetricConfig" in config:
             kind += " + custom metrics"

@@ -76,15 +76,15 @@ def backoff(attempt: int, clock: Clock) -> float:
     return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2.0**attempt) * (0.5 + clock.random() / 2)
 
 
-def reason(text: str) -> str:
-    """The text, cut to MAX_REASON_BYTES as a JSON response holds it (and marked where it was cut)."""
-    if _json_bytes(text) <= MAX_REASON_BYTES:
+def reason(text: str, limit: int = MAX_REASON_BYTES) -> str:
+    """The text, cut to `limit` bytes (MAX_REASON_BYTES) as a JSON response holds it (and marked where it was cut)."""
+    if _json_bytes(text) <= limit:
         return text
     # The longest head that fits: quotes, backslashes and control characters take more than one byte.
     low, high = 0, len(text)
     while low < high:
         middle = (low + high + 1) // 2
-        if _json_bytes(text[:middle]) + len(_CUT) <= MAX_REASON_BYTES:
+        if _json_bytes(text[:middle]) + len(_CUT) <= limit:
             low = middle
         else:
             high = middle - 1

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from bedrock import FAILED_OR_NOT_STARTED, EvaluationJobs, OutOfTime, ResultObjects, StackStatuses, error_message, is_transient
 from events import WAIT_KEY, ResourceEvent, Response
-from runtime import Budget, InvalidProperties, ResourceError, duration_text, module_logger
+from runtime import Budget, InvalidProperties, ResourceError, duration_text, module_logger, reason
 
 from bedrock_evaluation.contract import (
     LOWER_IS_BETTER,
@@ -45,6 +45,7 @@ from bedrock_evaluation.results import (
     attributes,
     read_summary,
     regressions,
+    requested_metrics,
     within_bounds,
 )
 
@@ -63,8 +64,6 @@ READ_FAILURES: tuple[type[Exception], ...] = (ResultsError, *FAILED_OR_NOT_START
 ATTR_STATUS = "Status"
 ATTR_BASELINE = "Baseline"
 """Which job the regression gate compared with, or why there was none."""
-# The job's metric names, by kind of job (GetEvaluationJob's evaluationConfig).
-_CONFIGS = ("automated", "human")
 
 
 class ResultsFailure(ResourceError):
@@ -181,9 +180,10 @@ def is_complete(
         if props.signalled is not None and props.job_name not in props.signalled:
             # The job was replaced through a value known only at deploy time, and its wait condition kept.
             other = f" (the wait condition was signalled for {', '.join(props.signalled) or 'no job'}, not this job: deploy again to wait for it)"
+        age = age_of(job, budget.clock.wall()) or "at the wait's deadline"
         raise ResultsFailure(
             props.job_name,
-            f"still {status} {_age(job, budget.clock.wall())}, past the wait's timeout of {duration_text(props.wait_seconds)}{other} "
+            f"still {status} {age}, past the wait's timeout of {duration_text(props.wait_seconds)}{other} "
             f"(a longer wait= means running the job again){RUN_AGAIN}",
         )
     logger.info("%s is %s; looking again later", props.job_name, status)
@@ -197,7 +197,7 @@ def _returned_to(look: Look) -> tuple[bool, dict[str, str]]:
     data = {ATTR_STATUS: "Completed", ATTR_BASELINE: "none: the stack is rolling back to this job"}
     try:
         job = look.jobs.get(props.job_arn) or {}
-        summary = read_summary(look.store, props.output_s3_uri, props.job_name, props.job_arn, metric_names=metric_names(job))
+        summary = read_summary(look.store, props.output_s3_uri, props.job_name, props.job_arn, metric_names=requested_metrics(job))
     except READ_FAILURES as error:
         if _passing(error) and not look.late:
             return False, {}
@@ -210,7 +210,7 @@ def _returned_to(look: Look) -> tuple[bool, dict[str, str]]:
 def _completed(look: Look, job: Mapping[str, object]) -> tuple[bool, dict[str, str]]:
     props = look.props
     try:
-        summary = read_summary(look.store, props.output_s3_uri, props.job_name, props.job_arn, metric_names=metric_names(job))
+        summary = read_summary(look.store, props.output_s3_uri, props.job_name, props.job_arn, metric_names=requested_metrics(job))
     except ResultsError as error:
         if error.missing and not look.late:
             logger.info("%s: %s; looking again later", props.job_name, error)
@@ -256,7 +256,7 @@ def _baseline(look: Look) -> tuple[str, Summary] | str:
             return f"none: {old.job_name} no longer exists"
         if previous.get("status") != "Completed":
             return f"none: {old.job_name} is {previous.get('status')}"
-        return old.job_name, read_summary(look.store, old.output_s3_uri, old.job_name, old.job_arn, metric_names=metric_names(previous))
+        return old.job_name, read_summary(look.store, old.output_s3_uri, old.job_name, old.job_arn, metric_names=requested_metrics(previous))
     except READ_FAILURES as error:
         if _passing(error) and not look.late:
             raise
@@ -268,18 +268,6 @@ def failure_messages(job: Mapping[str, object]) -> str:
     messages = job.get("failureMessages")
     listed = [str(m) for m in messages] if isinstance(messages, list) else []
     return "; ".join(listed) or "Bedrock gave no reason"
-
-
-def metric_names(job: Mapping[str, object]) -> list[str]:
-    """The metric names the job's request gave, as GetEvaluationJob returns them."""
-    config = job.get("evaluationConfig")
-    names: list[str] = []
-    if isinstance(config, Mapping):
-        for kind in _CONFIGS:
-            part = config.get(kind)
-            for task in (part or {}).get("datasetMetricConfigs", []) if isinstance(part, Mapping) else []:
-                names.extend(str(n) for n in task.get("metricNames", []))
-    return sorted(set(names))
 
 
 def _not_yet(look: Look, error: Exception, doing: str) -> tuple[bool, dict[str, str]]:
@@ -300,16 +288,12 @@ def _passing(error: Exception) -> bool:
 
 def reason_part(text: str) -> str:
     """An attribute that carries a reason, cut so the answer stays within CloudFormation's 4,096 bytes."""
-    return text if len(text.encode()) <= MAX_ATTRIBUTE_REASON_BYTES else text.encode()[: MAX_ATTRIBUTE_REASON_BYTES - 3].decode(errors="ignore") + "..."
+    return reason(text, MAX_ATTRIBUTE_REASON_BYTES)
 
 
-def _created(job: Mapping[str, object]) -> float:
-    created = job.get("creationTime")
-    return created.timestamp() if isinstance(created, datetime) else 0.0
-
-
-def _age(job: Mapping[str, object] | None, now: float) -> str:
-    created = _created(job or {})
-    return f"{duration_text(now - created)} after it was created" if created else "at the wait's deadline"
+def age_of(job: Mapping[str, object] | None, now: float) -> str | None:
+    """How long ago GetEvaluationJob says the job was created ("3 h 5 min after it was created")."""
+    created = (job or {}).get("creationTime")
+    return f"{duration_text(now - created.timestamp())} after it was created" if isinstance(created, datetime) else None
 
 

@@ -19,13 +19,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal, TypedDict
 
 from bedrock import CALL_ERRORS, FAILED_OR_NOT_STARTED, EvaluationJobs, PollerExecutions, error_code, error_message, is_transient
 from events import ResourceEvent, Response
 from runtime import Budget, Clock, InvalidProperties, ResourceError, backoff, duration_text, module_logger, reason
-from scores import failure_messages
+from scores import age_of, failure_messages
 
 from bedrock_evaluation.contract import (
     PROP_POLL_SECONDS,
@@ -187,8 +186,7 @@ def poll(state: PollState, jobs: EvaluationJobs, clock: Clock, signal: Signal) -
             return _signalled(state, signal, "FAILURE", f"{name} is {status} (stopped outside this deploy?): it will never complete")
     if now > state["deadline"]:
         status = str(job.get("status")) if job is not None else "of unknown status"
-        created = job.get("creationTime") if job is not None else None
-        age = f"{duration_text(now - created.timestamp())} after it was created" if isinstance(created, datetime) else "at the deadline"
+        age = age_of(job, now) or "at the deadline"
         return _signalled(
             state,
             signal,
