@@ -73,7 +73,7 @@ def test_a_short_wait_is_one_results_resource_after_the_job(stack: cdk.Stack) ->
     assert len(results) == 1
     (logical_id, resource), = results.items()
     props = resource["Properties"]
-    job_id = stack.get_logical_id(job.resource.node.default_child)  # type: ignore[arg-type]
+    job_id = stack.get_logical_id(job.resource)
     assert props["JobArn"] == {"Fn::GetAtt": [job_id, "JobArn"]}
     assert props["WaitSeconds"] == "1800"
     assert props["Thresholds"] == '{"Builtin.Correctness":["at_least",0.8]}'
@@ -177,7 +177,7 @@ def test_the_handler_may_read_only_the_jobs_own_output_prefix(stack: cdk.Stack) 
 def test_scores_are_attributes_and_optionally_outputs(stack: cdk.Stack) -> None:
     job = judge_job(stack, wait=JobWait.until_done(timeout=Duration.minutes(30), score_outputs=True))
     assert stack.resolve(job.score(Metric.CORRECTNESS)) == {
-        "Fn::GetAtt": [stack.get_logical_id(job.results.resource.node.default_child), "Score.Builtin.Correctness.Mean"]  # type: ignore[union-attr, arg-type]
+        "Fn::GetAtt": [stack.get_logical_id(job.results.resource), "Score.Builtin.Correctness.Mean"]  # type: ignore[union-attr]
     }
     outputs = Template.from_stack(stack).to_json()["Outputs"]
     assert {o["Value"]["Fn::GetAtt"][1] for o in outputs.values()} == {"Score.Builtin.Correctness.Mean", "Score.Builtin.Harmfulness.Mean"}

@@ -48,8 +48,8 @@ from .findings import (
     ResourceFinding,
     WildcardResource,
 )
-from .policies import RenderedPolicyDocument, TokenRenderer, merged
-from .scopes import stack_of
+from .policies import InlinePolicy, TokenRenderer, merged
+from .scopes import cfn_resource_of, stack_of
 from .tokens import is_unresolved
 
 NAG_PACK = "AwsSolutions"
@@ -247,7 +247,7 @@ class _Watched:
     ours: bool
     """Every statement of its policies is ours; otherwise only recorded grants are."""
     granted: list[Any]
-    inline: RenderedPolicyDocument | None = None
+    inline: InlinePolicy | None = None
     """The role's inline policy of our statements (a role a job created): acknowledged on the role."""
 
 
@@ -294,7 +294,7 @@ class WildcardAcknowledgements:
     def watched(self, role: IConstruct) -> _Watched | None:
         return self._watched.get(id(role))
 
-    def watch_inline(self, role: IConstruct, holder: Holder, document: RenderedPolicyDocument) -> None:
+    def watch_inline(self, role: IConstruct, holder: Holder, document: InlinePolicy) -> None:
         """A role whose inline policy holds our statements (and only ours), rendered from Python."""
         if id(role) not in self._watched:
             self._watched[id(role)] = _Watched(role, holder, ours=True, granted=[], inline=document)
@@ -313,7 +313,7 @@ class WildcardAcknowledgements:
                     self._acknowledge_wildcards(stack, rendering, cast(CfnResource, resource), watched)
 
     @staticmethod
-    def _acknowledge_inline(rendering: TokenRenderer, watched: _Watched, document: RenderedPolicyDocument) -> None:
+    def _acknowledge_inline(rendering: TokenRenderer, watched: _Watched, document: InlinePolicy) -> None:
         statements = [
             {"Effect": "Allow", "Action": list(s.actions), "Resource": [rendering(r) for r in s.resources]}
             for s in merged(document.statements_granted)
@@ -321,8 +321,7 @@ class WildcardAcknowledgements:
         found = wildcard_resources({"Statement": statements})
         if not found:
             return
-        role = cast(CfnResource, watched.role.node.default_child)
-        _acknowledge_found(role, found, watched.holder, lambda rendered: True)
+        _acknowledge_found(cfn_resource_of(watched.role), found, watched.holder, lambda rendered: True)
 
     @staticmethod
     def _acknowledge_wildcards(stack: Stack, rendering: TokenRenderer, node: CfnResource, watched: _Watched) -> None:
@@ -346,7 +345,7 @@ def _acknowledge_found(resource: CfnResource, found: dict[str, set[str]], holder
         acknowledge(resource, UNSCOPED_WRITE)
 
 
-def watch_inline(role: IConstruct, holder: Holder, document: RenderedPolicyDocument) -> None:
+def watch_inline(role: IConstruct, holder: Holder, document: InlinePolicy) -> None:
     WildcardAcknowledgements.of(role).watch_inline(role, holder, document)
 
 

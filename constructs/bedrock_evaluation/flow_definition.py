@@ -31,7 +31,7 @@ from .boundary import checked_construct
 from .compliance import WildcardAcknowledgements
 from .errors import NOT_GIVEN, EvaluationJobConfigError, Violation
 from .grants import grant
-from .provider import SAGEMAKER, EvaluationJobProvider
+from .provider import SAGEMAKER, EvaluationJobProvider, attribute_of
 from .references import S3Location
 from .storage import EvaluationBucket
 from .tokens import is_unresolved
@@ -152,11 +152,11 @@ class HumanFlowDefinition(Construct):
     @property
     def flow_definition_arn(self) -> str:
         """The ARN of the current version (a token): what ``humanWorkflowConfig.flowDefinitionArn`` names."""
-        return self.resource.get_att_string(contract.ATTR_FLOW_DEFINITION_ARN)
+        return attribute_of(self.resource, contract.ATTR_FLOW_DEFINITION_ARN)
 
     @property
     def flow_definition_name(self) -> str:
-        return self.resource.get_att_string(contract.ATTR_FLOW_DEFINITION_NAME)
+        return attribute_of(self.resource, contract.ATTR_FLOW_DEFINITION_NAME)
 
     @property
     def output_s3_uri(self) -> str:

@@ -18,7 +18,7 @@ from constructs import Construct
 from . import access
 from .compliance import record_grant, watch_inline
 from .models import model_access
-from .policies import RenderedPolicyDocument, SharedStatements, Statement, statement_json
+from .policies import InlinePolicy, SharedStatements, Statement, statement_json
 from .references import S3Location, literal_s3_location, references, resource_arn
 from .scopes import role_arn_of, stack_of
 
@@ -69,10 +69,10 @@ def _statement(permission: access.Permission, resources: Sequence[str], conditio
 _GRANTED: weakref.WeakKeyDictionary[iam.IRole, set[tuple[tuple[str, ...], tuple[str, ...], str]]] = weakref.WeakKeyDictionary()
 
 
-def inline_policy(role: iam.IRole) -> RenderedPolicyDocument | None:
+def inline_policy(role: iam.IRole) -> InlinePolicy | None:
     """The inline policy our grants go to, on a role a job created for itself (`JobServiceRole`)."""
     document = getattr(role, "job_policy", None)
-    return document if isinstance(document, RenderedPolicyDocument) else None
+    return document if isinstance(document, InlinePolicy) else None
 
 
 def _holds_policies(role: iam.IRole) -> bool:

@@ -24,8 +24,10 @@ from .event_size import job_properties_violations
 from .grants import grant_encryption_key, grant_handler, grant_job
 from .job_results import JobResults, ResultsLocation, results_violations
 from .knowledge_bases import evaluate_after_ingestion
+from .late_properties import LateProperties
 from .models import Model
-from .provider import EvaluationJobProvider
+from .policies import Substitutions
+from .provider import EvaluationJobProvider, attribute_of
 from .quality_gate import JobWait, QualityGate
 from .rag import RagSource
 from .references import S3Location
@@ -180,13 +182,12 @@ class EvaluationJob(Construct):
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy and the uploads need dependencies.
         self._tag_manager: TagManager | None = None  # made when a Tags aspect first asks for it
-        encoded = service_model.encode_documents(body, stack_of(self).to_json_string)
+        encoded = self._as_written(body)
         self.resource = EvaluationJobProvider.of(self).resource(
-            self,
-            contract.RESOURCE_TYPE,
-            {contract.PROP_REQUEST: RequestWithTags(path_of(self), lambda: self._tag_manager, body, encoded, settings), **settings},
-            after=[self.role],
+            self, contract.RESOURCE_TYPE, {contract.PROP_REQUEST: encoded, **settings}, after=[self.role]
         )
+        # CDK tags are known only once every Tags aspect has run: they are written in then, if any.
+        LateProperties.of(self).request(self.resource, RequestWithTags(path_of(self), lambda: self._tag_manager, body, encoded, settings).render)
         for dependency in [*uploads, *self._waits_for]:
             self.resource.node.add_dependency(dependency)
         self.results: JobResults | None = None
@@ -223,17 +224,17 @@ class EvaluationJob(Construct):
     @property
     def job_arn(self) -> str:
         """The job's ARN (a token)."""
-        return self.resource.get_att_string(contract.ATTR_JOB_ARN)
+        return attribute_of(self.resource, contract.ATTR_JOB_ARN)
 
     @property
     def job_name(self) -> str:
         """The job's name: the prefix and a digest of the request (a token)."""
-        return self.resource.get_att_string(contract.ATTR_JOB_NAME)
+        return attribute_of(self.resource, contract.ATTR_JOB_NAME)
 
     @property
     def output_s3_uri(self) -> str:
         """Where this job's results are written: s3://<bucket>/<prefix><job name>/ (a token)."""
-        return self.resource.get_att_string(contract.ATTR_OUTPUT_S3_URI)
+        return attribute_of(self.resource, contract.ATTR_OUTPUT_S3_URI)
 
     def score(self, metric: str, statistic: str = "Mean") -> str:
         """One of the job's scores, once it has Completed (a token; needs ``wait``).
@@ -371,6 +372,16 @@ class EvaluationJob(Construct):
                 "the role or key given is imported and cannot be changed by this stack; its owner must add these "
                 f"statements (a key's to its key policy) or the job will fail: {json.dumps(statements, sort_keys=True)}",
             )
+
+    def _as_written(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The request as the template holds it: documents encoded, and the output location in our
+        bucket as one Fn::Sub (fewer bytes than CDK's Fn::Join of its parts)."""
+        stack = stack_of(self)
+        encoded = service_model.encode_documents(body, stack.to_json_string)
+        output = encoded.get("outputDataConfig")
+        if self.output_prefix is not None and isinstance(output, dict) and isinstance(output.get("s3Uri"), str):
+            encoded["outputDataConfig"] = {**output, "s3Uri": Substitutions.of(stack).compact(output["s3Uri"], stack)}
+        return encoded
 
     def _results_location(self, body: Mapping[str, Any]) -> ResultsLocation | None:
         """Where a waited job's results are, for the handler's read grant (None: not known at synth)."""

@@ -20,14 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from aws_cdk import CfnOutput, CfnResource, CfnWaitCondition, CfnWaitConditionHandle, CustomResource, Stack
+from aws_cdk import CfnOutput, CfnResource, CfnWaitCondition, CfnWaitConditionHandle, Stack
 from constructs import Construct
 
 from . import access, contract
 from .errors import Violation
 from .grants import grant
 from .poller import EvaluationJobPoller
-from .provider import EvaluationJobProvider
+from .provider import EvaluationJobProvider, attribute_of
 from .quality_gate import JobWait, QualityGate
 from .request_view import JobKind, RequestView
 from .tokens import is_unresolved
@@ -101,7 +101,7 @@ class JobResults(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        job: CustomResource,
+        job: CfnResource,
         request: Mapping[str, Any],
         location: ResultsLocation,
         wait: JobWait,
@@ -122,8 +122,8 @@ class JobResults(Construct):
             {"StringLike": {"s3:prefix": [f"{location.prefix}*"]}},
         )
         grant(provider.role, access.RESULTS_READ, [f"{location.bucket_arn}/{location.prefix}*"])
-        job_arn = job.get_att_string(contract.ATTR_JOB_ARN)
-        job_name = job.get_att_string(contract.ATTR_JOB_NAME)
+        job_arn = attribute_of(job, contract.ATTR_JOB_ARN)
+        job_name = attribute_of(job, contract.ATTR_JOB_NAME)
         output = request["outputDataConfig"]["s3Uri"]
         gate = gate or QualityGate()
         bounds = {**{m: ["at_least", v] for m, v in gate.at_least.items()}, **{m: ["at_most", v] for m, v in gate.at_most.items()}}
@@ -156,7 +156,7 @@ class JobResults(Construct):
 
     def attribute(self, metric: str, statistic: str) -> str:
         """Fn::GetAtt of one score attribute (see results.attributes)."""
-        return self.resource.get_att_string(f"Score.{metric}.{statistic}")
+        return attribute_of(self.resource, f"Score.{metric}.{statistic}")
 
     def _long_wait(
         self, provider: EvaluationJobProvider, *, job_arn: str, job_name: str, wait: JobWait, identity: Mapping[str, Any]

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import jsii
-from aws_cdk import AspectPriority, Aspects, CustomResource, IAspect, Stack
+from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Stack
 from aws_cdk import aws_bedrock as bedrock
 from constructs import Construct, IConstruct
 
 from . import contract
 from .boundary import checked, checked_construct
-from .provider import EvaluationJobProvider
+from .provider import EvaluationJobProvider, attribute_of
 
 
 class KnowledgeBaseIngestion(Construct):
@@ -63,7 +63,7 @@ class KnowledgeBaseIngestion(Construct):
 
     @property
     def ingestion_job_id(self) -> str:
-        return self.resource.get_att_string(contract.ATTR_INGESTION_JOB_ID)
+        return attribute_of(self.resource, contract.ATTR_INGESTION_JOB_ID)
 
     @staticmethod
     @checked
@@ -96,7 +96,7 @@ def documents_hash(path: str | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def evaluate_after_ingestion(job: Construct, resource: CustomResource, knowledge_base: bedrock.CfnKnowledgeBase) -> None:
+def evaluate_after_ingestion(job: Construct, resource: CfnResource, knowledge_base: bedrock.CfnKnowledgeBase) -> None:
     """The job's resource waits for an ingestion of every data source of the knowledge base.
 
     Decided at synth, once the whole app is declared (a mutating aspect), so the order of
@@ -108,7 +108,7 @@ def evaluate_after_ingestion(job: Construct, resource: CustomResource, knowledge
 
 @jsii.implements(IAspect)
 class _AfterIngestion:
-    def __init__(self, job: Construct, resource: CustomResource, knowledge_base: bedrock.CfnKnowledgeBase) -> None:
+    def __init__(self, job: Construct, resource: CfnResource, knowledge_base: bedrock.CfnKnowledgeBase) -> None:
         self._job, self._resource, self._knowledge_base = job, resource, knowledge_base
         self._done = False
 

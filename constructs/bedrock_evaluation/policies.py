@@ -1,11 +1,13 @@
-"""The policies of the service roles jobs create, kept as plain Python data and rendered once,
-when the template is written.
+"""The policies of the service roles jobs create, kept as plain Python data and written once per
+stack, when every grant is in place.
 
 A role a job creates for itself holds its policy inline (``Policies`` of the role: no
 ``AWS::IAM::Policy`` per job) and takes no statements through jsii: each grant is a Python
-statement, merged with the others like CDK's ``minimizePolicies`` does. A statement that is the
-same for every job of the stack (the output bucket's listing) is written once, in a customer
-managed policy of the stack that those roles attach, instead of once per role.
+statement, merged with the others like CDK's ``minimizePolicies`` does, and the stack's
+``LateProperties`` writes the document into the role as plain data (no callback from Node per
+role at synth). A statement that is the same for every job of the stack (the output bucket's
+listing) is written once, in a customer managed policy of the stack that those roles attach,
+instead of once per role.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import IResolveContext, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -63,35 +65,45 @@ def statement_json(statement: Statement, resources: Sequence[Any] | None = None)
     return rendered
 
 
-class RenderedPolicyDocument(iam.PolicyDocument):
-    """A policy document whose statements live in Python and are rendered when it resolves, each
-    ARN as one ``Fn::Sub`` where CDK would write an ``Fn::Join`` of its parts (the same value, in
-    fewer bytes)."""
+class InlinePolicy:
+    """The inline policy of a role a job created for itself: statements in Python, written into
+    the role (by ``LateProperties``) once every grant is in place."""
 
-    def __init__(self, substitutions: Substitutions) -> None:
-        super().__init__()
+    def __init__(self) -> None:
         self.statements_granted: list[Statement] = []
-        self._substitutions = substitutions
 
     def add(self, statement: Statement) -> None:
         self.statements_granted.append(statement)
 
-    def resolve(self, context: IResolveContext) -> Any:
-        statements = []
-        for statement in merged(self.statements_granted):
-            resources = [self._substitutions.compact(r, context) for r in statement.resources]
-            statements.append(statement_json(statement, resources))
-        return {"Statement": statements, "Version": "2012-10-17"}
+    def document(self, substitutions: Substitutions, stack: Stack) -> dict[str, Any] | None:
+        """The document as the template holds it, each ARN of ours as one ``Fn::Sub`` where CDK
+        would write an ``Fn::Join`` of its parts (the same value, in fewer bytes); None if empty."""
+        statements = [
+            statement_json(statement, [substitutions.compact(r, stack=stack) for r in statement.resources])
+            for statement in merged(self.statements_granted)
+        ]
+        return {"Statement": statements, "Version": "2012-10-17"} if statements else None
 
 
 class Substitutions:
     """One per stack: writes a string with tokens as ``{"Fn::Sub": "...${Logical.Attribute}..."}``
-    when each of its tokens is a Ref or an Fn::GetAtt (each token resolved once per stack)."""
+    when each of its tokens is a pseudo parameter or a reference to a resource of this stack that
+    our constructs made and registered (``own``); each token is resolved once per stack.
+
+    Values are compacted before the template is written, where a token of another stack still
+    resolves to its resource's own Ref or Fn::GetAtt (CDK turns it into an Fn::ImportValue only
+    later): such a token, and any other not known to be of this stack, is left for CDK to write."""
 
     def __init__(self) -> None:
         self._parts: dict[str, str | None] = {}
+        self._own: set[str] = set()
 
-    def compact(self, value: str, context: IResolveContext | None = None, stack: Stack | None = None) -> Any:
+    def own(self, *values: str) -> None:
+        """Tokens of resources of this stack (their Ref or Fn::GetAtt may be written in Fn::Sub)."""
+        for value in values:
+            self._own.update(match.group(0) for match in _TOKEN.finditer(value))
+
+    def compact(self, value: str, stack: Stack) -> Any:
         if "${Token[" not in value or "${!" in value:
             return value
         body: list[str] = []
@@ -103,8 +115,8 @@ class Substitutions:
             body.append(literal)
             token = match.group(0)
             if token not in self._parts:
-                resolved = context.resolve(token) if context is not None else stack.resolve(token)  # type: ignore[union-attr]
-                self._parts[token] = _variable(resolved)
+                resolved = stack.resolve(token)
+                self._parts[token] = _variable(resolved, own=token in self._own)
             part = self._parts[token]
             if part is None:
                 return value
@@ -125,14 +137,15 @@ class Substitutions:
         return found
 
 
-def _variable(resolved: Any) -> str | None:
-    """${Name} for {"Ref": Name}, ${Logical.Attribute} for {"Fn::GetAtt": [Logical, Attribute]}."""
+def _variable(resolved: Any, *, own: bool) -> str | None:
+    """${AWS::Name} for a pseudo parameter; for a resource of ours, ${Name} for {"Ref": Name} and
+    ${Logical.Attribute} for {"Fn::GetAtt": [Logical, Attribute]}."""
     if isinstance(resolved, dict) and len(resolved) == 1:
         ref = resolved.get("Ref")
-        if isinstance(ref, str):
+        if isinstance(ref, str) and (own or ref.startswith("AWS::")):
             return "${" + ref + "}"
         att = resolved.get("Fn::GetAtt")
-        if isinstance(att, list) and len(att) == 2 and all(isinstance(a, str) for a in att):
+        if own and isinstance(att, list) and len(att) == 2 and all(isinstance(a, str) for a in att):
             return "${" + str(att[0]) + "." + str(att[1]) + "}"
     return None
 

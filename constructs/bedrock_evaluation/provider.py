@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -44,7 +44,7 @@ IS_COMPLETE_TIMEOUT = Duration.minutes(5)
 # that wait and one last is_complete end by 52.5 minutes, inside CloudFormation's hour.
 QUERY_INTERVAL = Duration.seconds(30)
 TOTAL_TIMEOUT = Duration.minutes(40)
-SERVICE_TIMEOUT = Duration.seconds(contract.CLOUDFORMATION_TIMEOUT_SECONDS)
+SERVICE_TIMEOUT = str(contract.CLOUDFORMATION_TIMEOUT_SECONDS)
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 SAGEMAKER = "sagemaker.amazonaws.com"
 
@@ -174,11 +174,15 @@ class EvaluationJobProvider(Construct):
 
     def resource(
         self, scope: Construct, resource_type: str, properties: Mapping[str, Any], *, after: Sequence[iam.IRole] = ()
-    ) -> CustomResource:
+    ) -> CfnResource:
         """A custom resource this provider serves, as `scope`'s "Resource": created, and so first
-        handled, only once the policies of the roles in `after` exist (IAM is checked on use)."""
-        resource = CustomResource(
-            scope, "Resource", service_token=self.service_token, resource_type=resource_type, service_timeout=SERVICE_TIMEOUT, properties=dict(properties)
+        handled, only once the policies of the roles in `after` exist (IAM is checked on use).
+
+        It is the CloudFormation resource itself (one jsii call; CDK's CustomResource wraps the same
+        resource in a construct of its own). With no DeletionPolicy or UpdateReplacePolicy written,
+        CloudFormation deletes it on removal and replacement, as the handler expects."""
+        resource = CfnResource(
+            scope, "Resource", type=resource_type, properties={"ServiceToken": self.service_token, "ServiceTimeout": SERVICE_TIMEOUT, **properties}
         )
         for role in after:
             if inline_policy(role) is not None:
@@ -198,3 +202,8 @@ class EvaluationJobProvider(Construct):
         arns = Stack.of(self).format_arn(service="sagemaker", resource="flow-definition", resource_name=f"{name_prefix}-*")
         grant(self.role, access.FLOW_DEFINITION_MANAGE, [arns])
         grant(self.role, access.PASS_FLOW_ROLE, [role.role_arn], {"StringEquals": {"iam:PassedToService": SAGEMAKER}})
+
+
+def attribute_of(resource: CfnResource, name: str) -> str:
+    """An attribute the handler answers for a custom resource (`Fn::GetAtt`), as a string token."""
+    return Token.as_string(resource.get_att(name))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from aws_cdk import Stack
+from aws_cdk import CfnResource, Stack
 from aws_cdk.aws_iam import IRole
 from aws_cdk.aws_s3 import IBucket
 from constructs import IConstruct
@@ -129,3 +129,20 @@ def role_arn_of(role: IRole) -> str:
     except TypeError:
         pass
     return arn
+
+
+_DEFAULT_CHILDREN: weakref.WeakKeyDictionary[IConstruct, CfnResource] = weakref.WeakKeyDictionary()
+
+
+def cfn_resource_of(construct: IConstruct) -> CfnResource:
+    """`construct.node.default_child` (an L2's own CloudFormation resource), asked of Node once."""
+    try:
+        return _DEFAULT_CHILDREN[construct]
+    except (KeyError, TypeError):
+        pass
+    resource = cast(CfnResource, construct.node.default_child)
+    try:
+        _DEFAULT_CHILDREN[construct] = resource
+    except TypeError:
+        pass
+    return resource

@@ -11,7 +11,8 @@ from constructs import Construct
 
 from .boundary import checked_construct
 from .grants import BEDROCK, evaluation_job_arns
-from .policies import RenderedPolicyDocument, Substitutions
+from .late_properties import LateProperties
+from .policies import InlinePolicy, Substitutions
 from .scopes import adopt, stack_of
 
 JOB_POLICY_NAME = "EvaluationJob"
@@ -67,8 +68,10 @@ class EvaluationServiceRole(iam.Role):
 
 class JobServiceRole(EvaluationServiceRole):
     """The role a job creates for itself: what the job is granted is its inline policy
-    (``job_policy``), rendered from Python; statements others add go to its DefaultPolicy as usual."""
+    (``job_policy``), kept in Python and written into the role once per stack (``LateProperties``);
+    statements others add go to its DefaultPolicy as usual."""
 
     def _inline_policies(self, stack: Stack) -> Mapping[str, iam.PolicyDocument] | None:
-        self.job_policy = RenderedPolicyDocument(Substitutions.of(stack))
-        return {JOB_POLICY_NAME: self.job_policy}
+        self.job_policy = InlinePolicy()
+        LateProperties.of(stack).inline_policy(self, JOB_POLICY_NAME, self.job_policy)
+        return None

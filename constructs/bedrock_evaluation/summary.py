@@ -33,6 +33,8 @@ def text(value: Any) -> str:
         return value
     if isinstance(value, dict) and "Fn::Join" in value:
         return "".join(text(part) for part in value["Fn::Join"][1])
+    if isinstance(value, dict) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"])
     if isinstance(value, dict) and "Ref" in value:
         return "${" + str(value["Ref"]) + "}"
     if isinstance(value, dict) and "Fn::GetAtt" in value:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jsii
-from aws_cdk import IResolvable, IResolveContext, TagManager, TagType, Token
+from aws_cdk import TagManager, TagType
 
 from . import contract, service_model
 from .errors import EvaluationJobConfigError, Violation
@@ -17,16 +16,15 @@ def job_tag_manager() -> TagManager:
     return TagManager(TagType.KEY_VALUE, contract.RESOURCE_TYPE)
 
 
-@jsii.implements(IResolvable)
 class RequestWithTags:
-    """The job's Request property: its request, with the CDK tags of its scope rendered into
-    jobTags when the template is written, after every Tags aspect has run. No aspect per job:
-    the tags are read once, from the job's tag manager, as the property resolves.
+    """The job's Request property with the CDK tags of its scope rendered into jobTags, once every
+    Tags aspect has run (``LateProperties`` asks, once per stack). No aspect per job: the tags are
+    read once, from the job's tag manager.
 
     tag_manager: the job's tag manager, None while nothing asked for it (no Tags aspect reached the
-    job: it has no CDK tags); request: the job's request as validated; encoded: the same with its
-    documents encoded for the template; settings: the job's other properties, to measure them with
-    the tags."""
+    job: it has no CDK tags); request: the job's request as validated; encoded: the same as the
+    template holds it (documents encoded); settings: the job's other properties, to measure them
+    with the tags."""
 
     def __init__(
         self,
@@ -38,15 +36,13 @@ class RequestWithTags:
     ) -> None:
         self._path, self._tag_manager, self._request, self._encoded, self._settings = path, tag_manager, request, encoded, settings
 
-    @property
-    def creation_stack(self) -> list[str]:
-        return []
-
-    def resolve(self, context: IResolveContext) -> Any:
+    def render(self) -> dict[str, Any] | None:
+        """The request with its CDK tags in jobTags; None when the job has no CDK tags (the
+        request written at construction stands)."""
         manager = self._tag_manager()
         cdk_tags = {t["Key"]: t["Value"] for t in (manager.render_tags() or [] if manager is not None else [])}
         if not cdk_tags:
-            return dict(self._encoded)
+            return None
         explicit = {t["key"]: t["value"] for t in self._request.get("jobTags", [])}
         rendered = [{"key": k, "value": v} for k, v in sorted({**cdk_tags, **explicit}.items())]
         errors, _ = service_model.constraint_violations({"jobTags": rendered})
@@ -56,6 +52,3 @@ class RequestWithTags:
         request = dict(self._encoded)
         request["jobTags"] = rendered
         return request
-
-    def to_string(self) -> str:
-        return Token.as_string(self)

@@ -1,0 +1,175 @@
+"""What a job writes into the template once every grant and tag is in place, and what it costs.
+
+A job's request is written when the job is made; its role's inline policy and any CDK tags are
+written once per stack by `LateProperties`, as plain data: Node never calls back into Python for a
+job's properties while it writes the template. Values are written as one Fn::Sub only where every
+reference in them is a pseudo parameter or a resource of ours in the same stack: a reference to
+another stack must stay a token, which CDK turns into an export and an Fn::ImportValue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from cfn import resources_of_type
+
+from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, Model, TaskType
+
+NOVA = "amazon.nova-lite-v1:0"
+
+
+def job(stack: cdk.Stack, construct_id: str, **props: Any) -> EvaluationJob:
+    task = EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=props.pop("dataset", Dataset.builtin("Builtin.BoolQ")), metrics=["Builtin.Accuracy"])
+    return EvaluationJob(stack, construct_id, model=Model.bedrock(NOVA), tasks=[task], **props)
+
+
+def only(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    (resource,) = resources_of_type(template, kind).values()
+    return resource
+
+
+def subs(value: Any) -> list[str]:
+    """Every Fn::Sub string in a template value."""
+    if isinstance(value, dict):
+        found = [value["Fn::Sub"]] if isinstance(value.get("Fn::Sub"), str) else []
+        return found + [s for v in value.values() for s in subs(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in subs(v)]
+    return []
+
+
+def test_the_job_role_holds_its_policy_as_its_own_property():
+    """cdk-nag reads a role's policies from the construct, not from the template: the inline
+    policy is the CfnRole's `policies`, not an override it could not see."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    evaluation = job(stack, "Job")
+    template = Template.from_stack(stack).to_json()
+    role = template["Resources"][stack.get_logical_id(evaluation.role.node.default_child)]  # type: ignore[arg-type]
+    cfn_role = evaluation.role.node.default_child
+    on_construct = stack.resolve(cfn_role.policies)  # type: ignore[union-attr]
+    assert [{"PolicyDocument": p["policyDocument"], "PolicyName": p["policyName"]} for p in on_construct] == role["Properties"]["Policies"]
+    (policy,) = role["Properties"]["Policies"]
+    assert policy["PolicyName"] == "EvaluationJob"
+    assert {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/" + NOVA} in [s["Resource"] for s in policy["PolicyDocument"]["Statement"]]
+
+
+def test_our_bucket_is_written_in_one_fn_sub_in_the_request_and_the_policy():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    job(stack, "Job")
+    template = Template.from_stack(stack).to_json()
+    (bucket,) = [k for k in resources_of_type(template, "AWS::S3::Bucket") if k.startswith("BedrockEvaluationBucket") and "AccessLogs" not in k]
+    request = only(template, "Custom::BedrockEvaluationJob")["Properties"]["Request"]
+    assert request["outputDataConfig"]["s3Uri"] == {"Fn::Sub": "s3://${" + bucket + "}/results/eval-job/"}
+    assert "${" + bucket + ".Arn}/results/eval-job/*" in subs(template["Resources"])
+
+
+def test_a_bucket_of_another_stack_is_imported_not_named_in_an_fn_sub():
+    """A Ref or Fn::GetAtt of a resource of another stack inside an Fn::Sub string would name a
+    resource the template does not have: CloudFormation refuses it, and CDK cannot see it to
+    export it. Such a value is left to CDK, which imports it."""
+    app = cdk.App()
+    data = cdk.Stack(app, "Data")
+    datasets = s3.Bucket(data, "Datasets")
+    results = s3.Bucket(data, "Results")
+    evaluation = cdk.Stack(app, "Eval")
+    job(evaluation, "Job", dataset=Dataset.from_s3(datasets, "qa.jsonl", name="qa"), output_bucket=results)
+    assembly = app.synth()
+    template = json.loads(open(assembly.get_stack_by_name("Eval").template_full_path).read())
+    data_ids = set(json.loads(open(assembly.get_stack_by_name("Data").template_full_path).read())["Resources"])
+    for written in subs(template["Resources"]):
+        assert not any("${" + logical_id in written for logical_id in data_ids), written
+    text = json.dumps(template)
+    assert text.count("Fn::ImportValue") >= 3  # the dataset bucket's ARN, the results bucket's ARN and name
+    request = only(template, "Custom::BedrockEvaluationJob")["Properties"]["Request"]
+    assert "Fn::ImportValue" in json.dumps(request["outputDataConfig"]["s3Uri"])
+    assert "Fn::ImportValue" in json.dumps(request["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["dataset"]["datasetLocation"])
+
+
+def test_a_user_bucket_of_the_same_stack_is_left_to_cdk():
+    """Only buckets our constructs made are known to be in the stack without asking Node."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    bucket = s3.Bucket(stack, "Mine")
+    job(stack, "Job", output_bucket=bucket)
+    request = only(Template.from_stack(stack).to_json(), "Custom::BedrockEvaluationJob")["Properties"]["Request"]
+    assert "Fn::Join" in request["outputDataConfig"]["s3Uri"]
+
+
+def test_cdk_tags_reach_the_request_written_at_construction():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    job(stack, "Plain")
+    cdk.Tags.of(stack).add("team", "search")
+    template = Template.from_stack(stack).to_json()
+    (request,) = [r["Properties"]["Request"] for r in resources_of_type(template, "Custom::BedrockEvaluationJob").values()]
+    assert request["jobTags"] == [{"key": "team", "value": "search"}]
+
+
+def test_a_job_without_cdk_tags_has_no_job_tags():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    job(stack, "Plain")
+    request = only(Template.from_stack(stack).to_json(), "Custom::BedrockEvaluationJob")["Properties"]["Request"]
+    assert "jobTags" not in request
+
+
+def test_custom_resources_are_deleted_on_removal_and_replacement_by_default():
+    """CloudFormation's default for both policies is Delete (AWS CloudFormation User Guide,
+    "DeletionPolicy attribute" and "UpdateReplacePolicy attribute"): nothing is written."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    job(stack, "Job")
+    resource = only(Template.from_stack(stack).to_json(), "Custom::BedrockEvaluationJob")
+    assert "DeletionPolicy" not in resource and "UpdateReplacePolicy" not in resource
+
+
+def test_statements_others_add_to_a_job_role_go_to_its_default_policy():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    evaluation = job(stack, "Job")
+    evaluation.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::elsewhere/key"]))
+    template = Template.from_stack(stack).to_json()
+    policies = [p for k, p in resources_of_type(template, "AWS::IAM::Policy").items() if k.startswith("JobServiceRoleDefaultPolicy")]
+    assert len(policies) == 1
+    assert policies[0]["Properties"]["PolicyDocument"]["Statement"][0]["Resource"] == "arn:aws:s3:::elsewhere/key"
+
+
+class JsiiMessages:
+    """Counts the messages Python sends to the jsii runtime (every construct made, method called,
+    property read, and every answer to a callback from Node)."""
+
+    def __init__(self) -> None:
+        from jsii._kernel.providers import process
+
+        self._process = process
+        self._original = process._NodeProcess.send
+        self.count = 0
+
+    def __enter__(self) -> JsiiMessages:
+        original = self._original
+
+        def send(node_process: Any, request: Any, response_type: Any) -> Any:
+            self.count += 1
+            return original(node_process, request, response_type)
+
+        self._process._NodeProcess.send = send
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process._NodeProcess.send = self._original
+
+
+def messages_for(jobs: int) -> int:
+    with JsiiMessages() as counted:
+        stack = cdk.Stack(cdk.App(), "Eval")
+        for i in range(jobs):
+            job(stack, f"Job{i}")
+        Template.from_stack(stack)
+    return counted.count
+
+
+def test_each_job_costs_fewer_jsii_round_trips_than_a_hand_written_aws_custom_resource():
+    """BENCHMARKS.md: an AwsCustomResource per job costs 18 round trips (make bench traces them);
+    a job of ours, its role, its grants and its acknowledgement, at most 13."""
+    per_job = (messages_for(11) - messages_for(1)) / 10
+    assert per_job <= 13, per_job
