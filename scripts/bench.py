@@ -1071,8 +1071,8 @@ def why_slower(table: dict[tuple[str, int], Cell], results: Results) -> str:
         f"theirs {per['acr'][0]:.0f} ms and {per['acr'][1]:.0f};"
     )
     lines.append(
-        f"   synthesizing costs ours {synth_ms['ours']:.0f} ms and {synth_trips['ours']:.0f} round trips per job (Python code that Node"
-        f" calls back during synth: the acknowledgements' aspect, policies and requests rendered from Python), theirs {synth_ms['acr']:.0f} ms and {synth_trips['acr']:.0f};"
+        f"   synthesizing costs ours {synth_ms['ours']:.0f} ms and {synth_trips['ours']:.0f} round trips per job (the stack's aspects, which"
+        f" Node calls once per stack: each job role's policy and acknowledgements written in), theirs {synth_ms['acr']:.0f} ms and {synth_trips['acr']:.0f};"
     )
     lines.append(
         f"   ours also pays once {ours.phases['import library'] - theirs.phases['import library']:.2f} s more for importing its library "

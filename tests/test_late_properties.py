@@ -3,8 +3,8 @@
 A job's request is written when the job is made; its role's inline policy and any CDK tags are
 written once per stack by `LateProperties`, as plain data: Node never calls back into Python for a
 job's properties while it writes the template. Values are written as one Fn::Sub only where every
-reference in them is a pseudo parameter or a resource of ours in the same stack: a reference to
-another stack must stay a token, which CDK turns into an export and an Fn::ImportValue.
+reference in them is a pseudo parameter or a resource of the same stack: a reference to another
+stack must stay a token, which CDK turns into an export and an Fn::ImportValue.
 """
 
 from __future__ import annotations
@@ -90,13 +90,13 @@ def test_a_bucket_of_another_stack_is_imported_not_named_in_an_fn_sub():
     assert "Fn::ImportValue" in json.dumps(request["evaluationConfig"]["automated"]["datasetMetricConfigs"][0]["dataset"]["datasetLocation"])
 
 
-def test_a_user_bucket_of_the_same_stack_is_left_to_cdk():
-    """Only buckets our constructs made are known to be in the stack without asking Node."""
+def test_a_user_bucket_of_the_same_stack_is_written_in_one_fn_sub_too():
     stack = cdk.Stack(cdk.App(), "Eval")
     bucket = s3.Bucket(stack, "Mine")
     job(stack, "Job", output_bucket=bucket)
+    logical_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
     request = only(Template.from_stack(stack).to_json(), "Custom::BedrockEvaluationJob")["Properties"]["Request"]
-    assert "Fn::Join" in request["outputDataConfig"]["s3Uri"]
+    assert request["outputDataConfig"]["s3Uri"] == {"Fn::Sub": "s3://${" + logical_id + "}/results/eval-job/"}
 
 
 def test_cdk_tags_reach_the_request_written_at_construction():

@@ -374,8 +374,8 @@ class EvaluationJob(Construct):
             )
 
     def _as_written(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """The request as the template holds it: documents encoded, and the output location in our
-        bucket as one Fn::Sub (fewer bytes than CDK's Fn::Join of its parts)."""
+        """The request as the template holds it: documents encoded, and the output location in a
+        bucket of this stack as one Fn::Sub (fewer bytes than CDK's Fn::Join of its parts)."""
         stack = stack_of(self)
         encoded = service_model.encode_documents(body, stack.to_json_string)
         output = encoded.get("outputDataConfig")

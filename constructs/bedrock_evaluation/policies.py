@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Stack, Tokenization
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -87,21 +87,15 @@ class InlinePolicy:
 
 class Substitutions:
     """One per stack: writes a string with tokens as ``{"Fn::Sub": "...${Logical.Attribute}..."}``
-    when each of its tokens is a pseudo parameter or a reference to a resource of this stack that
-    our constructs made and registered (``own``); each token is resolved once per stack.
+    when each of its tokens is a pseudo parameter or a Ref or Fn::GetAtt of a resource of this
+    stack; each token is resolved, and its resource's stack asked, once per stack.
 
     Values are compacted before the template is written, where a token of another stack still
     resolves to its resource's own Ref or Fn::GetAtt (CDK turns it into an Fn::ImportValue only
-    later): such a token, and any other not known to be of this stack, is left for CDK to write."""
+    later): such a token is left for CDK to write."""
 
     def __init__(self) -> None:
         self._parts: dict[str, str | None] = {}
-        self._own: set[str] = set()
-
-    def own(self, *values: str) -> None:
-        """Tokens of resources of this stack (their Ref or Fn::GetAtt may be written in Fn::Sub)."""
-        for value in values:
-            self._own.update(match.group(0) for match in _TOKEN.finditer(value))
 
     def compact(self, value: str, stack: Stack) -> Any:
         if "${Token[" not in value or "${!" in value:
@@ -115,8 +109,7 @@ class Substitutions:
             body.append(literal)
             token = match.group(0)
             if token not in self._parts:
-                resolved = stack.resolve(token)
-                self._parts[token] = _variable(resolved, own=token in self._own)
+                self._parts[token] = _variable(stack.resolve(token), lambda: _of_stack(token, stack))
             part = self._parts[token]
             if part is None:
                 return value
@@ -137,17 +130,24 @@ class Substitutions:
         return found
 
 
-def _variable(resolved: Any, *, own: bool) -> str | None:
-    """${AWS::Name} for a pseudo parameter; for a resource of ours, ${Name} for {"Ref": Name} and
-    ${Logical.Attribute} for {"Fn::GetAtt": [Logical, Attribute]}."""
+def _variable(resolved: Any, of_stack: Callable[[], bool]) -> str | None:
+    """${AWS::Name} for a pseudo parameter; for a resource of this stack, ${Name} for {"Ref": Name}
+    and ${Logical.Attribute} for {"Fn::GetAtt": [Logical, Attribute]}."""
     if isinstance(resolved, dict) and len(resolved) == 1:
         ref = resolved.get("Ref")
-        if isinstance(ref, str) and (own or ref.startswith("AWS::")):
+        if isinstance(ref, str) and (ref.startswith("AWS::") or of_stack()):
             return "${" + ref + "}"
         att = resolved.get("Fn::GetAtt")
-        if own and isinstance(att, list) and len(att) == 2 and all(isinstance(a, str) for a in att):
+        if isinstance(att, list) and len(att) == 2 and all(isinstance(a, str) for a in att) and of_stack():
             return "${" + str(att[0]) + "." + str(att[1]) + "}"
     return None
+
+
+def _of_stack(token: str, stack: Stack) -> bool:
+    """Whether the token references a resource of this stack (a CDK Reference whose target is in it)."""
+    tokens = Tokenization.reverse_string(token).tokens
+    target = getattr(tokens[0], "target", None) if len(tokens) == 1 else None
+    return target is not None and Stack.of(target) is stack
 
 
 _SUBSTITUTIONS: weakref.WeakKeyDictionary[Stack, Substitutions] = weakref.WeakKeyDictionary()

@@ -34,8 +34,7 @@ from .compliance import (
 from .datasets import Dataset, DatasetLocation, _LocalFile, _S3Object, content_digest
 from .grants import grant
 from .lint import acknowledge_role_dependencies
-from .policies import Substitutions
-from .scopes import bucket_name_and_arn, one_per_stack
+from .scopes import one_per_stack
 
 # The console's human-review task UI reads results from this origin, with GET only.
 HUMAN_REVIEW_ORIGIN = "https://mturk-console-template-preview-hooks.s3.amazonaws.com"
@@ -88,8 +87,6 @@ class EvaluationBucket(Construct):
         self.bucket = s3.Bucket(
             self, "Bucket", server_access_logs_bucket=self.access_logs, server_access_logs_prefix=ACCESS_LOGS_PREFIX, **secure
         )
-        # A bucket of this stack: its name and ARN may be written in an Fn::Sub (policies, requests).
-        Substitutions.of(self).own(*bucket_name_and_arn(self.bucket))
         self._upload_role: iam.Role | None = None
         self._upload_logs: logs.LogGroup | None = None
         self.node.add_validation(_OwnUploadFunction(self))
