@@ -12,6 +12,7 @@ instead of once per role.
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
@@ -109,7 +110,7 @@ class Substitutions:
             body.append(literal)
             token = match.group(0)
             if token not in self._parts:
-                self._parts[token] = _variable(stack.resolve(token), lambda: _of_stack(token, stack))
+                self._parts[token] = _variable(stack.resolve(token), functools.partial(_of_stack, token, stack))
             part = self._parts[token]
             if part is None:
                 return value
