@@ -526,7 +526,7 @@ def test_jobs_can_share_one_service_role(stack):
     automatic(stack, "B", role=shared, model=Model.bedrock("amazon.nova-micro-v1:0"))
     template = template_of(stack)
     assert [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith(("AServiceRole", "BServiceRole", "Shared"))] == [_logical(template, "AWS::IAM::Role", "Shared")]
-    statements = service_role_statements(template, "SharedDefaultPolicy")
+    statements = service_role_statements(template, "Shared")
     for model in ("amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"):
         assert "bedrock:InvokeModel" in actions_on(statements, f"arn:aws:bedrock:us-east-1::foundation-model/{model}")
     passes = [s for s in service_role_statements(template, "BedrockEvaluationJobProviderHandlerRole") if s["Action"] == "iam:PassRole"]

@@ -13,12 +13,13 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cfn import resources_of_type
 
-from bedrock_evaluation import Dataset, EvaluationJob, EvaluationTask, Model, TaskType
+from bedrock_evaluation import Dataset, EvaluationJob, EvaluationServiceRole, EvaluationTask, Model, TaskType
 
 NOVA = "amazon.nova-lite-v1:0"
 
@@ -173,3 +174,75 @@ def test_each_job_costs_fewer_jsii_round_trips_than_a_hand_written_aws_custom_re
     a job of ours, its role, its grants and its acknowledgement, at most 13."""
     per_job = (messages_for(11) - messages_for(1)) / 10
     assert per_job <= 13, per_job
+
+
+# --- a role many jobs share ------------------------------------------------------------------------
+
+
+def shared_jobs(stack: cdk.Stack, count: int) -> EvaluationServiceRole:
+    role = EvaluationServiceRole(stack, "Shared")
+    for i in range(count):
+        job(stack, f"Job{i:03d}", role=role)
+    return role
+
+
+def test_a_shared_role_takes_what_exceeds_its_inline_policy_in_managed_policies_within_iams_limits():
+    """IAM User Guide, "IAM and AWS STS quotas": a role's inline policies hold 10,240 characters
+    together, a managed policy 6,144, and a role takes 10 managed policies (whitespace not counted).
+    Counted with names as long as CloudFormation makes them."""
+    from cfn import DeployedNames, policy_documents, resolve
+
+    stack = cdk.Stack(cdk.App(), "Eval")
+    shared_jobs(stack, 300)
+    template = Template.from_stack(stack).to_json()
+    resources = template["Resources"]
+    role = next(k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role" and k.startswith("Shared"))
+    inline, managed = 0, []
+    holder_of: dict[str, str] = {}
+    for holder, document in policy_documents(template, role):
+        chars = len(json.dumps(resolve(document, template, DeployedNames("Eval")), separators=(",", ":")))
+        if resources[holder]["Type"] == "AWS::IAM::ManagedPolicy":
+            managed.append(holder)
+            assert chars <= 6_144, (holder, chars)
+        else:
+            inline += chars
+        for statement in document["Statement"]:
+            targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for target in targets:
+                if "s3:PutObject" in statement["Action"]:
+                    prefix = target["Fn::Sub"].rsplit("/", 2)[-2]
+                    assert prefix not in holder_of, f"{prefix} is granted twice"
+                    holder_of[prefix] = holder
+    assert inline <= 8_192  # of the 10,240: room for statements others add to its DefaultPolicy
+    assert 3 <= len(managed) <= 10
+    # then every job's output prefix is granted once, and a job waits for the managed policy that grants it
+    jobs = resources_of_type(template, "Custom::BedrockEvaluationJob")
+    assert len(holder_of) == len(jobs) == 300
+    for logical_id, resource in jobs.items():
+        prefix = resource["Properties"]["JobNamePrefix"]
+        holder = holder_of[prefix]
+        ours = [d for d in resource.get("DependsOn", []) if d.startswith("SharedPolicy")]
+        assert ours == ([holder] if holder != role else []), logical_id
+
+
+def test_the_wildcards_of_a_shared_role_are_acknowledged_where_they_are_written():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    shared_jobs(stack, 120)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    holders = {k: r for k, r in resources.items() if k.startswith("Shared") and r["Type"] in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy")}
+    assert len(holders) >= 2
+    for logical_id, resource in holders.items():
+        document = resource["Properties"]["Policies"][0]["PolicyDocument"] if resource["Type"] == "AWS::IAM::Role" else resource["Properties"]["PolicyDocument"]
+        written = {s["Fn::Sub"].replace("${", "<").replace("}", ">") for st in document["Statement"] for s in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]) if "*" in str(s)}
+        acknowledged = {rule[len("AwsSolutions-IAM5[Resource::") : -1] for rule in resource["Metadata"]["bedrock-evaluation:acknowledged"]}
+        assert acknowledged == written, logical_id
+
+
+def test_fails_when_one_role_holds_more_statements_than_iam_lets_it_attach(monkeypatch):
+    from bedrock_evaluation import late_properties
+
+    monkeypatch.setattr(late_properties, "MANAGED_POLICIES_PER_ROLE", 2)  # the same rule, reached with fewer jobs
+    stack = cdk.Stack(cdk.App(), "Eval")
+    shared_jobs(stack, 150)
+    with pytest.raises(Exception, match=r"Eval/Shared: role is '150 jobs': their statements need \d managed policies besides the inline one, more than the 1 a role may take here"):
+        Template.from_stack(stack)

@@ -48,8 +48,8 @@ from .findings import (
     ResourceFinding,
     WildcardResource,
 )
-from .policies import InlinePolicy, TokenRenderer, merged
-from .scopes import cfn_resource_of, stack_of
+from .policies import InlinePolicy, Statement, TokenRenderer
+from .scopes import stack_of
 from .tokens import is_unresolved
 
 NAG_PACK = "AwsSolutions"
@@ -248,7 +248,7 @@ class _Watched:
     """Every statement of its policies is ours; otherwise only recorded grants are."""
     granted: list[Any]
     inline: InlinePolicy | None = None
-    """The role's inline policy of our statements (a role a job created): acknowledged on the role."""
+    """The policy of our statements of a role of ours: acknowledged where LateProperties writes it."""
 
 
 # The roles' policies a role keeps as children: its own DefaultPolicy, or the Policy of this stack
@@ -279,6 +279,7 @@ class WildcardAcknowledgements:
 
     def __init__(self) -> None:
         self._watched: dict[int, _Watched] = {}
+        self._rendering: TokenRenderer | None = None
 
     def watch(self, role: IConstruct, holder: Holder) -> None:
         """A role our constructs create, every statement of which is ours."""
@@ -304,24 +305,26 @@ class WildcardAcknowledgements:
         rendering = TokenRenderer(stack)
         for watched in self._watched.values():
             if watched.inline is not None:
-                self._acknowledge_inline(rendering, watched, watched.inline)
-                continue
+                continue  # written, and acknowledged where written, by LateProperties
             for name in _POLICY_CHILDREN:
                 policy = watched.role.node.try_find_child(name)
                 resource = policy.node.default_child if policy is not None else None
                 if resource is not None and cast(CfnResource, resource).cfn_resource_type == "AWS::IAM::Policy":
                     self._acknowledge_wildcards(stack, rendering, cast(CfnResource, resource), watched)
 
-    @staticmethod
-    def _acknowledge_inline(rendering: TokenRenderer, watched: _Watched, document: InlinePolicy) -> None:
-        statements = [
-            {"Effect": "Allow", "Action": list(s.actions), "Resource": [rendering(r) for r in s.resources]}
-            for s in merged(document.statements_granted)
-        ]
-        found = wildcard_resources({"Statement": statements})
-        if not found:
+    def acknowledge_inline(self, resource: CfnResource, role: IConstruct, statements: Sequence[Statement]) -> None:
+        """The wildcards of our statements of a role of ours, where they are written: its inline
+        policy (the role) or one of its managed policies."""
+        watched = self._watched.get(id(role))
+        if watched is None:
             return
-        _acknowledge_found(cfn_resource_of(watched.role), found, watched.holder, lambda rendered: True)
+        if self._rendering is None:
+            self._rendering = TokenRenderer(stack_of(resource))
+        rendering = self._rendering
+        written = [{"Effect": "Allow", "Action": list(s.actions), "Resource": [rendering(r) for r in s.resources]} for s in statements]
+        found = wildcard_resources({"Statement": written})
+        if found:
+            _acknowledge_found(resource, found, watched.holder, lambda rendered: True)
 
     @staticmethod
     def _acknowledge_wildcards(stack: Stack, rendering: TokenRenderer, node: CfnResource, watched: _Watched) -> None:

@@ -21,7 +21,7 @@ from .builder import BuiltRequest, JobProps, build_request, with_dataset_locatio
 from .custom_metrics import CustomMetric, HumanMetric, HumanWorkflow
 from .errors import EvaluationJobConfigError, Violation
 from .event_size import job_properties_violations
-from .grants import grant_encryption_key, grant_handler, grant_job
+from .grants import grant_encryption_key, grant_handler, grant_job, inline_policy
 from .job_results import JobResults, ResultsLocation, results_violations
 from .knowledge_bases import evaluate_after_ingestion
 from .late_properties import LateProperties
@@ -178,6 +178,7 @@ class EvaluationJob(Construct):
         self._refuse(results_violations(body, results_at, wait, quality_gate))
         self.request = body
         app_jobs.register(self, body)
+        granted_before = len(inline.statements_granted) if (inline := inline_policy(self.role)) is not None else 0
         self._grant(body, bound, output, encryption_key)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy and the uploads need dependencies.
@@ -186,8 +187,9 @@ class EvaluationJob(Construct):
         self.resource = EvaluationJobProvider.of(self).resource(
             self, contract.RESOURCE_TYPE, {contract.PROP_REQUEST: encoded, **settings}, after=[self.role]
         )
+        late = LateProperties.of(self)
         # CDK tags are known only once every Tags aspect has run: they are written in then, if any.
-        LateProperties.of(self).request(self.resource, RequestWithTags(path_of(self), lambda: self._tag_manager, body, encoded, settings).render)
+        late.request(self.resource, RequestWithTags(path_of(self), lambda: self._tag_manager, body, encoded, settings).render)
         for dependency in [*uploads, *self._waits_for]:
             self.resource.node.add_dependency(dependency)
         self.results: JobResults | None = None
@@ -211,6 +213,9 @@ class EvaluationJob(Construct):
             human_workflow.flow_definition.allow_job(
                 self.resource, datasets=bound.values(), output=output, service_role=self.role if self._grants_to_role else None
             )
+        if inline is not None:
+            # What this job granted its role: it waits for the managed policies that statements of it land in.
+            late.runs_as(self.resource, self.role, inline.statements_granted[granted_before:])
 
     # --- attributes -------------------------------------------------------------------------
 

@@ -13,13 +13,14 @@ instead of once per role.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Stack, Tokenization
+from aws_cdk import CfnResource, Stack, Tokenization
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -66,9 +67,23 @@ def statement_json(statement: Statement, resources: Sequence[Any] | None = None)
     return rendered
 
 
+# IAM's limits on a role's policies, in characters without whitespace (IAM User Guide, "IAM and AWS
+# STS quotas": all inline policies of a role together 10,240; one managed policy 6,144; 10 managed
+# policies attached to a role by default).
+ROLE_INLINE_CHARS = 10_240
+MANAGED_POLICY_CHARS = 6_144
+MANAGED_POLICIES_PER_ROLE = 10
+# What our inline policy may take of a role's inline total: the rest stays for the statements others
+# add to the role (its DefaultPolicy, also inline).
+OUR_INLINE_CHARS = 8_192
+_DOCUMENT_CHARS = len('{"Statement":[],"Version":"2012-10-17"}')
+
+
 class InlinePolicy:
-    """The inline policy of a role a job created for itself: statements in Python, written into
-    the role (by ``LateProperties``) once every grant is in place."""
+    """The policy of a role of ours (a job's own, or an ``EvaluationServiceRole`` jobs share):
+    statements in Python, written by ``LateProperties`` once every grant is in place: into the
+    role's inline policy while it fits ``OUR_INLINE_CHARS`` at deployed lengths, the rest into
+    customer managed policies of the role, each within IAM's size."""
 
     def __init__(self) -> None:
         self.statements_granted: list[Statement] = []
@@ -76,14 +91,87 @@ class InlinePolicy:
     def add(self, statement: Statement) -> None:
         self.statements_granted.append(statement)
 
-    def document(self, substitutions: Substitutions, stack: Stack) -> dict[str, Any] | None:
-        """The document as the template holds it, each ARN of ours as one ``Fn::Sub`` where CDK
-        would write an ``Fn::Join`` of its parts (the same value, in fewer bytes); None if empty."""
-        statements = [
-            statement_json(statement, [substitutions.compact(r, stack=stack) for r in statement.resources])
-            for statement in merged(self.statements_granted)
-        ]
-        return {"Statement": statements, "Version": "2012-10-17"} if statements else None
+    def placed(self, sizes: DeployedSizes) -> list[list[Statement]]:
+        """The statements, merged, in documents: the first for the inline policy, each later one
+        for a managed policy. A statement too long for the room left is split by resources. Empty
+        when nothing was granted."""
+        documents: list[list[Statement]] = []
+        room = 0
+        for statement in merged(self.statements_granted):
+            resources = list(statement.resources)
+            while resources:
+                if not documents or room <= sizes.of(statement_json(statement, resources[:1])) + 1:
+                    documents.append([])
+                    room = (OUR_INLINE_CHARS if len(documents) == 1 else MANAGED_POLICY_CHARS) - _DOCUMENT_CHARS
+                # One resource alone too long for a fresh document still goes in: IAM refuses it at deploy.
+                taken = max(1, _fitting(statement, resources, room, sizes))
+                part = Statement(statement.actions, tuple(resources[:taken]), statement.conditions)
+                documents[-1].append(part)
+                room -= sizes.of(statement_json(part)) + 1
+                resources = resources[taken:]
+        return documents
+
+
+def rendered(statements: Sequence[Statement], substitutions: Substitutions, stack: Stack) -> dict[str, Any]:
+    """A policy document as the template holds it: each ARN as one ``Fn::Sub`` where CDK would
+    write an ``Fn::Join`` of its parts (the same value, in fewer bytes)."""
+    return {
+        "Statement": [statement_json(s, [substitutions.compact(r, stack) for r in s.resources]) for s in statements],
+        "Version": "2012-10-17",
+    }
+
+
+def _fitting(statement: Statement, resources: list[str], room: int, sizes: DeployedSizes) -> int:
+    """How many of the resources, in order, one statement may list within room characters."""
+    used = sizes.of(statement_json(statement, resources[:1]))
+    if used > room:
+        return 0
+    count = 1
+    for resource in resources[1:]:
+        used += sizes.of(resource) + 1 + (2 if count == 1 else 0)  # a comma; from two on, the list's brackets
+        if used > room:
+            break
+        count += 1
+    return count
+
+
+class DeployedSizes:
+    """How many characters a value is at most once deployed (what IAM counts): each token at the
+    longest value it can take. Pseudo parameters at their longest in any partition (aws-us-gov,
+    amazonaws.com.cn; a region name within 16 characters); a bucket's name at S3's 63 characters
+    and its ARN with it; any other reference at 256. Asked of Node once per
+    token and stack."""
+
+    _PSEUDO = {"AWS::Partition": len("aws-us-gov"), "AWS::Region": 16, "AWS::AccountId": 12, "AWS::URLSuffix": len("amazonaws.com.cn")}
+    _BUCKET = {"Ref": 63, "Arn": len("arn:aws-us-gov:s3:::") + 63, "DomainName": 63 + 30, "RegionalDomainName": 63 + 40}
+    OTHER = 256
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self._tokens: dict[str, int] = {}
+
+    def of(self, value: Any) -> int:
+        text = json.dumps(value, separators=(",", ":"))
+        size = len(text)
+        for match in _TOKEN.finditer(text):
+            size += self._token(match.group(0)) - len(match.group(0))
+        return size
+
+    def _token(self, token: str) -> int:
+        if token not in self._tokens:
+            self._tokens[token] = self._longest(token)
+        return self._tokens[token]
+
+    def _longest(self, token: str) -> int:
+        resolved = self.stack.resolve(token)
+        if isinstance(resolved, dict) and isinstance(resolved.get("Ref"), str) and resolved["Ref"] in self._PSEUDO:
+            return self._PSEUDO[resolved["Ref"]]
+        tokens = Tokenization.reverse_string(token).tokens
+        target = getattr(tokens[0], "target", None) if len(tokens) == 1 else None
+        if isinstance(target, CfnResource) and target.cfn_resource_type == "AWS::S3::Bucket" and isinstance(resolved, dict):
+            attribute = resolved["Fn::GetAtt"][1] if isinstance(resolved.get("Fn::GetAtt"), list) else "Ref" if "Ref" in resolved else None
+            return self._BUCKET.get(str(attribute), self.OTHER)
+        return self.OTHER
 
 
 class Substitutions:

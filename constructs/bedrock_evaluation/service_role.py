@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
 
 from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
@@ -44,7 +43,10 @@ class EvaluationServiceRole(iam.Role):
     """A role only Bedrock evaluation jobs of this account and region can assume.
 
     Each EvaluationJob creates one unless given ``role=``; pass one of these to several jobs to
-    share it (each job adds its own grants), which keeps large suites within IAM's policy limits.
+    share it (each job adds its own grants), which keeps large suites within CloudFormation's
+    500 resources. What our constructs grant it is written once every grant is in place: its
+    inline policy while that fits, then customer managed policies of its own (``Policy2``, ...),
+    each within IAM's size; statements others add go to its DefaultPolicy as usual.
     """
 
     @checked_construct
@@ -53,25 +55,12 @@ class EvaluationServiceRole(iam.Role):
         :param description: the role's description. @default - "Service role of Bedrock evaluation jobs"
         """
         stack = stack_of(scope)
-        super().__init__(
-            scope,
-            construct_id,
-            assumed_by=_bedrock_evaluation_jobs(stack),
-            description=description or "Service role of Bedrock evaluation jobs",
-            inline_policies=self._inline_policies(stack),
-        )
+        super().__init__(scope, construct_id, assumed_by=_bedrock_evaluation_jobs(stack), description=description or "Service role of Bedrock evaluation jobs")
         adopt(self, scope, construct_id)
-
-    def _inline_policies(self, stack: Stack) -> Mapping[str, iam.PolicyDocument] | None:
-        return None
+        # What our grants give the role (grants.inline_policy), written by the stack's LateProperties.
+        self.job_policy = InlinePolicy()
+        LateProperties.of(stack).inline_policy(self, JOB_POLICY_NAME, self.job_policy)
 
 
 class JobServiceRole(EvaluationServiceRole):
-    """The role a job creates for itself: what the job is granted is its inline policy
-    (``job_policy``), kept in Python and written into the role once per stack (``LateProperties``);
-    statements others add go to its DefaultPolicy as usual."""
-
-    def _inline_policies(self, stack: Stack) -> Mapping[str, iam.PolicyDocument] | None:
-        self.job_policy = InlinePolicy()
-        LateProperties.of(stack).inline_policy(self, JOB_POLICY_NAME, self.job_policy)
-        return None
+    """The role a job creates for itself."""
