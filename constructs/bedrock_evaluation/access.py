@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+# The inline policy of a service role of ours that holds what our constructs grant it.
+JOB_POLICY_NAME = "EvaluationJob"
+
 
 class Holder(Enum):
     """Who holds a permission: a role kind, or Bedrock itself in a key policy."""

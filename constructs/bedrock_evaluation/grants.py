@@ -173,8 +173,9 @@ def grant_job(
     if output is None:
         unscoped.append(output_uri)
     else:
-        if inline_policy(role) is not None:
-            # The same for every job that writes to this bucket: once per stack, not once per role.
+        if getattr(role, "for_one_job", False):
+            # The same for every job that writes to this bucket: once per stack, not once per role
+            # (a shared role holds it once itself, and keeps its managed policy slots for its jobs).
             SharedStatements.of(cast(iam.Role, role)).attach(
                 cast(iam.Role, role), Statement(access.OUTPUT_BUCKET.actions, (output.bucket_arn,)), "OutputBucketListing"
             )

@@ -8,13 +8,12 @@ from aws_cdk import Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .access import JOB_POLICY_NAME
 from .boundary import checked_construct
 from .grants import BEDROCK, evaluation_job_arns
 from .late_properties import LateProperties
 from .policies import InlinePolicy, Substitutions
 from .scopes import adopt, stack_of
-
-JOB_POLICY_NAME = "EvaluationJob"
 
 _PRINCIPALS: weakref.WeakKeyDictionary[Stack, iam.IPrincipal] = weakref.WeakKeyDictionary()
 
@@ -49,6 +48,10 @@ class EvaluationServiceRole(iam.Role):
     each within IAM's size; statements others add go to its DefaultPolicy as usual.
     """
 
+    for_one_job = False
+    """A role shared by jobs holds the statements they all need itself; a job's own role attaches
+    the stack's managed policy that holds them once (``policies.SharedStatements``)."""
+
     @checked_construct
     def __init__(self, scope: Construct, construct_id: str, *, description: str | None = None) -> None:
         """
@@ -64,3 +67,5 @@ class EvaluationServiceRole(iam.Role):
 
 class JobServiceRole(EvaluationServiceRole):
     """The role a job creates for itself."""
+
+    for_one_job = True
