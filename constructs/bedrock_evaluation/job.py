@@ -26,7 +26,6 @@ from .job_results import JobResults, ResultsLocation, results_violations
 from .knowledge_bases import evaluate_after_ingestion
 from .late_properties import LateProperties
 from .models import Model
-from .policies import Substitutions
 from .provider import EvaluationJobProvider, attribute_of
 from .quality_gate import JobWait, QualityGate
 from .rag import RagSource
@@ -34,7 +33,7 @@ from .references import S3Location
 from .scopes import adopt, bucket_name_and_arn, path_of, role_arn_of, stack_of
 from .service_role import JobServiceRole
 from .storage import EvaluationBucket, allow_human_review, dataset_location, human_review_cors_unset
-from .tags import RequestWithTags, job_tag_manager
+from .tags import JobTags, job_tag_manager
 from .tasks import EvaluationTask
 from .tokens import is_unresolved
 from .uniqueness import AppJobs
@@ -183,13 +182,13 @@ class EvaluationJob(Construct):
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy and the uploads need dependencies.
         self._tag_manager: TagManager | None = None  # made when a Tags aspect first asks for it
-        encoded = self._as_written(body)
+        encoded = service_model.encode_documents(body, stack_of(self).to_json_string)
+        # CDK tags are known only once every Tags aspect has run: a job a Tags aspect reaches (it asks
+        # for `tags`) has its jobTags read when the template is written; the others' request is plain data.
+        self._job_tags = JobTags(path_of(self), lambda: self._tag_manager, body, settings)
         self.resource = EvaluationJobProvider.of(self).resource(
             self, contract.RESOURCE_TYPE, {contract.PROP_REQUEST: encoded, **settings}, after=[self.role]
         )
-        late = LateProperties.of(self)
-        # CDK tags are known only once every Tags aspect has run: they are written in then, if any.
-        late.request(self.resource, RequestWithTags(path_of(self), lambda: self._tag_manager, body, encoded, settings).render)
         for dependency in [*uploads, *self._waits_for]:
             self.resource.node.add_dependency(dependency)
         self.results: JobResults | None = None
@@ -215,7 +214,7 @@ class EvaluationJob(Construct):
             )
         if inline is not None:
             # What this job granted its role: it waits for the managed policies that statements of it land in.
-            late.runs_as(self.resource, self.role, inline.statements_granted[granted_before:])
+            LateProperties.of(self.role).runs_as(self.resource, self.role, inline.statements_granted[granted_before:])
 
     # --- attributes -------------------------------------------------------------------------
 
@@ -224,6 +223,7 @@ class EvaluationJob(Construct):
         """CDK tags (``Tags.of(scope).add(...)``) become jobTags; tags= and request jobTags win."""
         if self._tag_manager is None:
             self._tag_manager = job_tag_manager()
+            self.resource.add_property_override(f"{contract.PROP_REQUEST}.jobTags", self._job_tags)
         return self._tag_manager
 
     @property
@@ -377,16 +377,6 @@ class EvaluationJob(Construct):
                 "the role or key given is imported and cannot be changed by this stack; its owner must add these "
                 f"statements (a key's to its key policy) or the job will fail: {json.dumps(statements, sort_keys=True)}",
             )
-
-    def _as_written(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """The request as the template holds it: documents encoded, and the output location in a
-        bucket of this stack as one Fn::Sub (fewer bytes than CDK's Fn::Join of its parts)."""
-        stack = stack_of(self)
-        encoded = service_model.encode_documents(body, stack.to_json_string)
-        output = encoded.get("outputDataConfig")
-        if self.output_prefix is not None and isinstance(output, dict) and isinstance(output.get("s3Uri"), str):
-            encoded["outputDataConfig"] = {**output, "s3Uri": Substitutions.of(stack).compact(output["s3Uri"], stack)}
-        return encoded
 
     def _results_location(self, body: Mapping[str, Any]) -> ResultsLocation | None:
         """Where a waited job's results are, for the handler's read grant (None: not known at synth)."""

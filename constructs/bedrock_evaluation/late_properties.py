@@ -1,29 +1,28 @@
-"""What a stack's jobs write into the template once every grant and tag is in place: the policy of
-each role of ours (a job's own role, or an ``EvaluationServiceRole`` jobs share), and the request of
-each job with CDK tags.
+"""The policy of each service role of ours (a job's own role, or an ``EvaluationServiceRole`` jobs
+share), written once every grant is in place.
 
-Both are plain data by then, each written with one jsii call, in one pass per stack: Node calls back
-into Python once per stack, not once per role or job each time it resolves the template (CDK
+It is plain data by then, written with one jsii call per role, in one pass per stack: Node calls
+back into Python once per stack, not once per role each time it resolves the template (CDK
 resolves a resource's properties more than once: the template, the tree metadata).
 
 A role's statements go into its inline policy while they fit, counted at the longest the deployed
 values can be; the rest into customer managed policies of the role (``Policy2``, ``Policy3``, ...),
-each within IAM's size, that every job running as the role waits for.
+each within IAM's size. Every job running as the role waits for the managed policies that hold its
+statements, and for the role's DefaultPolicy (statements others add) when it has one.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import jsii
 from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
-from . import contract
 from .compliance import WildcardAcknowledgements
 from .errors import EvaluationJobConfigError, Violation
 from .policies import MANAGED_POLICIES_PER_ROLE, DeployedSizes, InlinePolicy, Statement, Substitutions, rendered
@@ -38,13 +37,15 @@ class _RolePolicy:
     name: str
     policy: InlinePolicy
     jobs: list[tuple[CfnResource, set[tuple[str, str]]]] = field(default_factory=list)
+    managed: list[iam.CfnManagedPolicy] = field(default_factory=list)
+    """The managed policies written for it, kept across synths (an assertion may synthesize again)."""
 
 
 @jsii.implements(IAspect)
 class LateProperties:
     """One per stack. It is applied to a construct of its own without children, so synth calls it
-    once per stack; with the read-only priority, after every aspect that still changes the tree
-    (CDK's Tags among them)."""
+    once per stack; with the read-only priority, after the aspects of that construct that still
+    change the tree. Grants are made while constructs are built, so all are in place by then."""
 
     CONSTRUCT_ID = "BedrockEvaluationLateProperties"
 
@@ -60,22 +61,17 @@ class LateProperties:
     def __init__(self, stack: Stack) -> None:
         self._stack = stack
         self._policies: dict[int, _RolePolicy] = {}
-        self._requests: list[tuple[CfnResource, Callable[[], dict[str, Any] | None]]] = []
 
     def inline_policy(self, role: iam.Role, name: str, policy: InlinePolicy) -> None:
         """Write the policy into the role as its inline policy `name` (nothing if it stays empty)."""
         self._policies[id(role)] = _RolePolicy(role, name, policy)
 
     def runs_as(self, job: CfnResource, role: iam.IRole, granted: Sequence[Statement]) -> None:
-        """The job runs as the role and granted it these statements: it waits for the managed
-        policies any of them lands in."""
+        """The job runs as the role (of this stack) and granted it these statements: it waits for
+        the managed policies any of them lands in, and for the role's DefaultPolicy."""
         found = self._policies.get(id(role))
         if found is not None:
             found.jobs.append((job, _pairs(granted)))
-
-    def request(self, resource: CfnResource, render: Callable[[], dict[str, Any] | None]) -> None:
-        """Write what render answers as the resource's Request (None: the request it was made with stands)."""
-        self._requests.append((resource, render))
 
     def visit(self, node: IConstruct) -> None:
         substitutions = Substitutions.of(self._stack)
@@ -83,43 +79,61 @@ class LateProperties:
         acknowledgements = WildcardAcknowledgements.of(self._stack)
         for written in self._policies.values():
             documents = written.policy.placed(sizes)
-            if not documents:
-                continue
-            # The managed policies a role may have: ours, and the stack's statement every job role attaches.
-            if len(documents) - 1 > MANAGED_POLICIES_PER_ROLE - 1:
-                raise EvaluationJobConfigError(
-                    path_of(written.role),
-                    [
-                        Violation(
-                            "role",
-                            f"{len(written.jobs)} jobs",
-                            f"their statements need {len(documents) - 1} managed policies besides the inline one, more than the "
-                            f"{MANAGED_POLICIES_PER_ROLE - 1} a role may take here (IAM attaches at most {MANAGED_POLICIES_PER_ROLE}): "
-                            "give some of the jobs another EvaluationServiceRole",
-                        )
-                    ],
-                )
             role = cast(iam.CfnRole, cfn_resource_of(written.role))
-            # The role's own property, not an override: checkers that read the construct (cdk-nag) see it.
-            role.policies = [iam.CfnRole.PolicyProperty(policy_document=rendered(documents[0], substitutions, self._stack), policy_name=written.name)]
-            acknowledgements.acknowledge_inline(role, written.role, documents[0])
-            for number, statements in enumerate(documents[1:], start=2):
-                managed = iam.CfnManagedPolicy(
-                    written.role,
-                    f"Policy{number}",
-                    policy_document=rendered(statements, substitutions, self._stack),
-                    roles=[role.ref],
-                    description="Statements of this evaluation service role beyond its inline policy",
-                )
+            if documents:
+                if len(documents) > 1:
+                    self._refuse_beyond_quota(written, role, len(documents) - 1)
+                # The role's own property, not an override: checkers that read the construct (cdk-nag) see it.
+                role.policies = [iam.CfnRole.PolicyProperty(policy_document=rendered(documents[0], substitutions, self._stack), policy_name=written.name)]
+                acknowledgements.acknowledge_inline(role, written.role, documents[0])
+            for index, statements in enumerate(documents[1:]):
+                managed = self._managed_policy(written, role, index)
+                managed.policy_document = rendered(statements, substitutions, self._stack)
                 acknowledgements.acknowledge_inline(managed, written.role, statements)
                 held = _pairs(statements)
                 for job, granted in written.jobs:
                     if granted & held:
                         job.node.add_dependency(managed)
-        for resource, render in self._requests:
-            request = render()
-            if request is not None:
-                resource.add_property_override(contract.PROP_REQUEST, request)
+            for stale in written.managed[max(0, len(documents) - 1) :]:
+                written.role.node.try_remove_child(stale.node.id)
+            del written.managed[max(0, len(documents) - 1) :]
+            # Asked of Node only for a role that took statements of others (an EvaluationServiceRole knows).
+            default_policy = written.role.node.try_find_child("DefaultPolicy") if getattr(written.role, "has_default_policy", True) else None
+            for job, _ in written.jobs if default_policy is not None else []:
+                job.node.add_dependency(default_policy)
+
+    @staticmethod
+    def _managed_policy(written: _RolePolicy, role: iam.CfnRole, index: int) -> iam.CfnManagedPolicy:
+        if index < len(written.managed):
+            return written.managed[index]
+        managed = iam.CfnManagedPolicy(
+            written.role,
+            f"Policy{index + 2}",
+            policy_document={},
+            roles=[role.ref],
+            description="Statements of this evaluation service role beyond its inline policy",
+        )
+        written.managed.append(managed)
+        return managed
+
+    def _refuse_beyond_quota(self, written: _RolePolicy, role: iam.CfnRole, needed: int) -> None:
+        """IAM attaches at most MANAGED_POLICIES_PER_ROLE managed policies to a role, those attached
+        otherwise (``add_managed_policy``) included; one more is left for the owner of the role."""
+        attached = len(cast(list[object], self._stack.resolve(role.managed_policy_arns) or []))
+        room = MANAGED_POLICIES_PER_ROLE - 1 - attached
+        if needed > room:
+            raise EvaluationJobConfigError(
+                path_of(written.role),
+                [
+                    Violation(
+                        "role",
+                        f"{len(written.jobs)} jobs",
+                        f"their statements need {needed} managed policies besides the inline one, and the role may take {room} more "
+                        f"(IAM attaches at most {MANAGED_POLICIES_PER_ROLE}: {attached} are attached, one is left for you): "
+                        "give some of the jobs another EvaluationServiceRole",
+                    )
+                ],
+            )
 
 
 def _pairs(statements: Sequence[Statement]) -> set[tuple[str, str]]:

@@ -139,10 +139,12 @@ class DeployedSizes:
     """How many characters a value is at most once deployed (what IAM counts): each token at the
     longest value it can take. Pseudo parameters at their longest in any partition (aws-us-gov,
     amazonaws.com.cn; a region name within 16 characters); a bucket's name at S3's 63 characters
-    and its ARN with it; any other reference at 256. Asked of Node once per
+    and its ARN with it; an attribute of another resource at 256; any other token (a parameter, an
+    import) at 2,048. Asked of Node once per
     token and stack."""
 
     _PSEUDO = {"AWS::Partition": len("aws-us-gov"), "AWS::Region": 16, "AWS::AccountId": 12, "AWS::URLSuffix": len("amazonaws.com.cn")}
+    UNKNOWN = 2_048
     _BUCKET = {"Ref": 63, "Arn": len("arn:aws-us-gov:s3:::") + 63, "DomainName": 63 + 30, "RegionalDomainName": 63 + 40}
     OTHER = 256
 
@@ -168,7 +170,9 @@ class DeployedSizes:
             return self._PSEUDO[resolved["Ref"]]
         tokens = Tokenization.reverse_string(token).tokens
         target = getattr(tokens[0], "target", None) if len(tokens) == 1 else None
-        if isinstance(target, CfnResource) and target.cfn_resource_type == "AWS::S3::Bucket" and isinstance(resolved, dict):
+        if not isinstance(target, CfnResource):
+            return self.UNKNOWN  # a parameter, an import, a function of other values
+        if target.cfn_resource_type == "AWS::S3::Bucket" and isinstance(resolved, dict):
             attribute = resolved["Fn::GetAtt"][1] if isinstance(resolved.get("Fn::GetAtt"), list) else "Ref" if "Ref" in resolved else None
             return self._BUCKET.get(str(attribute), self.OTHER)
         return self.OTHER

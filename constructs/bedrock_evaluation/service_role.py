@@ -49,6 +49,8 @@ class EvaluationServiceRole(iam.Role):
     """
 
     for_one_job = False
+    has_default_policy = False
+    """Whether statements were added to the role's DefaultPolicy (add_to_principal_policy, grants)."""
     """A role shared by jobs holds the statements they all need itself; a job's own role attaches
     the stack's managed policy that holds them once (``policies.SharedStatements``)."""
 
@@ -63,6 +65,11 @@ class EvaluationServiceRole(iam.Role):
         # What our grants give the role (grants.inline_policy), written by the stack's LateProperties.
         self.job_policy = InlinePolicy()
         LateProperties.of(stack).inline_policy(self, JOB_POLICY_NAME, self.job_policy)
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        """Statements others add go to the role's DefaultPolicy, which its jobs then wait for."""
+        self.has_default_policy = True
+        return super().add_to_principal_policy(statement)
 
 
 class JobServiceRole(EvaluationServiceRole):
