@@ -70,7 +70,8 @@ _GRANTED: weakref.WeakKeyDictionary[iam.IRole, set[tuple[tuple[str, ...], tuple[
 
 
 def inline_policy(role: iam.IRole) -> InlinePolicy | None:
-    """The inline policy our grants go to, on a role a job created for itself (`JobServiceRole`)."""
+    """The policy our grants go to on a service role of ours (a job's own, or an EvaluationServiceRole),
+    written by the stack's LateProperties."""
     document = getattr(role, "job_policy", None)
     return document if isinstance(document, InlinePolicy) else None
 

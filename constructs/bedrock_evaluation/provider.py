@@ -186,7 +186,7 @@ class EvaluationJobProvider(Construct):
         )
         for role in after:
             if inline_policy(role) is not None:
-                continue  # the role holds its policy itself: the roleArn reference orders it
+                continue  # a role of ours: LateProperties makes its jobs wait for the policies that hold their statements
             policy = _DEFAULT_POLICIES.get(role) or role.node.try_find_child("DefaultPolicy")
             if policy is not None:
                 _DEFAULT_POLICIES[role] = policy  # a role's DefaultPolicy, once made, stays
