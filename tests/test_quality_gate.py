@@ -248,21 +248,16 @@ def test_fails_a_score_of_a_metric_not_measured(stack: cdk.Stack) -> None:
         job.score(Metric.CORRECTNESS, "Average")
 
 
-def test_fails_a_gate_on_a_human_job(stack: cdk.Stack) -> None:
-    from bedrock_evaluation import HumanFlowDefinition, HumanMetric, HumanWorkflow, Rating, RatingMethod  # noqa: F401
-
-    request = {
+def human_request() -> dict[str, Any]:
+    """A raw human evaluation request: one rating method, its own role and output location."""
+    return {
         "applicationType": "ModelEvaluation",
         "evaluationConfig": {
             "human": {
                 "humanWorkflowConfig": {"flowDefinitionArn": "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"},
                 "customMetrics": [{"name": "Helpful", "description": "Is it helpful?", "ratingMethod": "ThumbsUpDown"}],
                 "datasetMetricConfigs": [
-                    {
-                        "taskType": "Generation",
-                        "dataset": {"name": "qa", "datasetLocation": {"s3Uri": "s3://my-datasets/qa.jsonl"}},
-                        "metricNames": ["Helpful"],
-                    }
+                    {"taskType": "Generation", "dataset": {"name": "qa", "datasetLocation": {"s3Uri": "s3://my-datasets/qa.jsonl"}}, "metricNames": ["Helpful"]}
                 ],
             }
         },
@@ -270,6 +265,10 @@ def test_fails_a_gate_on_a_human_job(stack: cdk.Stack) -> None:
         "outputDataConfig": {"s3Uri": "s3://my-results/human/"},
         "roleArn": "arn:aws:iam::123456789012:role/eval",
     }
+
+
+def test_fails_a_gate_on_a_human_job(stack: cdk.Stack) -> None:
+    request = human_request()
     with pytest.raises(EvaluationJobConfigError, match="human ratings are on each rating method's own scale"):
         EvaluationJob(stack, "Human", request=request, wait=JobWait.until_done(timeout=Duration.hours(1)), quality_gate=QualityGate(max_drop=0.1))
 
@@ -339,21 +338,7 @@ def test_a_knowledge_base_replaced_by_a_property_change_gives_its_evaluation_a_n
 
 def test_fails_a_score_of_a_human_job() -> None:
     stack = cdk.Stack(cdk.App(), "Eval")
-    request = {
-        "applicationType": "ModelEvaluation",
-        "evaluationConfig": {
-            "human": {
-                "humanWorkflowConfig": {"flowDefinitionArn": "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/review"},
-                "customMetrics": [{"name": "Helpful", "description": "Is it helpful?", "ratingMethod": "ThumbsUpDown"}],
-                "datasetMetricConfigs": [
-                    {"taskType": "Generation", "dataset": {"name": "qa", "datasetLocation": {"s3Uri": "s3://my-datasets/qa.jsonl"}}, "metricNames": ["Helpful"]}
-                ],
-            }
-        },
-        "inferenceConfig": {"models": [{"bedrockModel": {"modelIdentifier": NOVA}}]},
-        "outputDataConfig": {"s3Uri": "s3://my-results/human/"},
-        "roleArn": "arn:aws:iam::123456789012:role/eval",
-    }
+    request = human_request()
     job = EvaluationJob(stack, "Human", request=request, wait=JobWait.until_done(timeout=Duration.hours(8)))
     with pytest.raises(EvaluationJobConfigError, match="a human job's scores are per rating method"):
         job.score("Helpful")

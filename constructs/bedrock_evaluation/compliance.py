@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import jsii
-from aws_cdk import Acknowledgment, AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations
-from constructs import Construct, IConstruct
+from aws_cdk import Acknowledgment, CfnResource, IAspect, Stack, Validations
+from constructs import IConstruct
 
 from .access import Holder
 from .findings import (
@@ -49,7 +49,7 @@ from .findings import (
     WildcardResource,
 )
 from .policies import InlinePolicy, Statement, TokenRenderer
-from .scopes import stack_of
+from .scopes import aspect_per_stack, stack_of
 from .tokens import is_unresolved
 
 NAG_PACK = "AwsSolutions"
@@ -270,12 +270,7 @@ class WildcardAcknowledgements:
 
     @classmethod
     def of(cls, scope: IConstruct) -> WildcardAcknowledgements:
-        stack = stack_of(scope)
-        aspect = _BY_STACK.get(stack)
-        if aspect is None:
-            aspect = _BY_STACK[stack] = cls()
-            Aspects.of(Construct(stack, cls.CONSTRUCT_ID)).add(aspect, priority=AspectPriority.READONLY)
-        return aspect
+        return aspect_per_stack(_BY_STACK, scope, cls.CONSTRUCT_ID, lambda stack: cls())
 
     def __init__(self) -> None:
         self._watched: dict[int, _Watched] = {}

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import jsii
-from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Stack
+from aws_cdk import CfnResource, IAspect, Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 from .compliance import WildcardAcknowledgements
 from .errors import EvaluationJobConfigError, Violation
 from .policies import MANAGED_POLICIES_PER_ROLE, DeployedSizes, InlinePolicy, Statement, Substitutions, rendered
-from .scopes import cfn_resource_of, path_of, stack_of
+from .scopes import aspect_per_stack, cfn_resource_of, path_of
 
 _BY_STACK: weakref.WeakKeyDictionary[Stack, LateProperties] = weakref.WeakKeyDictionary()
 
@@ -43,20 +43,14 @@ class _RolePolicy:
 
 @jsii.implements(IAspect)
 class LateProperties:
-    """One per stack. It is applied to a construct of its own without children, so synth calls it
-    once per stack; with the read-only priority, after the aspects of that construct that still
-    change the tree. Grants are made while constructs are built, so all are in place by then."""
+    """One per stack (``scopes.aspect_per_stack``). Grants are made while constructs are built,
+    so all are in place when synth calls it."""
 
     CONSTRUCT_ID = "BedrockEvaluationLateProperties"
 
     @classmethod
     def of(cls, scope: IConstruct) -> LateProperties:
-        stack = stack_of(scope)
-        found = _BY_STACK.get(stack)
-        if found is None:
-            found = _BY_STACK[stack] = cls(stack)
-            Aspects.of(Construct(stack, cls.CONSTRUCT_ID)).add(found, priority=AspectPriority.READONLY)
-        return found
+        return aspect_per_stack(_BY_STACK, scope, cls.CONSTRUCT_ID, cls)
 
     def __init__(self, stack: Stack) -> None:
         self._stack = stack

@@ -18,13 +18,13 @@ import re
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import CfnResource, Stack, Tokenization
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from .scopes import stack_of
+from .scopes import per_stack
 
 _TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
 
@@ -168,8 +168,7 @@ class DeployedSizes:
         resolved = self.stack.resolve(token)
         if isinstance(resolved, dict) and isinstance(resolved.get("Ref"), str) and resolved["Ref"] in self._PSEUDO:
             return self._PSEUDO[resolved["Ref"]]
-        tokens = Tokenization.reverse_string(token).tokens
-        target = getattr(tokens[0], "target", None) if len(tokens) == 1 else None
+        target = _reference_target(token)
         if not isinstance(target, CfnResource):
             return self.UNKNOWN  # a parameter, an import, a function of other values
         if target.cfn_resource_type == "AWS::S3::Bucket" and isinstance(resolved, dict):
@@ -216,11 +215,7 @@ class Substitutions:
 
     @classmethod
     def of(cls, scope: Construct) -> Substitutions:
-        stack = stack_of(scope)
-        found = _SUBSTITUTIONS.get(stack)
-        if found is None:
-            found = _SUBSTITUTIONS[stack] = cls()
-        return found
+        return per_stack(_SUBSTITUTIONS, scope, lambda stack: cls())
 
 
 def _variable(resolved: Any, of_stack: Callable[[], bool]) -> str | None:
@@ -236,10 +231,16 @@ def _variable(resolved: Any, of_stack: Callable[[], bool]) -> str | None:
     return None
 
 
-def _of_stack(token: str, stack: Stack) -> bool:
-    """Whether the token references a resource of this stack (a CDK Reference whose target is in it)."""
+def _reference_target(token: str) -> IConstruct | None:
+    """What the token references, when it is one CDK Reference (a Ref or an Fn::GetAtt)."""
     tokens = Tokenization.reverse_string(token).tokens
     target = getattr(tokens[0], "target", None) if len(tokens) == 1 else None
+    return cast(IConstruct, target) if target is not None else None
+
+
+def _of_stack(token: str, stack: Stack) -> bool:
+    """Whether the token references a resource of this stack."""
+    target = _reference_target(token)
     return target is not None and Stack.of(target) is stack
 
 
@@ -254,11 +255,7 @@ class SharedStatements:
 
     @classmethod
     def of(cls, scope: Construct) -> SharedStatements:
-        stack = stack_of(scope)
-        found = _SHARED.get(stack)
-        if found is None:
-            found = _SHARED[stack] = cls(stack)
-        return found
+        return per_stack(_SHARED, scope, cls)
 
     def __init__(self, stack: Stack) -> None:
         self._stack = stack

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from aws_cdk import CfnResource, Stack
+from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Stack
 from aws_cdk.aws_iam import IRole
 from aws_cdk.aws_s3 import IBucket
-from constructs import IConstruct
+from constructs import Construct, IConstruct
 
 _STACKS: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
 
@@ -36,6 +36,47 @@ def stack_of(scope: IConstruct) -> Stack:
     return stack
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remembered(cache: weakref.WeakKeyDictionary[K, V], key: K, ask: Callable[[], V]) -> V:
+    """cache[key], asked (of Node) once and remembered; a key that cannot be weakly referenced is
+    asked each time."""
+    try:
+        return cache[key]
+    except (KeyError, TypeError):
+        pass
+    value = ask()
+    try:
+        cache[key] = value
+    except TypeError:
+        pass
+    return value
+
+
+def per_stack(cache: weakref.WeakKeyDictionary[Stack, V], scope: IConstruct, make: Callable[[Stack], V]) -> V:
+    """The stack's one object of a kind (kept in cache), made on first use."""
+    stack = stack_of(scope)
+    return remembered(cache, stack, lambda: make(stack))
+
+
+A = TypeVar("A", bound=IAspect)
+
+
+def aspect_per_stack(cache: weakref.WeakKeyDictionary[Stack, A], scope: IConstruct, construct_id: str, make: Callable[[Stack], A]) -> A:
+    """The stack's one read-only aspect of a kind, made on first use and applied to a construct of
+    its own without children (construct_id): synth calls it once per stack, not once per construct
+    of the stack, after the aspects of that construct that still change the tree."""
+
+    def applied(stack: Stack) -> A:
+        aspect = make(stack)
+        Aspects.of(Construct(stack, construct_id)).add(aspect, priority=AspectPriority.READONLY)
+        return aspect
+
+    return per_stack(cache, scope, applied)
+
+
 _PATHS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
 
 
@@ -49,16 +90,7 @@ def adopt(construct: IConstruct, scope: IConstruct, construct_id: str) -> None:
 
 def path_of(scope: IConstruct) -> str:
     """`scope.node.path`, remembered for scope (a construct's path never changes)."""
-    try:
-        return _PATHS[scope]
-    except (KeyError, TypeError):
-        pass
-    path = scope.node.path
-    try:
-        _PATHS[scope] = path
-    except TypeError:
-        pass
-    return path
+    return remembered(_PATHS, scope, lambda: scope.node.path)
 
 
 @dataclass(frozen=True)
@@ -102,16 +134,7 @@ _BUCKETS: weakref.WeakKeyDictionary[IBucket, tuple[str, str]] = weakref.WeakKeyD
 def bucket_name_and_arn(bucket: IBucket) -> tuple[str, str]:
     """A bucket's name and ARN (tokens of a bucket of the app), asked of Node once per bucket.
     `bucket.arn_for_objects(key)` is f"{arn}/{key}"."""
-    try:
-        return _BUCKETS[bucket]
-    except (KeyError, TypeError):
-        pass
-    found = (bucket.bucket_name, bucket.bucket_arn)
-    try:
-        _BUCKETS[bucket] = found
-    except TypeError:
-        pass
-    return found
+    return remembered(_BUCKETS, bucket, lambda: (bucket.bucket_name, bucket.bucket_arn))
 
 
 _ROLE_ARNS: weakref.WeakKeyDictionary[IRole, str] = weakref.WeakKeyDictionary()
@@ -119,16 +142,7 @@ _ROLE_ARNS: weakref.WeakKeyDictionary[IRole, str] = weakref.WeakKeyDictionary()
 
 def role_arn_of(role: IRole) -> str:
     """`role.role_arn`, asked of Node once per role."""
-    try:
-        return _ROLE_ARNS[role]
-    except (KeyError, TypeError):
-        pass
-    arn = role.role_arn
-    try:
-        _ROLE_ARNS[role] = arn
-    except TypeError:
-        pass
-    return arn
+    return remembered(_ROLE_ARNS, role, lambda: role.role_arn)
 
 
 _DEFAULT_CHILDREN: weakref.WeakKeyDictionary[IConstruct, CfnResource] = weakref.WeakKeyDictionary()
@@ -136,13 +150,4 @@ _DEFAULT_CHILDREN: weakref.WeakKeyDictionary[IConstruct, CfnResource] = weakref.
 
 def cfn_resource_of(construct: IConstruct) -> CfnResource:
     """`construct.node.default_child` (an L2's own CloudFormation resource), asked of Node once."""
-    try:
-        return _DEFAULT_CHILDREN[construct]
-    except (KeyError, TypeError):
-        pass
-    resource = cast(CfnResource, construct.node.default_child)
-    try:
-        _DEFAULT_CHILDREN[construct] = resource
-    except TypeError:
-        pass
-    return resource
+    return remembered(_DEFAULT_CHILDREN, construct, lambda: cast(CfnResource, construct.node.default_child))
