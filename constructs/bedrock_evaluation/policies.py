@@ -73,9 +73,9 @@ def statement_json(statement: Statement, resources: Sequence[Any] | None = None)
 ROLE_INLINE_CHARS = 10_240
 MANAGED_POLICY_CHARS = 6_144
 MANAGED_POLICIES_PER_ROLE = 10
-# What our inline policy may take of a role's inline total: the rest stays for the statements others
-# add to the role (its DefaultPolicy, also inline).
-OUR_INLINE_CHARS = 8_192
+# What our inline policy may take of a role's inline total: the rest (2,048) stays for the statements
+# others add to the role (its DefaultPolicy, also inline).
+OUR_INLINE_CHARS = ROLE_INLINE_CHARS - 2_048
 _DOCUMENT_CHARS = len('{"Statement":[],"Version":"2012-10-17"}')
 
 
