@@ -13,6 +13,9 @@ from enum import Enum
 
 # The inline policy of a service role of ours that holds what our constructs grant it.
 JOB_POLICY_NAME = "EvaluationJob"
+# The same, of the handler's role and of the Provider framework's roles.
+HANDLER_POLICY_NAME = "EvaluationJobHandler"
+FRAMEWORK_POLICY_NAME = "ProviderFramework"
 
 
 class Holder(Enum):

@@ -9,16 +9,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-import jsii
-from aws_cdk import IResolvable, IResolveContext, Stack, Token
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct
 
 from . import access
 from .compliance import record_grant, watch_inline
 from .models import model_access
-from .policies import InlinePolicy, SharedStatements, Statement, statement_json
+from .policies import InlinePolicy, SharedStatements, Statement
 from .references import S3Location, literal_s3_location, references, resource_arn
 from .scopes import role_arn_of, stack_of
 
@@ -72,7 +70,7 @@ _GRANTED: weakref.WeakKeyDictionary[iam.IRole, set[tuple[tuple[str, ...], tuple[
 def inline_policy(role: iam.IRole) -> InlinePolicy | None:
     """The policy our grants go to on a service role of ours (a job's own, or an EvaluationServiceRole),
     written by the stack's LateProperties."""
-    document = getattr(role, "job_policy", None)
+    document = getattr(role, "granted_policy", None)
     return document if isinstance(document, InlinePolicy) else None
 
 
@@ -211,79 +209,10 @@ def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> Non
 # --- the handler, per job -------------------------------------------------------------------------
 
 
-# Role ARNs per PassRole statement. IAM counts the deployed ARNs (up to about 105 characters each
-# in any partition), while CDK sizes a policy by its template text (about half of that), may move
-# any statement of a DefaultPolicy into an overflow managed policy (6,144 characters), and
-# minimizePolicies merges statements alike: so the handler's DefaultPolicy lists the first 55
-# roles in one statement, and each further 55 are alone in a managed policy of their own.
-PASS_ROLES_PER_POLICY = 55
-PASS_ROLES_IN_DEFAULT_POLICY = PASS_ROLES_PER_POLICY
-
-
-@jsii.implements(IResolvable)
-class _PassRoleDocument:
-    """The policy document of one batch of job roles the handler may pass, rendered when the
-    template is written."""
-
-    def __init__(self, arns: list[str]) -> None:
-        self.arns = arns
-
-    @property
-    def creation_stack(self) -> list[str]:
-        return []
-
-    def resolve(self, context: IResolveContext) -> Any:
-        statement = Statement(access.PASS_SERVICE_ROLE.actions, tuple(self.arns), {"StringEquals": {"iam:PassedToService": BEDROCK}})
-        return {"Statement": [statement_json(statement)], "Version": "2012-10-17"}
-
-    def to_string(self) -> str:
-        return Token.as_string(self)
-
-
-@dataclass
-class _Passing:
-    """The roles the handler may pass: the first batch in a statement of its DefaultPolicy, each
-    later batch in a managed policy of its own that the jobs of the batch wait for."""
-
-    statement: iam.PolicyStatement | None = None
-    arns: set[str] = field(default_factory=set)
-    batches: list[tuple[iam.CfnManagedPolicy, _PassRoleDocument]] = field(default_factory=list)
-
-
-_PASSING: weakref.WeakKeyDictionary[iam.IRole, _Passing] = weakref.WeakKeyDictionary()
-
-
-def grant_handler(handler_role: iam.IRole, service_role: iam.IRole, scope: Construct) -> list[Construct]:
-    """PassRole on the job's service role, only to Bedrock: the only role a job may run as. All
-    jobs' roles are rendered in one place; returns the policy the job must wait for when it is not
-    the handler's own DefaultPolicy (which the handler functions already wait for)."""
-    arn = role_arn_of(service_role)
-    passing = _PASSING.setdefault(handler_role, _Passing())
-    if arn in passing.arns:
-        return []
-    passing.arns.add(arn)
-    if passing.statement is None:
-        passing.statement = iam.PolicyStatement(
-            actions=list(access.PASS_SERVICE_ROLE.actions), resources=[arn], conditions={"StringEquals": {"iam:PassedToService": BEDROCK}}
-        )
-        handler_role.add_to_principal_policy(passing.statement)
-        return []
-    if len(passing.arns) <= PASS_ROLES_IN_DEFAULT_POLICY:
-        passing.statement.add_resources(arn)
-        return []
-    if not passing.batches or len(passing.batches[-1][1].arns) >= PASS_ROLES_PER_POLICY:
-        document = _PassRoleDocument([])
-        policy = iam.CfnManagedPolicy(
-            scope,
-            f"PassRoles{len(passing.batches) + 1}",
-            policy_document=document,
-            roles=[handler_role.role_name],
-            description="The evaluation job handler may pass these jobs' service roles, only to Bedrock",
-        )
-        passing.batches.append((policy, document))
-    policy, document = passing.batches[-1]
-    document.arns.append(arn)
-    return [policy]
+def grant_handler(handler_role: iam.IRole, service_role: iam.IRole) -> None:
+    """PassRole on the job's service role, only to Bedrock: the only role a job may run as. The
+    handler's role holds every job's in its policies of ours (``HandlerRole``), packed by size."""
+    grant(handler_role, access.PASS_SERVICE_ROLE, [role_arn_of(service_role)], {"StringEquals": {"iam:PassedToService": BEDROCK}})
 
 
 def _is_amazon_model(identifier: str) -> bool:

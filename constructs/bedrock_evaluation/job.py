@@ -178,6 +178,9 @@ class EvaluationJob(Construct):
         self.request = body
         app_jobs.register(self, body)
         granted_before = len(inline.statements_granted) if (inline := inline_policy(self.role)) is not None else 0
+        provider = EvaluationJobProvider.of(self)
+        handler_policy = provider.role.granted_policy
+        handler_before = len(handler_policy.statements_granted)
         self._grant(body, bound, output, encryption_key)
         # Bedrock must never start a job that lacks its permissions or its data. The roleArn
         # reference already orders the role itself; its policy and the uploads need dependencies.
@@ -186,10 +189,10 @@ class EvaluationJob(Construct):
         # CDK tags are known only once every Tags aspect has run: a job a Tags aspect reaches (it asks
         # for `tags`) has its jobTags read when the template is written; the others' request is plain data.
         self._job_tags = JobTags(path_of(self), lambda: self._tag_manager, body, settings)
-        self.resource = EvaluationJobProvider.of(self).resource(
-            self, contract.RESOURCE_TYPE, {contract.PROP_REQUEST: encoded, **settings}, after=[self.role]
-        )
-        for dependency in [*uploads, *self._waits_for]:
+        self.resource = provider.resource(self, contract.RESOURCE_TYPE, {contract.PROP_REQUEST: encoded, **settings}, after=[self.role])
+        # What this job granted the handler (PassRole on its role, its key): it waits for the policies that hold it.
+        LateProperties.of(provider).runs_as(self.resource, provider.role, handler_policy.statements_granted[handler_before:])
+        for dependency in uploads:
             self.resource.node.add_dependency(dependency)
         self.results: JobResults | None = None
         if wait is not None and results_at is not None:
@@ -361,7 +364,7 @@ class EvaluationJob(Construct):
                     f"no S3 access was granted for {uri!r}: it is only known at deploy time; use Dataset.from_s3(bucket, key) "
                     "or output_bucket=, or grant the service role access yourself",
                 )
-        self._waits_for = grant_handler(provider.role, self.role, provider)
+        grant_handler(provider.role, self.role)
         if key is not None:
             refused += grant_encryption_key(
                 key,

@@ -141,7 +141,7 @@ class JobResults(Construct):
             condition = self._long_wait(provider, job_arn=job_arn, job_name=job_name, wait=wait, identity=identity)
             properties[contract.PROP_RESULTS_SIGNALLED] = condition.attr_data
         grant(provider.role, access.STACK_STATUS, [Stack.of(self).stack_id])
-        self.resource = provider.resource(self, contract.RESULTS_RESOURCE_TYPE, properties)
+        self.resource = provider.resource(self, contract.RESULTS_RESOURCE_TYPE, properties, after=[provider.role])
         self.metrics = sorted({m.value for m in RequestView(request).metric_names() if isinstance(m.value, str)})
         if wait.score_outputs:
             for metric in self.metrics:
@@ -177,6 +177,7 @@ class JobResults(Construct):
                 contract.PROP_WAIT_SECONDS: str(wait.timeout_seconds),
                 contract.PROP_POLL_SECONDS: str(wait.poll_seconds),
             },
+            after=[provider.role],
         )
         condition = CfnWaitCondition(
             self,

@@ -1,5 +1,5 @@
-"""The policy of each service role of ours (a job's own role, or an ``EvaluationServiceRole`` jobs
-share), written once every grant is in place.
+"""The policy of each role of ours that our grants go to (a job's own service role, an
+``EvaluationServiceRole`` jobs share, the handler's role), written once every grant is in place.
 
 It is plain data by then, written with one jsii call per role, in one pass per stack: Node calls
 back into Python once per stack, not once per role each time it resolves the template (CDK
@@ -8,7 +8,8 @@ resolves a resource's properties more than once: the template, the tree metadata
 A role's statements go into its inline policy while they fit, counted at the longest the deployed
 values can be; the rest into customer managed policies of the role (``Policy2``, ``Policy3``, ...),
 each within IAM's size. Every job running as the role waits for the managed policies that hold its
-statements, and for the role's DefaultPolicy (statements others add) when it has one.
+statements, and for the role's DefaultPolicy (statements others add) when it has one; a resource
+the handler serves also waits for the handler's role itself when its statements are inline there.
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ class _RolePolicy:
     role: iam.Role
     name: str
     policy: InlinePolicy
-    jobs: list[tuple[CfnResource, set[tuple[str, str]]]] = field(default_factory=list)
+    remedy: str
+    users: str
+    """What the resources that need its statements are (in a refusal)."""
+    waits_on_role: bool
+    """Whether a resource whose statements are inline waits for the role: not a job's service role,
+    which its job already references (roleArn)."""
+    jobs: list[tuple[CfnResource, set[tuple[str, str]] | None]] = field(default_factory=list)
+    """Each resource that needs the role's statements, and which (None: all of them)."""
     managed: list[iam.CfnManagedPolicy] = field(default_factory=list)
     """The managed policies written for it, kept across synths (an assertion may synthesize again)."""
 
@@ -56,16 +64,20 @@ class LateProperties:
         self._stack = stack
         self._policies: dict[int, _RolePolicy] = {}
 
-    def inline_policy(self, role: iam.Role, name: str, policy: InlinePolicy) -> None:
-        """Write the policy into the role as its inline policy `name` (nothing if it stays empty)."""
-        self._policies[id(role)] = _RolePolicy(role, name, policy)
+    def inline_policy(
+        self, role: iam.Role, name: str, policy: InlinePolicy, *, remedy: str, users: str = "jobs", waits_on_role: bool = False
+    ) -> None:
+        """Write the policy into the role as its inline policy `name` (nothing if it stays empty).
+        remedy: what to do when the statements need more managed policies than IAM attaches."""
+        self._policies[id(role)] = _RolePolicy(role, name, policy, remedy, users, waits_on_role)
 
-    def runs_as(self, job: CfnResource, role: iam.IRole, granted: Sequence[Statement]) -> None:
-        """The job runs as the role (of this stack) and granted it these statements: it waits for
-        the managed policies any of them lands in, and for the role's DefaultPolicy."""
+    def runs_as(self, job: CfnResource, role: iam.IRole, granted: Sequence[Statement] | None) -> None:
+        """The job runs as the role (of this stack), or uses it, and needs these statements of it
+        (None: all): it waits for the managed policies any of them lands in, and for the role's
+        DefaultPolicy."""
         found = self._policies.get(id(role))
         if found is not None:
-            found.jobs.append((job, _pairs(granted)))
+            found.jobs.append((job, None if granted is None else _pairs(granted)))
 
     def visit(self, node: IConstruct) -> None:
         substitutions = Substitutions.of(self._stack)
@@ -80,14 +92,19 @@ class LateProperties:
                 # The role's own property, not an override: checkers that read the construct (cdk-nag) see it.
                 role.policies = [iam.CfnRole.PolicyProperty(policy_document=rendered(documents[0], substitutions, self._stack), policy_name=written.name)]
                 acknowledgements.acknowledge_inline(role, written.role, documents[0])
+                if written.waits_on_role:
+                    inline = _pairs(documents[0])
+                    for job, granted in written.jobs:
+                        if granted is None or granted & inline:
+                            job.add_resource_dependency(role)
             for index, statements in enumerate(documents[1:]):
                 managed = self._managed_policy(written, role, index)
                 managed.policy_document = rendered(statements, substitutions, self._stack)
                 acknowledgements.acknowledge_inline(managed, written.role, statements)
                 held = _pairs(statements)
                 for job, granted in written.jobs:
-                    if granted & held:
-                        job.node.add_dependency(managed)
+                    if granted is None or granted & held:
+                        job.add_resource_dependency(managed)
             for stale in written.managed[max(0, len(documents) - 1) :]:
                 written.role.node.try_remove_child(stale.node.id)
             del written.managed[max(0, len(documents) - 1) :]
@@ -121,10 +138,10 @@ class LateProperties:
                 [
                     Violation(
                         "role",
-                        f"{len(written.jobs)} jobs",
+                        f"{len(written.jobs)} {written.users}",
                         f"their statements need {needed} managed policies besides the inline one, and the role may take {room} more "
                         f"(IAM attaches at most {MANAGED_POLICIES_PER_ROLE}: {attached} are attached, one is left for you): "
-                        "give some of the jobs another EvaluationServiceRole",
+                        + written.remedy,
                     )
                 ],
             )

@@ -76,17 +76,21 @@ MANAGED_POLICIES_PER_ROLE = 10
 # What our inline policy may take of a role's inline total: the rest (2,048) stays for the statements
 # others add to the role (its DefaultPolicy, also inline).
 OUR_INLINE_CHARS = ROLE_INLINE_CHARS - 2_048
+# The same for a role that takes every plain statement into our policy (inline_roles.InlineRole):
+# the rest (1,024) for a statement that is not a plain Allow, which stays in a DefaultPolicy.
+ALL_INLINE_CHARS = ROLE_INLINE_CHARS - 1_024
 _DOCUMENT_CHARS = len('{"Statement":[],"Version":"2012-10-17"}')
 
 
 class InlinePolicy:
     """The policy of a role of ours (a job's own, or an ``EvaluationServiceRole`` jobs share):
     statements in Python, written by ``LateProperties`` once every grant is in place: into the
-    role's inline policy while it fits ``OUR_INLINE_CHARS`` at deployed lengths, the rest into
+    role's inline policy while it fits ``inline_chars`` at deployed lengths, the rest into
     customer managed policies of the role, each within IAM's size."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, inline_chars: int = OUR_INLINE_CHARS) -> None:
         self.statements_granted: list[Statement] = []
+        self.inline_chars = inline_chars
 
     def add(self, statement: Statement) -> None:
         self.statements_granted.append(statement)
@@ -102,7 +106,7 @@ class InlinePolicy:
             while resources:
                 if not documents or room <= sizes.of(statement_json(statement, resources[:1])) + 1:
                     documents.append([])
-                    room = (OUR_INLINE_CHARS if len(documents) == 1 else MANAGED_POLICY_CHARS) - _DOCUMENT_CHARS
+                    room = (self.inline_chars if len(documents) == 1 else MANAGED_POLICY_CHARS) - _DOCUMENT_CHARS
                 # One resource alone too long for a fresh document still goes in: IAM refuses it at deploy.
                 taken = max(1, _fitting(statement, resources, room, sizes))
                 part = Statement(statement.actions, tuple(resources[:taken]), statement.conditions)
@@ -139,9 +143,9 @@ class DeployedSizes:
     """How many characters a value is at most once deployed (what IAM counts): each token at the
     longest value it can take. Pseudo parameters at their longest in any partition (aws-us-gov,
     amazonaws.com.cn; a region name within 16 characters); a bucket's name at S3's 63 characters
-    and its ARN with it; an attribute of another resource at 256; any other token (a parameter, an
-    import) at 2,048. Asked of Node once per
-    token and stack."""
+    and its ARN with it; a role's name at IAM's 64 and its ARN with it and its path; an attribute
+    of another resource at 256; any other token (a parameter, an import) at 2,048. Asked of Node
+    once per token and stack."""
 
     _PSEUDO = {"AWS::Partition": len("aws-us-gov"), "AWS::Region": 16, "AWS::AccountId": 12, "AWS::URLSuffix": len("amazonaws.com.cn")}
     UNKNOWN = 2_048
@@ -161,7 +165,8 @@ class DeployedSizes:
 
     def _token(self, token: str) -> int:
         if token not in self._tokens:
-            self._tokens[token] = self._longest(token)
+            declared = _DECLARED.get(self.stack, {}).get(token)
+            self._tokens[token] = self._longest(token) if declared is None else declared
         return self._tokens[token]
 
     def _longest(self, token: str) -> int:
@@ -174,7 +179,36 @@ class DeployedSizes:
         if target.cfn_resource_type == "AWS::S3::Bucket" and isinstance(resolved, dict):
             attribute = resolved["Fn::GetAtt"][1] if isinstance(resolved.get("Fn::GetAtt"), list) else "Ref" if "Ref" in resolved else None
             return self._BUCKET.get(str(attribute), self.OTHER)
+        if target.cfn_resource_type == "AWS::IAM::Role" and isinstance(resolved, dict):
+            return self._role(cast(iam.CfnRole, target), resolved)
         return self.OTHER
+
+    def _role(self, role: iam.CfnRole, resolved: dict[str, Any]) -> int:
+        if "Ref" in resolved:
+            return ROLE_NAME_CHARS
+        if resolved.get("Fn::GetAtt", [None, None])[1] != "Arn":
+            return self.OTHER
+        path = role.path or "/"
+        if "${Token[" in path:
+            return self.UNKNOWN  # a path known only at deploy time
+        return role_arn_chars(path)
+
+
+# IAM's quotas: a role name has at most 64 characters (a path at most 512; the default is "/").
+ROLE_NAME_CHARS = 64
+
+
+def role_arn_chars(path: str = "/") -> int:
+    """The longest ARN of a role with this path, in any partition."""
+    return len("arn:aws-us-gov:iam::123456789012:role") + len(path) + ROLE_NAME_CHARS
+
+
+def declare_longest(stack: Stack, token: str, chars: int) -> None:
+    """What made the token knows the longest value it takes: DeployedSizes need not ask Node."""
+    _DECLARED.setdefault(stack, {})[token] = chars
+
+
+_DECLARED: weakref.WeakKeyDictionary[Stack, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
 class Substitutions:
@@ -190,8 +224,8 @@ class Substitutions:
         self._parts: dict[str, str | None] = {}
 
     def compact(self, value: str, stack: Stack) -> Any:
-        if "${Token[" not in value or "${!" in value:
-            return value
+        if "${Token[" not in value or "${!" in value or _TOKEN.fullmatch(value):
+            return value  # no token, or one alone: CDK writes it as its Ref or Fn::GetAtt
         body: list[str] = []
         position = 0
         for match in _TOKEN.finditer(value):

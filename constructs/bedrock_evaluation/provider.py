@@ -31,6 +31,8 @@ from .compliance import (
 )
 from .grants import evaluation_job_arns, grant, inline_policy
 from .handler_asset import handler_code
+from .inline_roles import InlineRole
+from .late_properties import LateProperties
 from .lint import acknowledge_role_dependencies
 from .scopes import one_per_stack
 
@@ -86,11 +88,15 @@ class EvaluationJobProvider(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         acknowledgements = WildcardAcknowledgements.of(self)
-        self.role = iam.Role(
+        self.role = InlineRole(
             self,
             "HandlerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Creates, stops and deletes the stack's Bedrock evaluation jobs",
+            policy_name=access.HANDLER_POLICY_NAME,
+            remedy="put some of the jobs in another stack",
+            users="resources the handler serves",
+            # A served resource waits for the policies that hold the statements it needs.
+            waits_on_role=True,
         )
         acknowledgements.watch(self.role, Holder.HANDLER_ROLE)
         grant(self.role, access.JOB_MANAGE, [evaluation_job_arns(stack)])
@@ -125,16 +131,27 @@ class EvaluationJobProvider(Construct):
         handler_paths = {h.node.path for h in handlers}
 
         # The framework's functions run with roles of ours: CDK's own would carry the AWS managed
-        # AWSLambdaBasicExecutionRole (logs:* on every log group) where writing to FrameworkLogs is enough.
-        framework_logs = self._log_group("FrameworkLogs")
+        # AWSLambdaBasicExecutionRole (logs:* on every log group) where writing to the provider's
+        # log group is enough. Two roles, as CDK makes them: with one, the onEvent role's right to
+        # start the waiter and the waiter's right to invoke isComplete would be a dependency cycle.
+        # One log group, and no DefaultPolicy on the provider's roles, keep the fixed part of a
+        # stack small (CloudFormation's 500 resources are for the jobs).
         framework_roles = []
         for role_id, description in (
             ("FrameworkOnEventRole", "CDK Provider framework: relays CloudFormation events to the evaluation job handler"),
             ("FrameworkWaiterRole", "CDK Provider framework: polls the evaluation job handler until a job can be deleted"),
         ):
-            role = iam.Role(self, role_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
-            grant(role, access.FRAMEWORK_LOGS, [framework_logs.log_group_arn])
+            role = InlineRole(
+                self,
+                role_id,
+                description=description,
+                policy_name=access.FRAMEWORK_POLICY_NAME,
+                remedy="report this: the framework's statements do not depend on the jobs",
+                users="resources",
+                waits_on_role=False,
+            )
             acknowledgements.watch(role, Holder.FRAMEWORK_ROLES)
+            grant(role, access.FRAMEWORK_LOGS, [log_group.log_group_arn])
             framework_roles.append(role)
         self.provider = cr.Provider(
             self,
@@ -143,7 +160,7 @@ class EvaluationJobProvider(Construct):
             is_complete_handler=self.is_complete,
             query_interval=QUERY_INTERVAL,
             total_timeout=TOTAL_TIMEOUT,
-            log_group=framework_logs,
+            log_group=log_group,
             framework_on_event_role=framework_roles[0],
             framework_complete_and_timeout_role=framework_roles[1],
             # Logging the waiter would give its role CloudWatch Logs delivery actions on "*",
@@ -185,6 +202,10 @@ class EvaluationJobProvider(Construct):
             scope, "Resource", type=resource_type, properties={"ServiceToken": self.service_token, "ServiceTimeout": SERVICE_TIMEOUT, **properties}
         )
         for role in after:
+            if role is self.role:
+                # The resource waits for the policies of the handler's role (those a job needs are given by the job).
+                LateProperties.of(self).runs_as(resource, role, None)
+                continue
             if inline_policy(role) is not None:
                 continue  # a role of ours: LateProperties makes its jobs wait for the policies that hold their statements
             policy = _DEFAULT_POLICIES.get(role) or role.node.try_find_child("DefaultPolicy")

@@ -12,8 +12,8 @@ from .access import JOB_POLICY_NAME
 from .boundary import checked_construct
 from .grants import BEDROCK, evaluation_job_arns
 from .late_properties import LateProperties
-from .policies import InlinePolicy, Substitutions
-from .scopes import adopt, stack_of
+from .policies import InlinePolicy, Substitutions, declare_longest, role_arn_chars
+from .scopes import adopt, role_arn_of, stack_of
 
 _PRINCIPALS: weakref.WeakKeyDictionary[Stack, iam.IPrincipal] = weakref.WeakKeyDictionary()
 
@@ -62,9 +62,10 @@ class EvaluationServiceRole(iam.Role):
         stack = stack_of(scope)
         super().__init__(scope, construct_id, assumed_by=_bedrock_evaluation_jobs(stack), description=description or "Service role of Bedrock evaluation jobs")
         adopt(self, scope, construct_id)
+        declare_longest(stack, role_arn_of(self), role_arn_chars())  # no path: the ARN is at most this long
         # What our grants give the role (grants.inline_policy), written by the stack's LateProperties.
-        self.job_policy = InlinePolicy()
-        LateProperties.of(stack).inline_policy(self, JOB_POLICY_NAME, self.job_policy)
+        self.granted_policy = InlinePolicy()
+        LateProperties.of(stack).inline_policy(self, JOB_POLICY_NAME, self.granted_policy, remedy="give some of the jobs another EvaluationServiceRole")
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         """Statements others add go to the role's DefaultPolicy, which its jobs then wait for."""
