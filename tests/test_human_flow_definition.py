@@ -153,7 +153,8 @@ def test_the_flow_definition_is_served_by_the_stacks_one_provider_after_its_role
         next(k for k in resources_of_type(template, "AWS::Lambda::Function") if k.startswith("BedrockEvaluationJobProviderOnEvent"))
     ]
     assert any(d.startswith("ReviewFlowRoleDefaultPolicy") for d in flow["DependsOn"])
-    assert any(d.startswith("BedrockEvaluationJobProviderHandlerRoleDefaultPolicy") for d in flow["DependsOn"])
+    # the handler's statements are inline in its role (provider.InlineRole): the flow waits for the role
+    assert any(d.startswith("BedrockEvaluationJobProviderHandlerRole") for d in flow["DependsOn"])
     # the job starts only once SageMaker's role may read its datasets and write its answers
     assert any(d.startswith("ReviewFlowRoleDefaultPolicy") for d in job["DependsOn"])
 
@@ -215,8 +216,8 @@ def test_the_handler_manages_only_its_prefixes_flow_definitions_and_passes_the_r
     assert granted["arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:flow-definition/eval-review-flow-*"] == {
         "sagemaker:CreateFlowDefinition", "sagemaker:DescribeFlowDefinition", "sagemaker:DeleteFlowDefinition"
     }
-    (policy,) = [p for k, p in resources_of_type(template, "AWS::IAM::Policy").items() if k.startswith("BedrockEvaluationJobProviderHandlerRole")]
-    passes = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole"]
+    (handler,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith("BedrockEvaluationJobProviderHandlerRole")]
+    passes = [s for _, document in policy_documents(template, handler) for s in document["Statement"] if s["Action"] == "iam:PassRole"]
     to_sagemaker = [s for s in passes if s["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}]
     (statement,) = to_sagemaker
     assert statement["Resource"]["Fn::GetAtt"][0].startswith("ReviewFlowRole")

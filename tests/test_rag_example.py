@@ -67,7 +67,7 @@ def test_evaluation_waits_for_ingestion_which_waits_for_documents_data_source_kn
     knowledge_base = logical(rag_template, "AWS::Bedrock::KnowledgeBase")
     upload = logical(rag_template, "Custom::CDKBucketDeployment", "UploadDocuments")
     kb_policy = logical(rag_template, "AWS::IAM::Policy", "KnowledgeBaseRoleDefaultPolicy")
-    handler_policy = logical(rag_template, "AWS::IAM::Policy", "BedrockEvaluationJobProviderHandlerRoleDefaultPolicy")
+    handler_policy = logical(rag_template, "AWS::IAM::Role", "BedrockEvaluationJobProviderHandlerRole")  # its statements are inline
     for job in resources_of_type(rag_template, JOB):
         assert ingestion in rag_template["Resources"][job]["DependsOn"], job
     for before in (data_source, knowledge_base, upload, kb_policy, handler_policy):

@@ -257,7 +257,7 @@ KEY_USE_HANDLER = Permission(
     "CreateEvaluationJob with customerEncryptionKeyId is checked against the caller's use of the key",
 )
 LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
-HANDLER_LOGS = Permission(Holder.HANDLER_ROLE, LOG_WRITE, "`HandlerLogs`", "the handler's own log group (3 months)")
+HANDLER_LOGS = Permission(Holder.HANDLER_ROLE, LOG_WRITE, "`HandlerLogs`", "the provider's one log group (3 months)")
 
 # --- the Provider framework ----------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ FRAMEWORK_START_WAITER = Permission(
     by_cdk=True,
 )
 FRAMEWORK_LOGS = Permission(
-    Holder.FRAMEWORK_ROLES, LOG_WRITE, "`FrameworkLogs`", "the framework's own log group (3 months)"
+    Holder.FRAMEWORK_ROLES, LOG_WRITE, "`HandlerLogs`", "the provider's one log group, which the framework shares with the handler (3 months)"
 )
 WAITER_INVOKE = Permission(
     Holder.WAITER_ROLE,

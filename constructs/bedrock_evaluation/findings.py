@@ -200,7 +200,7 @@ WAITER_WITHOUT_LOGS = ResourceFinding(
     rules=("AwsSolutions-SF1",),
     where="`Provider/waiter-state-machine`",
     reason="The CDK Provider framework's waiter is one task that invokes the framework's `isComplete` until "
-    "a stopping job can be deleted; every poll is already in `FrameworkLogs` and `HandlerLogs`. Logging the "
+    "a stopping job can be deleted; every poll is already in `HandlerLogs`, from the framework and the handler. Logging the "
     "state machine would grant its role the CloudWatch Logs delivery actions on `*`, `logs:PutResourcePolicy` "
     "among them (checkov CKV_AWS_111): a broader privilege than the log is worth.",
 )
@@ -258,10 +258,10 @@ ENVIRONMENT_WITHOUT_SECRETS = ResourceFinding(
 LOGS_SERVICE_ENCRYPTED = ResourceFinding(
     key="logs-service-encrypted",
     rules=("CKV_AWS_158",),
-    where="`HandlerLogs`, `FrameworkLogs`, `UploadLogs`",
-    reason="HandlerLogs hold what identifies the work (request type, logical id, job names and ARNs), statuses "
-    "and error messages, never the request; FrameworkLogs hold the CDK Provider framework's own log of each "
-    "event, which includes the resource properties (the request, as the template shows it), and UploadLogs the "
+    where="`HandlerLogs`, `UploadLogs`",
+    reason="HandlerLogs hold what the handler logs to identify the work (request type, logical id, job names and "
+    "ARNs), statuses and error messages, never the request, and the CDK Provider framework's own log of each "
+    "event, which includes the resource properties (the request, as the template shows it); UploadLogs hold the "
     "upload's file names. No credentials or presigned URLs; CloudWatch Logs encrypts them at rest, and they "
     "expire after 3 months.",
 )

@@ -1,10 +1,11 @@
-"""Roles of the provider whose every statement, ours or CDK's, is written into the role itself.
+"""Roles of the provider whose statements are written into the role itself.
 
 CDK puts what is added to a role (``add_to_principal_policy``, the grants CDK makes) into a
 DefaultPolicy: one more ``AWS::IAM::Policy`` resource per role. The provider's three roles take
-those statements as plain data instead, and the stack's ``LateProperties`` writes them into the
-role's inline policy (then managed policies of the role, if they outgrow it): three resources
-fewer in every stack, which CloudFormation's 500 leave to the jobs.
+our grants, and the framework roles also CDK's, as plain data instead, and the stack's
+``LateProperties`` writes them into the role's inline policy (then managed policies of the role,
+if they outgrow it): three resources fewer in every stack, which CloudFormation's 500 leave to
+the jobs.
 """
 
 from __future__ import annotations
@@ -23,19 +24,33 @@ _PLAIN = frozenset({"Action", "Effect", "Resource", "Condition"})
 
 
 class InlineRole(iam.Role):
-    """A role assumed by Lambda whose statements go into ``granted_policy`` (read by
-    ``grants.inline_policy``), written by the stack's LateProperties."""
+    """A role assumed by Lambda whose statements from our grants go into ``granted_policy`` (read
+    by ``grants.inline_policy``), written by the stack's LateProperties.
+
+    takes_added: whether statements added to the role (CDK's grants) join them too. A role others
+    may add statements to keeps those in its DefaultPolicy instead, where the checkers see them
+    apart from ours (our acknowledgements are per resource)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, description: str, policy_name: str, remedy: str, users: str, waits_on_role: bool
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        policy_name: str,
+        remedy: str,
+        users: str,
+        waits_on_role: bool,
+        takes_added: bool,
     ) -> None:
         super().__init__(scope, construct_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+        self.takes_added = takes_added
         self.granted_policy = InlinePolicy(inline_chars=ALL_INLINE_CHARS)
         LateProperties.of(self).inline_policy(self, policy_name, self.granted_policy, remedy=remedy, users=users, waits_on_role=waits_on_role)
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         """CDK's grants (the Provider framework's invoke and start rights) join ours."""
-        plain = plain_statement(statement.to_statement_json())
+        plain = plain_statement(statement.to_statement_json()) if self.takes_added else None
         if plain is None:
             return super().add_to_principal_policy(statement)
         self.granted_policy.add(plain)

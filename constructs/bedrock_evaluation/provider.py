@@ -97,6 +97,7 @@ class EvaluationJobProvider(Construct):
             users="resources the handler serves",
             # A served resource waits for the policies that hold the statements it needs.
             waits_on_role=True,
+            takes_added=False,  # what you add to it stays apart from ours, in its DefaultPolicy
         )
         acknowledgements.watch(self.role, Holder.HANDLER_ROLE)
         grant(self.role, access.JOB_MANAGE, [evaluation_job_arns(stack)])
@@ -149,6 +150,7 @@ class EvaluationJobProvider(Construct):
                 remedy="report this: the framework's statements do not depend on the jobs",
                 users="resources",
                 waits_on_role=False,
+                takes_added=True,  # the framework's invoke and start rights (the access table's by_cdk rows)
             )
             acknowledgements.watch(role, Holder.FRAMEWORK_ROLES)
             grant(role, access.FRAMEWORK_LOGS, [log_group.log_group_arn])

@@ -40,7 +40,7 @@ Generated from `bedrock_evaluation/access.py` and `compliance.py` by
 
 _FIXED = """\
 Fixed rather than acknowledged: the Provider framework's functions run with roles of ours (no
-`AWSLambdaBasicExecutionRole`, logs only to `FrameworkLogs`); the dataset upload runs with a role of ours
+`AWSLambdaBasicExecutionRole`, logs only to `HandlerLogs`); the dataset upload runs with a role of ours
 instead of `BucketDeployment`'s (no managed policy, no `s3:GetObject*`/`s3:List*`/`s3:DeleteObject*`: one
 asset object read, one key written per dataset); the evaluation bucket has server access logs (S1).
 """
