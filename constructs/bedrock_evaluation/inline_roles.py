@@ -64,5 +64,8 @@ def plain_statement(written: Any) -> Statement | None:
     actions, resources = written.get("Action"), written.get("Resource")
     if actions is None or resources is None:
         return None
-    as_tuple = lambda value: tuple(value) if isinstance(value, list) else (value,)  # noqa: E731
-    return Statement(as_tuple(actions), as_tuple(resources), written.get("Condition"))
+    return Statement(_as_tuple(actions), _as_tuple(resources), written.get("Condition"))
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value) if isinstance(value, list) else (value,)

@@ -1,0 +1,122 @@
+"""The provider's roles hold their statements in themselves, so the fixed part of a stack is small.
+
+The handler's role and the Provider framework's two roles take their statements as plain data,
+written by the stack's LateProperties into the role's inline policy (then managed policies of the
+role): no `AWS::IAM::Policy` per role. The provider's five functions log to one log group. What is
+left of CloudFormation's 500 resources per template ("AWS CloudFormation quotas", Resources: 500)
+is for the jobs: 240 of them with roles of their own fit one stack.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Template
+from cfn import policy_documents, resources_of_type
+
+from bedrock_evaluation import Dataset, EvaluationJob, EvaluationServiceRole, EvaluationTask, Model, TaskType
+from bedrock_evaluation.provider import EvaluationJobProvider
+
+NOVA = "amazon.nova-lite-v1:0"
+PROVIDER = "BedrockEvaluationJobProvider"
+CLOUDFORMATION_RESOURCES = 500  # AWS CloudFormation quotas: resources per template
+
+
+def jobs(stack: cdk.Stack, count: int, **props: Any) -> None:
+    for index in range(count):
+        task = EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])
+        EvaluationJob(stack, f"Job{index:03d}", model=Model.bedrock(NOVA), tasks=[task], **props)
+
+
+def role_id(template: dict[str, Any], name: str) -> str:
+    (found,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith(PROVIDER + name)]
+    return found
+
+
+def test_the_provider_roles_hold_their_statements_inline_with_no_default_policy():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    jobs(stack, 2)
+    template = Template.from_stack(stack).to_json()
+    assert [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(PROVIDER)] == [
+        next(k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(PROVIDER + "waiterstatemachineRole"))
+    ]  # only the state machine's role, which CDK makes and we do not
+    handler = template["Resources"][role_id(template, "HandlerRole")]["Properties"]["Policies"]
+    assert [p["PolicyName"] for p in handler] == ["EvaluationJobHandler"]
+    actions = {a for s in handler[0]["PolicyDocument"]["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"bedrock:CreateEvaluationJob", "iam:PassRole", "logs:PutLogEvents"} <= actions
+    for name in ("FrameworkOnEventRole", "FrameworkWaiterRole"):
+        (policy,) = template["Resources"][role_id(template, name)]["Properties"]["Policies"]
+        assert policy["PolicyName"] == "ProviderFramework"
+        statements = policy["PolicyDocument"]["Statement"]
+        # the framework's own grants (CDK's grantInvoke) joined ours
+        assert any(s["Action"] == "lambda:InvokeFunction" for s in statements), name
+    on_event = template["Resources"][role_id(template, "FrameworkOnEventRole")]["Properties"]["Policies"][0]
+    assert any(s["Action"] == "states:StartExecution" for s in on_event["PolicyDocument"]["Statement"])
+
+
+def test_the_provider_functions_log_to_one_log_group():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    jobs(stack, 1)
+    template = Template.from_stack(stack).to_json()
+    (log_group,) = resources_of_type(template, "AWS::Logs::LogGroup")
+    functions = resources_of_type(template, "AWS::Lambda::Function")
+    assert len(functions) == 5
+    for logical_id, function in functions.items():
+        assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": log_group}, logical_id
+
+
+def test_a_job_waits_for_the_handler_role_that_holds_its_pass_role():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    jobs(stack, 1)
+    template = Template.from_stack(stack).to_json()
+    (job,) = resources_of_type(template, "Custom::BedrockEvaluationJob").values()
+    assert job["DependsOn"] == [role_id(template, "HandlerRole")]
+
+
+def test_what_you_add_to_the_handler_role_stays_in_its_default_policy_which_the_jobs_wait_for():
+    """Our acknowledgements are per resource: a statement of yours beside ours would hide under them."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    jobs(stack, 1)
+    provider = EvaluationJobProvider.of(stack)
+    provider.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::team-data/*"]))
+    template = Template.from_stack(stack).to_json()
+    (default_policy,) = [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(PROVIDER + "HandlerRoleDefaultPolicy")]
+    statements = template["Resources"][default_policy]["Properties"]["PolicyDocument"]["Statement"]
+    assert [s["Action"] for s in statements] == ["s3:GetObject"]
+    (job,) = resources_of_type(template, "Custom::BedrockEvaluationJob").values()
+    assert default_policy in job["DependsOn"]
+
+
+def test_a_stack_holds_240_jobs_with_roles_of_their_own():
+    """Two resources a job (itself and its role), the handler's PassRole packed into its role and
+    managed policies of it, and CDK's synth-time validation passes."""
+    app = cdk.App(context={"@aws-cdk/core:validateAgainstDefaultRules": True})
+    stack = cdk.Stack(app, "Eval")
+    jobs(stack, 240)
+    template = json.loads(Path(app.synth().get_stack_by_name("Eval").template_full_path).read_text())  # raises if validation refuses it
+    resources = template["Resources"]
+    assert len(resources) <= CLOUDFORMATION_RESOURCES
+    handler = role_id(template, "HandlerRole")
+    managed = [holder for holder, _ in policy_documents(template, handler) if resources[holder]["Type"] == "AWS::IAM::ManagedPolicy"]
+    assert 1 <= len(managed) <= 3
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["a role per job", "a shared role"])
+def test_the_handler_passes_each_role_once(shared: bool):
+    stack = cdk.Stack(cdk.App(), "Eval")
+    role = EvaluationServiceRole(stack, "Shared") if shared else None
+    jobs(stack, 3, role=role)
+    template = Template.from_stack(stack).to_json()
+    passed = [
+        r
+        for _, document in policy_documents(template, role_id(template, "HandlerRole"))
+        for s in document["Statement"]
+        if s["Action"] == "iam:PassRole"
+        for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    ]
+    assert len(passed) == len({json.dumps(r) for r in passed}) == (1 if shared else 3)
