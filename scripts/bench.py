@@ -45,7 +45,7 @@ import bench_app  # noqa: E402  (the runner: variants, job specs, stack name)
 import cfn  # noqa: E402  (the tests' CloudFormation helpers: resolving intrinsics, a role's policies)
 
 sys.path.insert(0, str(ROOT / "constructs"))
-from bedrock_evaluation.access import JOB_POLICY_NAME  # noqa: E402  (stdlib only: no CDK in this process)
+from bedrock_evaluation.access import FRAMEWORK_POLICY_NAME, HANDLER_POLICY_NAME, JOB_POLICY_NAME  # noqa: E402  (stdlib only: no CDK in this process)
 
 NS = (1, 10, 50, 150)
 REPETITIONS = {1: 5, 10: 5, 50: 5, 150: 3}
@@ -182,6 +182,9 @@ def _role_of(value: Any) -> str | None:
     return None
 
 
+OUR_POLICY_NAMES = frozenset({JOB_POLICY_NAME, HANDLER_POLICY_NAME, FRAMEWORK_POLICY_NAME})
+
+
 def handler_role(template: dict[str, Any], variant: str) -> str | None:
     """The role of the Lambda function that calls Bedrock for the custom resources."""
     for logical_id, resource in template.get("Resources", {}).items():
@@ -272,9 +275,10 @@ def template_facts(path: Path, variant: str) -> TemplateFacts:
     largest = 0
     for role, policies in roles.items():
         managed = {json.dumps(a, sort_keys=True) for a in resources[role]["Properties"].get("ManagedPolicyArns", [])}
-        # The service roles' inline policy this library writes is split by it (into the role's own
-        # managed policies) when it would exceed its share, as CDK splits a DefaultPolicy.
-        ours = [p["PolicyDocument"] for p in resources[role]["Properties"].get("Policies", []) if p.get("PolicyName") == JOB_POLICY_NAME]
+        # The inline policy this library writes into its roles (the service roles', the handler's and
+        # the framework's) is split by it (into the role's own managed policies) when it would exceed
+        # its share, as CDK splits a DefaultPolicy.
+        ours = [p["PolicyDocument"] for p in resources[role]["Properties"].get("Policies", []) if p.get("PolicyName") in OUR_POLICY_NAMES]
         for holder, document in cfn.policy_documents(template, role):
             chars = policy_chars(document, template)
             largest = max(largest, chars)
