@@ -191,3 +191,56 @@ def role_statements(template: dict[str, Any], prefix: str) -> list[dict[str, Any
             seen.add(holder)
             statements += resolve(document["Statement"], template)
     return statements
+
+
+def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Each resource's resources that CloudFormation must create first: those its Ref, Fn::GetAtt
+    and Fn::Sub name, and its DependsOn."""
+    resources = template["Resources"]
+
+    def named(value: Any) -> set[str]:
+        if isinstance(value, dict):
+            found: set[str] = set()
+            if isinstance(value.get("Ref"), str) and value["Ref"] in resources:
+                found.add(value["Ref"])
+            if isinstance(value.get("Fn::GetAtt"), list) and value["Fn::GetAtt"][0] in resources:
+                found.add(value["Fn::GetAtt"][0])
+            sub = value.get("Fn::Sub")
+            text = sub[0] if isinstance(sub, list) else sub
+            if isinstance(text, str):
+                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)} & set(resources)
+            return found | {n for v in value.values() for n in named(v)}
+        if isinstance(value, list):
+            return {n for v in value for n in named(v)}
+        return set()
+
+    graph: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        depends_on = resource.get("DependsOn", [])
+        graph[logical_id] = named(resource.get("Properties", {})) | set([depends_on] if isinstance(depends_on, str) else depends_on)
+    return graph
+
+
+def dependency_cycle(template: dict[str, Any]) -> list[str]:
+    """A cycle among the resources (CloudFormation refuses the template: "Circular dependency
+    between resources"), as the logical ids along it; empty when there is none."""
+    graph = dependencies(template)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for after in sorted(graph[node]):
+            if state.get(after) == 1:
+                return path[path.index(after) :] + [after]
+            if after not in state and (found := visit(after)):
+                return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []

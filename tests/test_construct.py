@@ -334,7 +334,7 @@ def test_raw_rag_request_grants_its_knowledge_base_and_literal_dataset(stack):
 def test_handler_may_pass_only_the_job_roles_and_only_to_bedrock(stack):
     automatic(stack)
     template = template_of(stack)
-    statements = service_role_statements(template, "BedrockEvaluationJobProviderHandlerRole")
+    statements = service_role_statements(template, "BedrockEvaluationJobProviderJobHandlerRole")
     passes = [s for s in statements if s["Action"] == "iam:PassRole"]
     assert passes and all(s["Condition"] == {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}} for s in passes)
     assert all(":role/" in r and "*" not in r for s in passes for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
@@ -529,7 +529,7 @@ def test_jobs_can_share_one_service_role(stack):
     statements = service_role_statements(template, "Shared")
     for model in ("amazon.nova-lite-v1:0", "amazon.nova-micro-v1:0"):
         assert "bedrock:InvokeModel" in actions_on(statements, f"arn:aws:bedrock:us-east-1::foundation-model/{model}")
-    passes = [s for s in service_role_statements(template, "BedrockEvaluationJobProviderHandlerRole") if s["Action"] == "iam:PassRole"]
+    passes = [s for s in service_role_statements(template, "BedrockEvaluationJobProviderJobHandlerRole") if s["Action"] == "iam:PassRole"]
     assert len(passes) == 1 and isinstance(passes[0]["Resource"], str), "one role, one PassRole"
 
 
@@ -584,7 +584,7 @@ def test_encryption_key_is_named_in_the_request_and_granted_to_bedrock_role_and_
     assert "bedrock.amazonaws.com" in key_policy and "kms:EncryptionContext:evaluationJobArn" in key_policy
     role_actions = {a for s in service_role_statements(template) for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= role_actions
-    handler = {a for s in service_role_statements(template, "BedrockEvaluationJobProviderHandlerRole") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    handler = {a for s in service_role_statements(template, "BedrockEvaluationJobProviderJobHandlerRole") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
     assert {"kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"} <= handler
 
 

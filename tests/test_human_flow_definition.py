@@ -154,7 +154,7 @@ def test_the_flow_definition_is_served_by_the_stacks_one_provider_after_its_role
     ]
     assert any(d.startswith("ReviewFlowRoleDefaultPolicy") for d in flow["DependsOn"])
     # the handler's statements are inline in its role (provider.InlineRole): the flow waits for the role
-    assert any(d.startswith("BedrockEvaluationJobProviderHandlerRole") for d in flow["DependsOn"])
+    assert any(d.startswith("BedrockEvaluationJobProviderJobHandlerRole") for d in flow["DependsOn"])
     # the job starts only once SageMaker's role may read its datasets and write its answers
     assert any(d.startswith("ReviewFlowRoleDefaultPolicy") for d in job["DependsOn"])
 
@@ -212,11 +212,11 @@ def test_the_bedrock_role_gets_the_flow_definitions_output_and_its_human_loops(s
 
 def test_the_handler_manages_only_its_prefixes_flow_definitions_and_passes_the_role_only_to_sagemaker(stack):
     _, _, template = one_stack(stack)
-    granted = policy_of(template, "HandlerRole")
+    granted = policy_of(template, "JobHandlerRole")
     assert granted["arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:flow-definition/eval-review-flow-*"] == {
         "sagemaker:CreateFlowDefinition", "sagemaker:DescribeFlowDefinition", "sagemaker:DeleteFlowDefinition"
     }
-    (handler,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith("BedrockEvaluationJobProviderHandlerRole")]
+    (handler,) = [k for k in resources_of_type(template, "AWS::IAM::Role") if k.startswith("BedrockEvaluationJobProviderJobHandlerRole")]
     passes = [s for _, document in policy_documents(template, handler) for s in document["Statement"] if s["Action"] == "iam:PassRole"]
     to_sagemaker = [s for s in passes if s["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}]
     (statement,) = to_sagemaker

@@ -15,11 +15,14 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from cfn import policy_documents, resources_of_type
+from cfn import dependency_cycle, policy_documents, resources_of_type
 
-from bedrock_evaluation import Dataset, EvaluationJob, EvaluationServiceRole, EvaluationTask, Model, TaskType
+from bedrock_evaluation import Dataset, EvaluationJob, EvaluationServiceRole, EvaluationTask, JobWait, Model, TaskType
 from bedrock_evaluation.provider import EvaluationJobProvider
 
 NOVA = "amazon.nova-lite-v1:0"
@@ -45,7 +48,7 @@ def test_the_provider_roles_hold_their_statements_inline_with_no_default_policy(
     assert [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(PROVIDER)] == [
         next(k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(PROVIDER + "waiterstatemachineRole"))
     ]  # only the state machine's role, which CDK makes and we do not
-    handler = template["Resources"][role_id(template, "HandlerRole")]["Properties"]["Policies"]
+    handler = template["Resources"][role_id(template, "JobHandlerRole")]["Properties"]["Policies"]
     assert [p["PolicyName"] for p in handler] == ["EvaluationJobHandler"]
     actions = {a for s in handler[0]["PolicyDocument"]["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert {"bedrock:CreateEvaluationJob", "iam:PassRole", "logs:PutLogEvents"} <= actions
@@ -75,7 +78,7 @@ def test_a_job_waits_for_the_handler_role_that_holds_its_pass_role():
     jobs(stack, 1)
     template = Template.from_stack(stack).to_json()
     (job,) = resources_of_type(template, "Custom::BedrockEvaluationJob").values()
-    assert job["DependsOn"] == [role_id(template, "HandlerRole")]
+    assert job["DependsOn"] == [role_id(template, "JobHandlerRole")]
 
 
 def test_what_you_add_to_the_handler_role_stays_in_its_default_policy_which_the_jobs_wait_for():
@@ -85,7 +88,7 @@ def test_what_you_add_to_the_handler_role_stays_in_its_default_policy_which_the_
     provider = EvaluationJobProvider.of(stack)
     provider.role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::team-data/*"]))
     template = Template.from_stack(stack).to_json()
-    (default_policy,) = [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(PROVIDER + "HandlerRoleDefaultPolicy")]
+    (default_policy,) = [k for k in resources_of_type(template, "AWS::IAM::Policy") if k.startswith(PROVIDER + "JobHandlerRoleDefaultPolicy")]
     statements = template["Resources"][default_policy]["Properties"]["PolicyDocument"]["Statement"]
     assert [s["Action"] for s in statements] == ["s3:GetObject"]
     (job,) = resources_of_type(template, "Custom::BedrockEvaluationJob").values()
@@ -101,7 +104,7 @@ def test_a_stack_holds_240_jobs_with_roles_of_their_own():
     template = json.loads(Path(app.synth().get_stack_by_name("Eval").template_full_path).read_text())  # raises if validation refuses it
     resources = template["Resources"]
     assert len(resources) <= CLOUDFORMATION_RESOURCES
-    handler = role_id(template, "HandlerRole")
+    handler = role_id(template, "JobHandlerRole")
     managed = [holder for holder, _ in policy_documents(template, handler) if resources[holder]["Type"] == "AWS::IAM::ManagedPolicy"]
     assert 1 <= len(managed) <= 3
 
@@ -114,9 +117,94 @@ def test_the_handler_passes_each_role_once(shared: bool):
     template = Template.from_stack(stack).to_json()
     passed = [
         r
-        for _, document in policy_documents(template, role_id(template, "HandlerRole"))
+        for _, document in policy_documents(template, role_id(template, "JobHandlerRole"))
         for s in document["Statement"]
         if s["Action"] == "iam:PassRole"
         for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
     ]
     assert len(passed) == len({json.dumps(r) for r in passed}) == (1 if shared else 3)
+
+
+def test_an_upgrade_gives_the_handler_a_new_role():
+    """The earlier releases' handler role (this logical id) held these statements in its
+    DefaultPolicy. CloudFormation updates a role before it deletes a policy the template no longer
+    has (that waits for the cleanup after the update), and IAM allows a role 10,240 characters of
+    inline policies together ("IAM and AWS STS quotas"): the old DefaultPolicy and the new inline
+    policy on one role would be refused for a stack of many jobs. A new role has only the new one."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    jobs(stack, 1)
+    template = Template.from_stack(stack).to_json()
+    assert not [k for k in template["Resources"] if k.startswith(PROVIDER + "HandlerRole")]
+    assert role_id(template, "JobHandlerRole") != "BedrockEvaluationJobProviderHandlerRole074BD17F"
+
+
+def key_naming_the_handler_role(stack: cdk.Stack) -> kms.Key:
+    key = kms.Key(stack, "ResultsKey")
+    key.add_to_resource_policy(
+        iam.PolicyStatement(principals=[EvaluationJobProvider.of(stack).role], actions=["kms:Decrypt"], resources=["*"])
+    )
+    return key
+
+
+def test_a_key_whose_policy_names_the_handler_role_is_named_in_a_managed_policy_of_the_role():
+    """In the role itself, the role would need the key and the key the role: CloudFormation
+    refuses a template with such a cycle ("Circular dependency between resources")."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    key = key_naming_the_handler_role(stack)
+    bucket = s3.Bucket(stack, "Results", encryption=s3.BucketEncryption.KMS, encryption_key=key, enforce_ssl=True)
+    task = EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])
+    EvaluationJob(stack, "Job", model=Model.bedrock(NOVA), tasks=[task], output_bucket=bucket, wait=JobWait.until_done(timeout=Duration.hours(1)))
+    template = Template.from_stack(stack).to_json()
+    assert dependency_cycle(template) == []
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    handler = role_id(template, "JobHandlerRole")
+    holders = {holder for holder, document in policy_documents(template, handler) if key_id in json.dumps(document)}
+    (managed,) = holders
+    assert template["Resources"][managed]["Type"] == "AWS::IAM::ManagedPolicy"
+    assert template["Resources"][managed]["Properties"]["Description"] == "Statements of this role not in its inline policy"
+    (results,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::BedrockEvaluationResults"]
+    assert managed in results["DependsOn"]  # it reads the results only once it may decrypt them
+
+
+def test_a_bucket_encrypted_by_a_key_naming_the_handler_role_makes_no_cycle():
+    """Without wait= the handler's statements do not name the key; they name the job's role, which
+    attaches the listing of its output bucket, which needs the key, which needs the handler's role."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    key = key_naming_the_handler_role(stack)
+    bucket = s3.Bucket(stack, "Results", encryption=s3.BucketEncryption.KMS, encryption_key=key, enforce_ssl=True)
+    jobs(stack, 2, output_bucket=bucket)
+    template = Template.from_stack(stack).to_json()
+    assert dependency_cycle(template) == []
+    handler = role_id(template, "JobHandlerRole")
+    assert "Policies" not in template["Resources"][handler]["Properties"]
+    for job in resources_of_type(template, "Custom::BedrockEvaluationJob").values():
+        (managed,) = job["DependsOn"]  # the managed policy that holds its PassRole
+        assert template["Resources"][managed]["Type"] == "AWS::IAM::ManagedPolicy"
+
+
+def test_a_key_whose_policy_does_not_name_the_role_stays_inline():
+    stack = cdk.Stack(cdk.App(), "Eval")
+    key = kms.Key(stack, "ResultsKey")
+    bucket = s3.Bucket(stack, "Results", encryption=s3.BucketEncryption.KMS, encryption_key=key, enforce_ssl=True)
+    task = EvaluationTask(task_type=TaskType.QUESTION_AND_ANSWER, dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])
+    EvaluationJob(stack, "Job", model=Model.bedrock(NOVA), tasks=[task], output_bucket=bucket, wait=JobWait.until_done(timeout=Duration.hours(1)))
+    template = Template.from_stack(stack).to_json()
+    key_id = stack.get_logical_id(key.node.default_child)  # type: ignore[arg-type]
+    holders = {holder for holder, document in policy_documents(template, role_id(template, "JobHandlerRole")) if key_id in json.dumps(document)}
+    assert holders == {role_id(template, "JobHandlerRole")}
+    assert dependency_cycle(template) == []
+
+
+def test_a_policy_added_to_the_handler_role_beyond_iams_inline_total_is_refused():
+    """IAM counts every inline policy of a role together ("IAM and AWS STS quotas": 10,240
+    characters), the DefaultPolicy that holds what you add among them."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    jobs(stack, 1)
+    role = EvaluationJobProvider.of(stack).role
+    objects = [f"arn:aws:s3:::team-data-{index:04d}/*" for index in range(400)]  # about 12,000 characters
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
+    with pytest.raises(RuntimeError) as raised:  # raised while the stack is synthesized, through jsii
+        Template.from_stack(stack)
+    message = str(raised.value)
+    assert "Eval/BedrockEvaluationJobProvider/JobHandlerRole" in message and "DefaultPolicy" in message
+    assert "characters once deployed" in message and "10,240 characters together" in message and "add_managed_policy" in message

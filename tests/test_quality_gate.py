@@ -80,7 +80,7 @@ def test_a_short_wait_is_one_results_resource_after_the_job(stack: cdk.Stack) ->
     assert props["MaxDrop"] == ""
     # The GetAtt of the job's attributes orders it after the job (no DependsOn on the job: cfn-lint
     # W3005); it waits for the handler's role, which holds the read rights it was given inline.
-    assert resource["DependsOn"] == [next(k for k in resources_of_type(template.to_json(), "AWS::IAM::Role") if k.startswith("BedrockEvaluationJobProviderHandlerRole"))]
+    assert resource["DependsOn"] == [next(k for k in resources_of_type(template.to_json(), "AWS::IAM::Role") if k.startswith("BedrockEvaluationJobProviderJobHandlerRole"))]
 
 
 def test_a_long_wait_is_a_watch_a_wait_condition_and_the_poller(stack: cdk.Stack) -> None:
@@ -147,7 +147,7 @@ def test_the_long_wait_digest_holds_no_token_numbers() -> None:
 def handler_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     """The handler role's statements, resolved: inline in the role (provider.InlineRole), and in
     managed policies of it when they outgrow that."""
-    return role_statements(template, "BedrockEvaluationJobProviderHandlerRole")
+    return role_statements(template, "BedrockEvaluationJobProviderJobHandlerRole")
 
 
 def test_the_handler_may_read_only_the_jobs_own_output_prefix(stack: cdk.Stack) -> None:

@@ -67,7 +67,7 @@ def test_evaluation_waits_for_ingestion_which_waits_for_documents_data_source_kn
     knowledge_base = logical(rag_template, "AWS::Bedrock::KnowledgeBase")
     upload = logical(rag_template, "Custom::CDKBucketDeployment", "UploadDocuments")
     kb_policy = logical(rag_template, "AWS::IAM::Policy", "KnowledgeBaseRoleDefaultPolicy")
-    handler_policy = logical(rag_template, "AWS::IAM::Role", "BedrockEvaluationJobProviderHandlerRole")  # its statements are inline
+    handler_policy = logical(rag_template, "AWS::IAM::Role", "BedrockEvaluationJobProviderJobHandlerRole")  # its statements are inline
     for job in resources_of_type(rag_template, JOB):
         assert ingestion in rag_template["Resources"][job]["DependsOn"], job
     for before in (data_source, knowledge_base, upload, kb_policy, handler_policy):
@@ -120,7 +120,7 @@ def test_evaluation_roles_reach_exactly_their_knowledge_base_and_models(rag_temp
         "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
         "arn:aws:bedrock:*::foundation-model/amazon.nova-pro-v1:0",
     }
-    handler = statements_of(rag_template, "BedrockEvaluationJobProviderHandlerRole")
+    handler = statements_of(rag_template, "BedrockEvaluationJobProviderJobHandlerRole")
     assert resources_for(handler, "bedrock:StartIngestionJob") == {kb_arn}
     assert resources_for(handler, "bedrock:GetIngestionJob") == {kb_arn}
 

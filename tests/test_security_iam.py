@@ -44,7 +44,7 @@ def holder_of(template: dict[str, Any], role_logical_id: str) -> Holder:
         return Holder.SERVICE_ROLE
     if trusts(role, SAGEMAKER):
         return Holder.FLOW_DEFINITION_ROLE
-    if path.endswith("/HandlerRole/Resource"):
+    if path.endswith("/JobHandlerRole/Resource"):
         return Holder.HANDLER_ROLE
     if re.search(r"/Framework(OnEvent|Waiter)Role/Resource$", path):
         return Holder.FRAMEWORK_ROLES

@@ -578,7 +578,7 @@ def test_a_statement_added_to_the_handler_role_outside_the_table_is_reported():
         EvaluationJobProvider.of(stack).role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"]))
 
     assert findings_of(build) == [
-        Finding("AwsSolutions-IAM5[Resource::*]", "Probe/BedrockEvaluationJobProvider/HandlerRole/DefaultPolicy/Resource")
+        Finding("AwsSolutions-IAM5[Resource::*]", "Probe/BedrockEvaluationJobProvider/JobHandlerRole/DefaultPolicy/Resource")
     ]
 
 

@@ -241,7 +241,7 @@ def test_the_handler_may_pass_the_roles_of_many_jobs_within_iams_policy_limits(s
     # grants is within IAM's limits, counted with names as long as CloudFormation makes them; and a
     # job whose role is passed by a policy of its own waits for that policy
     resources = template["Resources"]
-    (handler,) = [k for k, r in resources.items() if k.startswith("BedrockEvaluationJobProviderHandlerRole") and r["Type"] == "AWS::IAM::Role"]
+    (handler,) = [k for k, r in resources.items() if k.startswith("BedrockEvaluationJobProviderJobHandlerRole") and r["Type"] == "AWS::IAM::Role"]
     passed_by: dict[str, str] = {}
     inline = 0
     for holder, document in policy_documents(template, handler):
@@ -261,8 +261,44 @@ def test_the_handler_may_pass_the_roles_of_many_jobs_within_iams_policy_limits(s
     # the handler's other statements and about 77 roles, one managed policy of it the rest.
     assert handler in passed_by.values()
     assert len({h for h in passed_by.values() if resources[h]["Type"] == "AWS::IAM::ManagedPolicy"}) == 1
-    assert "AWS::IAM::Policy" not in {r["Type"] for k, r in resources.items() if k.startswith("BedrockEvaluationJobProviderHandlerRole")}
+    assert "AWS::IAM::Policy" not in {r["Type"] for k, r in resources.items() if k.startswith("BedrockEvaluationJobProviderJobHandlerRole")}
     for logical_id, job in resources.items():
         if job["Type"] == "Custom::BedrockEvaluationJob":
             holder = passed_by[job["Properties"]["Request"]["roleArn"]["Fn::GetAtt"][0]]
             assert job["DependsOn"] == [holder], logical_id  # the handler's role, or its managed policy
+
+
+def test_statements_you_add_to_the_handler_role_leave_less_room_for_ours(stack):
+    """IAM counts every inline policy of a role together ("IAM and AWS STS quotas": 10,240
+    characters): the DefaultPolicy that holds what you add to the handler's role, and ours."""
+    from cfn import DeployedNames, policy_documents, resolve
+
+    from bedrock_evaluation import Dataset, EvaluationTask, Model
+    from bedrock_evaluation.provider import EvaluationJobProvider
+
+    # given 130 jobs, and about 3,000 characters of statements of yours on the handler's role
+    for index in range(130):
+        EvaluationJob(
+            stack,
+            f"Job{index:03d}",
+            model=Model.bedrock("amazon.nova-lite-v1:0"),
+            tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
+        )
+    objects = [f"arn:aws:s3:::team-data-{index:04d}/*" for index in range(100)]
+    EvaluationJobProvider.of(stack).role.add_to_principal_policy(cdk.aws_iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
+
+    # when the template is written
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+
+    # then the role's inline policies together, counted with names as long as CloudFormation makes
+    # them, stay within IAM's limit, with more of ours in managed policies of the role
+    resources = template["Resources"]
+    (handler,) = [k for k, r in resources.items() if k.startswith("BedrockEvaluationJobProviderJobHandlerRole") and r["Type"] == "AWS::IAM::Role"]
+    inline = {}
+    for holder, document in policy_documents(template, handler):
+        chars = len(json.dumps(resolve(document, template, DeployedNames("Eval")), separators=(",", ":")))
+        if resources[holder]["Type"] != "AWS::IAM::ManagedPolicy":
+            inline[resources[holder]["Type"]] = chars
+    assert set(inline) == {"AWS::IAM::Role", "AWS::IAM::Policy"}  # ours, and yours in its DefaultPolicy
+    assert inline["AWS::IAM::Policy"] > 3_000
+    assert sum(inline.values()) <= 10_240

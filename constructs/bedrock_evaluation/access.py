@@ -39,7 +39,7 @@ HOLDERS: dict[Holder, str] = {
         "(`aws:SourceAccount`) and region (`aws:SourceArn` = `...:evaluation-job/*`)."
     ),
     Holder.HANDLER_ROLE: (
-        "`BedrockEvaluationJobProvider/HandlerRole`: the custom resource handler (`OnEvent`, `IsComplete`) "
+        "`BedrockEvaluationJobProvider/JobHandlerRole`: the custom resource handler (`OnEvent`, `IsComplete`) "
         "that creates, stops and deletes jobs."
     ),
     Holder.FRAMEWORK_ROLES: (

@@ -211,7 +211,7 @@ def _grant_models(allow: _Grant, role: iam.IRole, identifiers: list[str]) -> Non
 
 def grant_handler(handler_role: iam.IRole, service_role: iam.IRole) -> None:
     """PassRole on the job's service role, only to Bedrock: the only role a job may run as. The
-    handler's role holds every job's in its policies of ours (``HandlerRole``), packed by size."""
+    handler's role holds every job's in its policies of ours (``JobHandlerRole``), packed by size."""
     grant(handler_role, access.PASS_SERVICE_ROLE, [role_arn_of(service_role)], {"StringEquals": {"iam:PassedToService": BEDROCK}})
 
 

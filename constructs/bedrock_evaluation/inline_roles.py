@@ -46,7 +46,15 @@ class InlineRole(iam.Role):
         super().__init__(scope, construct_id, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
         self.takes_added = takes_added
         self.granted_policy = InlinePolicy(inline_chars=ALL_INLINE_CHARS)
-        LateProperties.of(self).inline_policy(self, policy_name, self.granted_policy, remedy=remedy, users=users, waits_on_role=waits_on_role)
+        LateProperties.of(self).inline_policy(
+            self,
+            policy_name,
+            self.granted_policy,
+            remedy=remedy,
+            users=users,
+            waits_on_role=waits_on_role,
+            managed_description="Statements of this role not in its inline policy",
+        )
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
         """CDK's grants (the Provider framework's invoke and start rights) join ours."""

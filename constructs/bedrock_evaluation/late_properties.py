@@ -14,6 +14,7 @@ the handler serves also waits for the handler's role itself when its statements 
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,12 @@ from typing import cast
 import jsii
 from aws_cdk import CfnResource, IAspect, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import IConstruct
 
 from .compliance import WildcardAcknowledgements
 from .errors import EvaluationJobConfigError, Violation
-from .policies import MANAGED_POLICIES_PER_ROLE, DeployedSizes, InlinePolicy, Statement, Substitutions, rendered
+from .policies import MANAGED_POLICIES_PER_ROLE, ROLE_INLINE_CHARS, DeployedSizes, InlinePolicy, Statement, Substitutions, rendered, rendered_plain
 from .scopes import aspect_per_stack, cfn_resource_of, path_of
 
 _BY_STACK: weakref.WeakKeyDictionary[Stack, LateProperties] = weakref.WeakKeyDictionary()
@@ -43,6 +45,8 @@ class _RolePolicy:
     waits_on_role: bool
     """Whether a resource whose statements are inline waits for the role: not a job's service role,
     which its job already references (roleArn)."""
+    managed_description: str
+    """The description of its managed policies."""
     jobs: list[tuple[CfnResource, set[tuple[str, str]] | None]] = field(default_factory=list)
     """Each resource that needs the role's statements, and which (None: all of them)."""
     managed: list[iam.CfnManagedPolicy] = field(default_factory=list)
@@ -65,11 +69,19 @@ class LateProperties:
         self._policies: dict[int, _RolePolicy] = {}
 
     def inline_policy(
-        self, role: iam.Role, name: str, policy: InlinePolicy, *, remedy: str, users: str = "jobs", waits_on_role: bool = False
+        self,
+        role: iam.Role,
+        name: str,
+        policy: InlinePolicy,
+        *,
+        remedy: str,
+        users: str = "jobs",
+        waits_on_role: bool = False,
+        managed_description: str = "Statements of this evaluation service role beyond its inline policy",
     ) -> None:
         """Write the policy into the role as its inline policy `name` (nothing if it stays empty).
         remedy: what to do when the statements need more managed policies than IAM attaches."""
-        self._policies[id(role)] = _RolePolicy(role, name, policy, remedy, users, waits_on_role)
+        self._policies[id(role)] = _RolePolicy(role, name, policy, remedy, users, waits_on_role, managed_description)
 
     def runs_as(self, job: CfnResource, role: iam.IRole, granted: Sequence[Statement] | None) -> None:
         """The job runs as the role (of this stack), or uses it, and needs these statements of it
@@ -83,12 +95,27 @@ class LateProperties:
         substitutions = Substitutions.of(self._stack)
         sizes = DeployedSizes(self._stack)
         acknowledgements = WildcardAcknowledgements.of(self._stack)
+        named_by_keys = self._named_by_key_policies()
         for written in self._policies.values():
-            documents = written.policy.placed(sizes)
             role = cast(iam.CfnRole, cfn_resource_of(written.role))
+            # Asked of Node only for a role that took statements of others (an EvaluationServiceRole knows).
+            default_policy = (
+                cast(iam.Policy | None, written.role.node.try_find_child("DefaultPolicy"))
+                if getattr(written.role, "has_default_policy", True)
+                else None
+            )
+            added = 0 if default_policy is None else sizes.of(default_policy.document.to_json())
+            documents = written.policy.placed(
+                sizes,
+                inline_chars=min(written.policy.inline_chars, ROLE_INLINE_CHARS - added),
+                inline=not (named_by_keys and self._stack.get_logical_id(role) in named_by_keys),
+            )
             if documents:
+                if added and added + sizes.of(rendered_plain(documents[0])) > ROLE_INLINE_CHARS:
+                    self._refuse_inline_total(written, added)
                 if len(documents) > 1:
                     self._refuse_beyond_quota(written, role, len(documents) - 1)
+            if documents and documents[0]:
                 # The role's own property, not an override: checkers that read the construct (cdk-nag) see it.
                 role.policies = [iam.CfnRole.PolicyProperty(policy_document=rendered(documents[0], substitutions, self._stack), policy_name=written.name)]
                 acknowledgements.acknowledge_inline(role, written.role, documents[0])
@@ -108,10 +135,21 @@ class LateProperties:
             for stale in written.managed[max(0, len(documents) - 1) :]:
                 written.role.node.try_remove_child(stale.node.id)
             del written.managed[max(0, len(documents) - 1) :]
-            # Asked of Node only for a role that took statements of others (an EvaluationServiceRole knows).
-            default_policy = written.role.node.try_find_child("DefaultPolicy") if getattr(written.role, "has_default_policy", True) else None
             for job, _ in written.jobs if default_policy is not None else []:
                 job.node.add_dependency(default_policy)
+
+    def _named_by_key_policies(self) -> set[str]:
+        """The resources of this stack that a KMS key policy of this stack names. A role named there
+        holds its statements in managed policies only: in the role itself, a statement on anything
+        that needs the key (the key, a bucket it encrypts, a job role that lists that bucket) would
+        make the role need the key and the key the role, a cycle CloudFormation refuses. A key's
+        policy is a property of the key; the other policies of resources our statements name (a
+        bucket's, for one) are resources apart, which need the role without the role needing them."""
+        named: set[str] = set()
+        for key in self._stack.node.find_all():  # one call to Node, however many constructs
+            if isinstance(key, kms.CfnKey) and Stack.of(key) is self._stack:
+                named |= _named_resources(self._stack.resolve(key.key_policy))
+        return named
 
     @staticmethod
     def _managed_policy(written: _RolePolicy, role: iam.CfnRole, index: int) -> iam.CfnManagedPolicy:
@@ -122,10 +160,24 @@ class LateProperties:
             f"Policy{index + 2}",
             policy_document={},
             roles=[role.ref],
-            description="Statements of this evaluation service role beyond its inline policy",
+            description=written.managed_description,
         )
         written.managed.append(managed)
         return managed
+
+    def _refuse_inline_total(self, written: _RolePolicy, added: int) -> None:
+        raise EvaluationJobConfigError(
+            path_of(written.role),
+            [
+                Violation(
+                    "DefaultPolicy",
+                    f"{added:,} characters once deployed",
+                    f"the statements added to the role and its policy {written.name} are inline policies of one role, which "
+                    f"IAM allows {ROLE_INLINE_CHARS:,} characters together: put what you add in a managed policy of yours "
+                    "(iam.ManagedPolicy, attached with role.add_managed_policy)",
+                )
+            ],
+        )
 
     def _refuse_beyond_quota(self, written: _RolePolicy, role: iam.CfnRole, needed: int) -> None:
         """IAM attaches at most MANAGED_POLICIES_PER_ROLE managed policies to a role, those attached
@@ -145,6 +197,25 @@ class LateProperties:
                     )
                 ],
             )
+
+
+def _named_resources(value: object) -> set[str]:
+    """The logical ids a resolved value names: in a Ref (not of a pseudo parameter), an Fn::GetAtt or an Fn::Sub."""
+    if isinstance(value, dict):
+        named: set[str] = set()
+        if isinstance(value.get("Ref"), str) and not value["Ref"].startswith("AWS::"):
+            named.add(value["Ref"])
+        att = value.get("Fn::GetAtt")
+        if isinstance(att, list) and att and isinstance(att[0], str):
+            named.add(att[0])
+        sub = value.get("Fn::Sub")
+        text = sub[0] if isinstance(sub, list) and sub else sub
+        if isinstance(text, str):
+            named |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text) if not name.startswith("AWS::")}
+        return named.union(*(_named_resources(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_named_resources(v) for v in value))
+    return set()
 
 
 def _pairs(statements: Sequence[Statement]) -> set[tuple[str, str]]:

@@ -95,18 +95,23 @@ class InlinePolicy:
     def add(self, statement: Statement) -> None:
         self.statements_granted.append(statement)
 
-    def placed(self, sizes: DeployedSizes) -> list[list[Statement]]:
-        """The statements, merged, in documents: the first for the inline policy, each later one
-        for a managed policy. A statement too long for the room left is split by resources. Empty
-        when nothing was granted."""
-        documents: list[list[Statement]] = []
-        room = 0
+    def placed(self, sizes: DeployedSizes, *, inline_chars: int | None = None, inline: bool = True) -> list[list[Statement]]:
+        """The statements, merged, in documents: the first for the inline policy (empty when none
+        goes there), each later one for a managed policy. A statement too long for the room left is
+        split by resources. Empty when nothing was granted.
+
+        inline_chars: the room of the inline policy (default: the policy's); inline: whether the
+        role may hold any (not when a resource it names could need the role first)."""
+        if not self.statements_granted:
+            return []
+        documents: list[list[Statement]] = [[]]
+        room = (self.inline_chars if inline_chars is None else inline_chars) - _DOCUMENT_CHARS if inline else 0
         for statement in merged(self.statements_granted):
             resources = list(statement.resources)
             while resources:
-                if not documents or room <= sizes.of(statement_json(statement, resources[:1])) + 1:
+                if room <= sizes.of(statement_json(statement, resources[:1])) + 1:
                     documents.append([])
-                    room = (self.inline_chars if len(documents) == 1 else MANAGED_POLICY_CHARS) - _DOCUMENT_CHARS
+                    room = MANAGED_POLICY_CHARS - _DOCUMENT_CHARS
                 # One resource alone too long for a fresh document still goes in: IAM refuses it at deploy.
                 taken = max(1, _fitting(statement, resources, room, sizes))
                 part = Statement(statement.actions, tuple(resources[:taken]), statement.conditions)
@@ -114,6 +119,11 @@ class InlinePolicy:
                 room -= sizes.of(statement_json(part)) + 1
                 resources = resources[taken:]
         return documents
+
+
+def rendered_plain(statements: Sequence[Statement]) -> dict[str, Any]:
+    """A policy document of the statements as granted, to measure (``DeployedSizes``)."""
+    return {"Statement": [statement_json(s) for s in statements], "Version": "2012-10-17"}
 
 
 def rendered(statements: Sequence[Statement], substitutions: Substitutions, stack: Stack) -> dict[str, Any]:

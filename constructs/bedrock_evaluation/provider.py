@@ -88,9 +88,13 @@ class EvaluationJobProvider(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         acknowledgements = WildcardAcknowledgements.of(self)
+        # Not "HandlerRole", the id of the role that held these statements in a DefaultPolicy: on an
+        # upgrade, that role would take the inline policy while its DefaultPolicy is deleted only at
+        # cleanup, both together over IAM's inline size for a stack of many jobs. A new role instead
+        # (the old one, its DefaultPolicy and PassRoles<n> deleted at cleanup).
         self.role = InlineRole(
             self,
-            "HandlerRole",
+            "JobHandlerRole",
             description="Creates, stops and deletes the stack's Bedrock evaluation jobs",
             policy_name=access.HANDLER_POLICY_NAME,
             remedy="put some of the jobs in another stack",
