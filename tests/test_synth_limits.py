@@ -224,15 +224,7 @@ def test_the_handler_may_pass_the_roles_of_many_jobs_within_iams_policy_limits(s
     # given 130 jobs, each with the role it creates
     from cfn import DeployedNames, policy_documents, resolve
 
-    from bedrock_evaluation import Dataset, EvaluationTask, Model
-
-    for index in range(130):
-        EvaluationJob(
-            stack,
-            f"Job{index:03d}",
-            model=Model.bedrock("amazon.nova-lite-v1:0"),
-            tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
-        )
+    jobs_with_roles_of_their_own(stack, 130)
 
     # when the template is written
     template = cdk.assertions.Template.from_stack(stack).to_json()
@@ -273,17 +265,10 @@ def test_statements_you_add_to_the_handler_role_leave_less_room_for_ours(stack):
     characters): the DefaultPolicy that holds what you add to the handler's role, and ours."""
     from cfn import DeployedNames, policy_documents, resolve
 
-    from bedrock_evaluation import Dataset, EvaluationTask, Model
     from bedrock_evaluation.provider import EvaluationJobProvider
 
     # given 130 jobs, and about 3,000 characters of statements of yours on the handler's role
-    for index in range(130):
-        EvaluationJob(
-            stack,
-            f"Job{index:03d}",
-            model=Model.bedrock("amazon.nova-lite-v1:0"),
-            tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
-        )
+    jobs_with_roles_of_their_own(stack, 130)
     objects = [f"arn:aws:s3:::team-data-{index:04d}/*" for index in range(100)]
     EvaluationJobProvider.of(stack).role.add_to_principal_policy(cdk.aws_iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
 
@@ -302,3 +287,15 @@ def test_statements_you_add_to_the_handler_role_leave_less_room_for_ours(stack):
     assert set(inline) == {"AWS::IAM::Role", "AWS::IAM::Policy"}  # ours, and yours in its DefaultPolicy
     assert inline["AWS::IAM::Policy"] > 3_000
     assert sum(inline.values()) <= 10_240
+
+
+def jobs_with_roles_of_their_own(stack: cdk.Stack, count: int) -> None:
+    from bedrock_evaluation import Dataset, EvaluationTask, Model
+
+    for index in range(count):
+        EvaluationJob(
+            stack,
+            f"Job{index:03d}",
+            model=Model.bedrock("amazon.nova-lite-v1:0"),
+            tasks=[EvaluationTask(task_type="QuestionAndAnswer", dataset=Dataset.builtin("Builtin.BoolQ"), metrics=["Builtin.Accuracy"])],
+        )
