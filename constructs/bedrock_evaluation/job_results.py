@@ -26,7 +26,6 @@ from constructs import Construct
 from . import access, contract
 from .errors import Violation
 from .grants import grant
-from .poller import EvaluationJobPoller
 from .provider import EvaluationJobProvider, attribute_of
 from .quality_gate import JobWait, QualityGate
 from .request_view import JobKind, RequestView
@@ -161,6 +160,8 @@ class JobResults(Construct):
     def _long_wait(
         self, provider: EvaluationJobProvider, *, job_arn: str, job_name: str, wait: JobWait, identity: Mapping[str, Any]
     ) -> CfnWaitCondition:
+        from .poller import EvaluationJobPoller  # Step Functions' modules load only for a stack that waits long
+
         poller = EvaluationJobPoller.of(self)
         poller.allow_start(provider.role)
         digest = _version_digest(Stack.of(self), identity, wait)
