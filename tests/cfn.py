@@ -203,8 +203,10 @@ def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
             found: set[str] = set()
             if isinstance(value.get("Ref"), str) and value["Ref"] in resources:
                 found.add(value["Ref"])
-            if isinstance(value.get("Fn::GetAtt"), list) and value["Fn::GetAtt"][0] in resources:
-                found.add(value["Fn::GetAtt"][0])
+            att = value.get("Fn::GetAtt")
+            logical = att[0] if isinstance(att, list) else att.split(".")[0] if isinstance(att, str) else None
+            if logical in resources:
+                found.add(logical)
             sub = value.get("Fn::Sub")
             text = sub[0] if isinstance(sub, list) else sub
             if isinstance(text, str):

@@ -28,7 +28,7 @@ from constructs import IConstruct
 
 from .compliance import WildcardAcknowledgements
 from .errors import EvaluationJobConfigError, Violation
-from .policies import MANAGED_POLICIES_PER_ROLE, ROLE_INLINE_CHARS, DeployedSizes, InlinePolicy, Statement, Substitutions, rendered, rendered_plain
+from .policies import MANAGED_POLICIES_PER_ROLE, ROLE_INLINE_CHARS, DeployedSizes, InlinePolicy, Statement, Substitutions, rendered
 from .scopes import aspect_per_stack, cfn_resource_of, path_of
 
 _BY_STACK: weakref.WeakKeyDictionary[Stack, LateProperties] = weakref.WeakKeyDictionary()
@@ -49,6 +49,8 @@ class _RolePolicy:
     """The description of its managed policies."""
     jobs: list[tuple[CfnResource, set[tuple[str, str]] | None]] = field(default_factory=list)
     """Each resource that needs the role's statements, and which (None: all of them)."""
+    inline_written: bool = False
+    """Whether a synth wrote some of its statements into the role itself."""
     managed: list[iam.CfnManagedPolicy] = field(default_factory=list)
     """The managed policies written for it, kept across synths (an assertion may synthesize again)."""
 
@@ -104,18 +106,21 @@ class LateProperties:
                 if getattr(written.role, "has_default_policy", True)
                 else None
             )
-            added = 0 if default_policy is None else sizes.of(default_policy.document.to_json())
+            # What others added is an inline policy too: ours leaves it the room it may take at most.
+            added = 0 if default_policy is None else self._added_size(default_policy, sizes)
             documents = written.policy.placed(
                 sizes,
                 inline_chars=min(written.policy.inline_chars, ROLE_INLINE_CHARS - added),
-                inline=not (named_by_keys and self._stack.get_logical_id(role) in named_by_keys),
+                inline=not (named_by_keys and cast(str, self._stack.resolve(role.logical_id)) in named_by_keys),
             )
-            if documents:
-                if added and added + sizes.of(rendered_plain(documents[0])) > ROLE_INLINE_CHARS:
-                    self._refuse_inline_total(written, added)
-                if len(documents) > 1:
-                    self._refuse_beyond_quota(written, role, len(documents) - 1)
-            if documents and documents[0]:
+            if len(documents) > 1:
+                self._refuse_beyond_quota(written, role, len(documents) - 1, added)
+            if not documents or not documents[0]:
+                if written.inline_written:  # an earlier synth (an assertion synthesizes again) wrote some
+                    role.policies = None
+                    written.inline_written = False
+            else:
+                written.inline_written = True
                 # The role's own property, not an override: checkers that read the construct (cdk-nag) see it.
                 role.policies = [iam.CfnRole.PolicyProperty(policy_document=rendered(documents[0], substitutions, self._stack), policy_name=written.name)]
                 acknowledgements.acknowledge_inline(role, written.role, documents[0])
@@ -138,17 +143,30 @@ class LateProperties:
             for job, _ in written.jobs if default_policy is not None else []:
                 job.node.add_dependency(default_policy)
 
+    @staticmethod
+    def _added_size(default_policy: iam.Policy, sizes: DeployedSizes) -> int:
+        """The most characters the role's DefaultPolicy can take once deployed, up to all of the
+        role's inline room (beyond it, CDK moves its statements to overflow managed policies)."""
+        return min(sizes.of(default_policy.document.to_json()), ROLE_INLINE_CHARS)
+
     def _named_by_key_policies(self) -> set[str]:
-        """The resources of this stack that a KMS key policy of this stack names. A role named there
-        holds its statements in managed policies only: in the role itself, a statement on anything
-        that needs the key (the key, a bucket it encrypts, a job role that lists that bucket) would
-        make the role need the key and the key the role, a cycle CloudFormation refuses. A key's
-        policy is a property of the key; the other policies of resources our statements name (a
-        bucket's, for one) are resources apart, which need the role without the role needing them."""
+        """The resources that a KMS key policy in this stack, or in a stack nested in it, names. A
+        role named there holds its statements in managed policies only: in the role itself, a
+        statement on anything that needs the key (the key, a bucket it encrypts, a job role that
+        lists that bucket, a nested stack holding one of them) would make the role need the key and
+        the key the role, a cycle CloudFormation refuses. A key's policy is a property of the key;
+        the other policies of resources our statements name (a bucket's, for one) are resources
+        apart, which need the role without the role needing them. (A job's own role attaches the
+        stack's output-bucket listing itself: named in the policy of the key that encrypts that
+        bucket, it remains in a cycle, which CDK's template validation reports.)
+
+        Asked before CDK turns references between stacks into parameters: a key of a nested stack
+        names a role of this stack by its own logical id. A logical id that a nested stack's
+        resource shares with ours only moves our statements, never loses one."""
         named: set[str] = set()
         for key in self._stack.node.find_all():  # one call to Node, however many constructs
-            if isinstance(key, kms.CfnKey) and Stack.of(key) is self._stack:
-                named |= _named_resources(self._stack.resolve(key.key_policy))
+            if isinstance(key, kms.CfnKey | kms.CfnReplicaKey):
+                named |= _named_resources(Stack.of(key).resolve(key.key_policy))
         return named
 
     @staticmethod
@@ -165,21 +183,7 @@ class LateProperties:
         written.managed.append(managed)
         return managed
 
-    def _refuse_inline_total(self, written: _RolePolicy, added: int) -> None:
-        raise EvaluationJobConfigError(
-            path_of(written.role),
-            [
-                Violation(
-                    "DefaultPolicy",
-                    f"{added:,} characters once deployed",
-                    f"the statements added to the role and its policy {written.name} are inline policies of one role, which "
-                    f"IAM allows {ROLE_INLINE_CHARS:,} characters together: put what you add in a managed policy of yours "
-                    "(iam.ManagedPolicy, attached with role.add_managed_policy)",
-                )
-            ],
-        )
-
-    def _refuse_beyond_quota(self, written: _RolePolicy, role: iam.CfnRole, needed: int) -> None:
+    def _refuse_beyond_quota(self, written: _RolePolicy, role: iam.CfnRole, needed: int, added: int) -> None:
         """IAM attaches at most MANAGED_POLICIES_PER_ROLE managed policies to a role, those attached
         otherwise (``add_managed_policy``) included; one more is left for the owner of the role."""
         attached = len(cast(list[object], self._stack.resolve(role.managed_policy_arns) or []))
@@ -192,7 +196,9 @@ class LateProperties:
                         "role",
                         f"{len(written.jobs)} {written.users}",
                         f"their statements need {needed} managed policies besides the inline one, and the role may take {room} more "
-                        f"(IAM attaches at most {MANAGED_POLICIES_PER_ROLE}: {attached} are attached, one is left for you): "
+                        f"(IAM attaches at most {MANAGED_POLICIES_PER_ROLE}: {attached} are attached, one is left for you"
+                        + (f"; the statements added to the role take up to {added:,} of its inline characters" if added else "")
+                        + "): "
                         + written.remedy,
                     )
                 ],
@@ -208,6 +214,8 @@ def _named_resources(value: object) -> set[str]:
         att = value.get("Fn::GetAtt")
         if isinstance(att, list) and att and isinstance(att[0], str):
             named.add(att[0])
+        elif isinstance(att, str):  # the short form, "Logical.Attribute"
+            named.add(att.split(".")[0])
         sub = value.get("Fn::Sub")
         text = sub[0] if isinstance(sub, list) and sub else sub
         if isinstance(text, str):

@@ -121,11 +121,6 @@ class InlinePolicy:
         return documents
 
 
-def rendered_plain(statements: Sequence[Statement]) -> dict[str, Any]:
-    """A policy document of the statements as granted, to measure (``DeployedSizes``)."""
-    return {"Statement": [statement_json(s) for s in statements], "Version": "2012-10-17"}
-
-
 def rendered(statements: Sequence[Statement], substitutions: Substitutions, stack: Stack) -> dict[str, Any]:
     """A policy document as the template holds it: each ARN as one ``Fn::Sub`` where CDK would
     write an ``Fn::Join`` of its parts (the same value, in fewer bytes)."""
