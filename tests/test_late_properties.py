@@ -331,3 +331,20 @@ def test_managed_policies_attached_otherwise_count_toward_the_quota(monkeypatch)
         role.add_managed_policy(iam.ManagedPolicy.from_aws_managed_policy_name(name))
     with pytest.raises(Exception, match=r"Eval/Shared: .*the role may take 1 more \(IAM attaches at most 10: 8 are attached, one is left for you\)"):
         Template.from_stack(stack)
+
+
+def test_jobs_wait_for_the_overflow_policies_cdk_makes_of_what_others_add_to_their_role():
+    """Over a role's inline size (10,240 characters, "IAM and AWS STS quotas"), CDK moves the
+    DefaultPolicy's statements to managed policies of the role (OverflowPolicy1, ...): a job may
+    need any of them, so it waits for all."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    role = EvaluationServiceRole(stack, "Shared")
+    for index in range(80):
+        s3.Bucket.from_bucket_name(stack, f"TeamData{index}", f"team-data-{index:03d}").grant_read(role)
+    job(stack, "First", role=role)
+    job(stack, "Second", role=role)
+    template = Template.from_stack(stack).to_json()
+    overflow = [k for k in resources_of_type(template, "AWS::IAM::ManagedPolicy") if k.startswith("SharedOverflowPolicy")]
+    assert overflow
+    for resource in resources_of_type(template, "Custom::BedrockEvaluationJob").values():
+        assert set(overflow) <= set(resource["DependsOn"])

@@ -198,23 +198,42 @@ def test_a_key_whose_policy_does_not_name_the_role_stays_inline():
 def test_a_policy_added_to_the_handler_role_beyond_its_inline_room_leaves_the_role_within_iams_limit():
     """IAM counts every inline policy of a role together ("IAM and AWS STS quotas": 10,240
     characters), the DefaultPolicy that holds what you add among them. Ours leaves it the room it
-    may take; CDK moves what it cannot hold to overflow managed policies of the role."""
+    may take; CDK moves what it cannot hold to overflow managed policies of the role, which the
+    resources the handler serves wait for too."""
     stack = cdk.Stack(cdk.App(), "Eval")
     jobs(stack, 1)
     role = EvaluationJobProvider.of(stack).role
-    objects = [f"arn:aws:s3:::team-data-{index:04d}/*" for index in range(400)]  # about 12,000 characters
-    role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
+    # about 12,000 characters in four statements (of different actions: CDK would merge them into one)
+    added_actions = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectAcl")
+    for part, action in enumerate(added_actions):
+        role.add_to_principal_policy(iam.PolicyStatement(actions=[action], resources=[f"arn:aws:s3:::team-data-{part}-{i:03d}/*" for i in range(100)]))
     template = Template.from_stack(stack).to_json()
     resources = template["Resources"]
     handler = role_id(template, "JobHandlerRole")
     documents = policy_documents(template, handler)
     inline = [document for holder, document in documents if resources[holder]["Type"] != "AWS::IAM::ManagedPolicy"]
     assert sum(len(json.dumps(resolve(d, template, DeployedNames("Eval")), separators=(",", ":"))) for d in inline) <= 10_240
-    actions = {a for _, d in documents for s in d["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
-    assert {"bedrock:CreateEvaluationJob", "iam:PassRole", "s3:GetObject"} <= actions  # nothing lost
+    resolved = [s for _, d in documents for s in d["Statement"]]
+    granted = {r for s in resolved if s["Action"] in added_actions for r in s["Resource"]}
+    assert len(granted) == 400  # nothing lost
+    assert {"bedrock:CreateEvaluationJob", "iam:PassRole"} <= {a for s in resolved for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     (job,) = resources_of_type(template, "Custom::BedrockEvaluationJob").values()
-    (holder,) = [h for h, d in documents if any(s["Action"] == "iam:PassRole" for s in d["Statement"])]
-    assert holder in job["DependsOn"]
+    overflow = [h for h, _ in documents if "OverflowPolicy" in h]
+    assert overflow and set(overflow) <= set(job["DependsOn"])
+
+
+def test_a_statement_added_to_the_handler_role_that_fits_no_policy_is_refused():
+    """Over the role's inline size, CDK moves what you added to managed policies a statement at a
+    time, and IAM allows a managed policy 6,144 characters ("IAM and AWS STS quotas")."""
+    stack = cdk.Stack(cdk.App(), "Eval")
+    jobs(stack, 1)
+    objects = [f"arn:aws:s3:::team-data-{index:04d}/*" for index in range(400)]  # about 12,000 characters
+    EvaluationJobProvider.of(stack).role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=objects))
+    with pytest.raises(RuntimeError) as raised:  # raised while the stack is synthesized, through jsii
+        Template.from_stack(stack)
+    message = str(raised.value)
+    assert message.startswith("Eval/BedrockEvaluationJobProvider/JobHandlerRole: DefaultPolicy is 'a statement of at least 12,")
+    assert "6,144 each: split that statement into statements of fewer resources" in message
 
 
 def test_a_key_of_a_nested_stack_naming_the_handler_role_makes_no_cycle():

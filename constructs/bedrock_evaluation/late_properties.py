@@ -28,7 +28,16 @@ from constructs import IConstruct
 
 from .compliance import WildcardAcknowledgements
 from .errors import EvaluationJobConfigError, Violation
-from .policies import MANAGED_POLICIES_PER_ROLE, ROLE_INLINE_CHARS, DeployedSizes, InlinePolicy, Statement, Substitutions, rendered
+from .policies import (
+    MANAGED_POLICIES_PER_ROLE,
+    MANAGED_POLICY_CHARS,
+    ROLE_INLINE_CHARS,
+    DeployedSizes,
+    InlinePolicy,
+    Statement,
+    Substitutions,
+    rendered,
+)
 from .scopes import aspect_per_stack, cfn_resource_of, path_of
 
 _BY_STACK: weakref.WeakKeyDictionary[Stack, LateProperties] = weakref.WeakKeyDictionary()
@@ -107,7 +116,7 @@ class LateProperties:
                 else None
             )
             # What others added is an inline policy too: ours leaves it the room it may take at most.
-            added = 0 if default_policy is None else self._added_size(default_policy, sizes)
+            added = 0 if default_policy is None else self._added_size(written, default_policy, sizes)
             documents = written.policy.placed(
                 sizes,
                 inline_chars=min(written.policy.inline_chars, ROLE_INLINE_CHARS - added),
@@ -140,14 +149,40 @@ class LateProperties:
             for stale in written.managed[max(0, len(documents) - 1) :]:
                 written.role.node.try_remove_child(stale.node.id)
             del written.managed[max(0, len(documents) - 1) :]
+            # What others added may be needed too: wait for all of the role, the overflow policies CDK
+            # makes of its DefaultPolicy included (made when synth reaches the role, maybe after this).
             for job, _ in written.jobs if default_policy is not None else []:
-                job.node.add_dependency(default_policy)
+                job.node.add_dependency(written.role)
 
     @staticmethod
-    def _added_size(default_policy: iam.Policy, sizes: DeployedSizes) -> int:
+    def _added_size(written: _RolePolicy, default_policy: iam.Policy, sizes: DeployedSizes) -> int:
         """The most characters the role's DefaultPolicy can take once deployed, up to all of the
-        role's inline room (beyond it, CDK moves its statements to overflow managed policies)."""
-        return min(sizes.of(default_policy.document.to_json()), ROLE_INLINE_CHARS)
+        role's inline room: what it cannot hold, CDK moves to overflow managed policies of the role,
+        a statement at a time (before this or after). Refused when a statement fits neither, even at
+        its shortest: IAM would refuse it at deploy."""
+        document = default_policy.document.to_json() or {}  # None once CDK moved every statement out
+        overflow = [
+            cast(iam.ManagedPolicy, child).document.to_json() or {}
+            for child in written.role.node.children
+            if child.node.id.startswith("OverflowPolicy")
+        ]
+        if overflow or sizes.at_least(document) > ROLE_INLINE_CHARS:
+            statements = [s for d in (document, *overflow) for s in d.get("Statement", [])]
+            largest = max((sizes.at_least(statement) for statement in statements), default=0)
+            if largest > MANAGED_POLICY_CHARS:
+                raise EvaluationJobConfigError(
+                    path_of(written.role),
+                    [
+                        Violation(
+                            "DefaultPolicy",
+                            f"a statement of at least {largest:,} characters once deployed",
+                            f"the statements added to the role are over IAM's {ROLE_INLINE_CHARS:,} characters for its inline "
+                            f"policies, so CDK moves them to managed policies, which IAM allows {MANAGED_POLICY_CHARS:,} each: "
+                            "split that statement into statements of fewer resources",
+                        )
+                    ],
+                )
+        return min(sizes.of(document), ROLE_INLINE_CHARS)
 
     def _named_by_key_policies(self) -> set[str]:
         """The resources that a KMS key policy in this stack, or in a stack nested in it, names. A
@@ -186,7 +221,9 @@ class LateProperties:
     def _refuse_beyond_quota(self, written: _RolePolicy, role: iam.CfnRole, needed: int, added: int) -> None:
         """IAM attaches at most MANAGED_POLICIES_PER_ROLE managed policies to a role, those attached
         otherwise (``add_managed_policy``) included; one more is left for the owner of the role."""
-        attached = len(cast(list[object], self._stack.resolve(role.managed_policy_arns) or []))
+        attached = len(cast(list[object], self._stack.resolve(role.managed_policy_arns) or [])) + sum(
+            1 for child in written.role.node.children if child.node.id.startswith("OverflowPolicy")
+        )  # CDK's, from a DefaultPolicy over the inline size (those it makes after this are not counted)
         room = MANAGED_POLICIES_PER_ROLE - 1 - attached
         if needed > room:
             raise EvaluationJobConfigError(

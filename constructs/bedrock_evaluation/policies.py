@@ -168,6 +168,11 @@ class DeployedSizes:
             size += self._token(match.group(0)) - len(match.group(0))
         return size
 
+    def at_least(self, value: Any) -> int:
+        """How many characters a value is at the least once deployed: each token counted as one."""
+        text = json.dumps(value, separators=(",", ":"))
+        return len(text) - sum(len(match.group(0)) - 1 for match in _TOKEN.finditer(text))
+
     def _token(self, token: str) -> int:
         if token not in self._tokens:
             declared = _DECLARED.get(self.stack, {}).get(token)
