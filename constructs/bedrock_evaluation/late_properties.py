@@ -224,7 +224,7 @@ class LateProperties:
         attached = len(cast(list[object], self._stack.resolve(role.managed_policy_arns) or [])) + sum(
             1 for child in written.role.node.children if child.node.id.startswith("OverflowPolicy")
         )  # CDK's, from a DefaultPolicy over the inline size (those it makes after this are not counted)
-        room = MANAGED_POLICIES_PER_ROLE - 1 - attached
+        room = max(0, MANAGED_POLICIES_PER_ROLE - 1 - attached)
         if needed > room:
             raise EvaluationJobConfigError(
                 path_of(written.role),
