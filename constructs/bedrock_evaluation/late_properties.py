@@ -6,10 +6,12 @@ back into Python once per stack, not once per role each time it resolves the tem
 resolves a resource's properties more than once: the template, the tree metadata).
 
 A role's statements go into its inline policy while they fit, counted at the longest the deployed
-values can be; the rest into customer managed policies of the role (``Policy2``, ``Policy3``, ...),
-each within IAM's size. Every job running as the role waits for the managed policies that hold its
-statements, and for the role's DefaultPolicy (statements others add) when it has one; a resource
-the handler serves also waits for the handler's role itself when its statements are inline there.
+values can be (the role's DefaultPolicy, which holds the statements others add, is inline too and
+keeps the room it may take); the rest into customer managed policies of the role (``Policy2``,
+``Policy3``, ...), each within IAM's size. A role that a KMS key policy names holds none inline.
+Every job running as the role waits for the managed policies that hold its statements, and for all
+of the role when others added statements to it (CDK's overflow policies included); a resource the
+handler serves also waits for the handler's role itself when its statements are inline there.
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ class LateProperties:
 
     def runs_as(self, job: CfnResource, role: iam.IRole, granted: Sequence[Statement] | None) -> None:
         """The job runs as the role (of this stack), or uses it, and needs these statements of it
-        (None: all): it waits for the managed policies any of them lands in, and for the role's
-        DefaultPolicy."""
+        (None: all): it waits for the managed policies any of them lands in, and for all of the
+        role when it has a DefaultPolicy."""
         found = self._policies.get(id(role))
         if found is not None:
             found.jobs.append((job, None if granted is None else _pairs(granted)))
