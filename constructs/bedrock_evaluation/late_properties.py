@@ -117,15 +117,17 @@ class LateProperties:
                 if getattr(written.role, "has_default_policy", True)
                 else None
             )
+            # CDK's, from a DefaultPolicy over the inline size (those it makes after this are not seen).
+            overflow = _overflow_policies(written.role) if default_policy is not None else []
             # What others added is an inline policy too: ours leaves it the room it may take at most.
-            added = 0 if default_policy is None else self._added_size(written, default_policy, sizes)
+            added = 0 if default_policy is None else self._added_size(written, default_policy, overflow, sizes)
             documents = written.policy.placed(
                 sizes,
                 inline_chars=min(written.policy.inline_chars, ROLE_INLINE_CHARS - added),
                 inline=not (named_by_keys and cast(str, self._stack.resolve(role.logical_id)) in named_by_keys),
             )
             if len(documents) > 1:
-                self._refuse_beyond_quota(written, role, len(documents) - 1, added)
+                self._refuse_beyond_quota(written, role, len(documents) - 1, len(overflow), added)
             if not documents or not documents[0]:
                 if written.inline_written:  # an earlier synth (an assertion synthesizes again) wrote some
                     role.policies = None
@@ -157,19 +159,15 @@ class LateProperties:
                 job.node.add_dependency(written.role)
 
     @staticmethod
-    def _added_size(written: _RolePolicy, default_policy: iam.Policy, sizes: DeployedSizes) -> int:
+    def _added_size(written: _RolePolicy, default_policy: iam.Policy, overflow: list[iam.ManagedPolicy], sizes: DeployedSizes) -> int:
         """The most characters the role's DefaultPolicy can take once deployed, up to all of the
         role's inline room: what it cannot hold, CDK moves to overflow managed policies of the role,
         a statement at a time (before this or after). Refused when a statement fits neither, even at
         its shortest: IAM would refuse it at deploy."""
         document = default_policy.document.to_json() or {}  # None once CDK moved every statement out
-        overflow = [
-            cast(iam.ManagedPolicy, child).document.to_json() or {}
-            for child in written.role.node.children
-            if child.node.id.startswith("OverflowPolicy")
-        ]
         if overflow or sizes.at_least(document) > ROLE_INLINE_CHARS:
-            statements = [s for d in (document, *overflow) for s in d.get("Statement", [])]
+            moved = [policy.document.to_json() or {} for policy in overflow]
+            statements = [s for d in (document, *moved) for s in d.get("Statement", [])]
             largest = max((sizes.at_least(statement) for statement in statements), default=0)
             if largest > MANAGED_POLICY_CHARS:
                 raise EvaluationJobConfigError(
@@ -220,12 +218,10 @@ class LateProperties:
         written.managed.append(managed)
         return managed
 
-    def _refuse_beyond_quota(self, written: _RolePolicy, role: iam.CfnRole, needed: int, added: int) -> None:
+    def _refuse_beyond_quota(self, written: _RolePolicy, role: iam.CfnRole, needed: int, overflow: int, added: int) -> None:
         """IAM attaches at most MANAGED_POLICIES_PER_ROLE managed policies to a role, those attached
-        otherwise (``add_managed_policy``) included; one more is left for the owner of the role."""
-        attached = len(cast(list[object], self._stack.resolve(role.managed_policy_arns) or [])) + sum(
-            1 for child in written.role.node.children if child.node.id.startswith("OverflowPolicy")
-        )  # CDK's, from a DefaultPolicy over the inline size (those it makes after this are not counted)
+        otherwise (``add_managed_policy``, CDK's overflow policies) included; one more is left for the owner of the role."""
+        attached = len(cast(list[object], self._stack.resolve(role.managed_policy_arns) or [])) + overflow
         room = max(0, MANAGED_POLICIES_PER_ROLE - 1 - attached)
         if needed > room:
             raise EvaluationJobConfigError(
@@ -242,6 +238,11 @@ class LateProperties:
                     )
                 ],
             )
+
+
+def _overflow_policies(role: iam.Role) -> list[iam.ManagedPolicy]:
+    """The managed policies CDK made of the role's DefaultPolicy where it outgrew the role's inline size."""
+    return [cast(iam.ManagedPolicy, child) for child in role.node.children if child.node.id.startswith("OverflowPolicy")]
 
 
 def _named_resources(value: object) -> set[str]:
