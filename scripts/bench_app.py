@@ -9,6 +9,10 @@ variant:
   ours-shared  N EvaluationJob constructs sharing one EvaluationServiceRole (role=)
   acr          N equivalent jobs written without this library: one AwsCustomResource per job
                calling bedrock:createEvaluationJob, each with its own service role, one bucket
+  ours-template
+               the template `ours` writes for N jobs (read from the file BENCH_TEMPLATE_SOURCE
+               names), put in the stack as it is by one CfnInclude: no library code runs, no asset
+               is built; what any CDK app pays, at least, to synthesize that template
 
 Every variant automatically evaluates a model on Builtin.BoolQ; job i uses model
 MODELS[i % len(MODELS)] and metric set METRIC_SETS[(i // len(MODELS)) % len(METRIC_SETS)],
@@ -28,7 +32,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK_NAME = "EvaluationBench"
-VARIANTS = ("empty", "ours", "ours-shared", "acr")
+VARIANTS = ("empty", "ours", "ours-shared", "acr", "ours-template")
+# ours-template: the file whose template it includes (the bench writes it from an `ours` synth).
+TEMPLATE_SOURCE_ENV = "BENCH_TEMPLATE_SOURCE"
 
 # Bedrock foundation models an automatic BoolQ evaluation could target.
 MODELS = (
@@ -161,6 +167,27 @@ def add_acr(stack: Any, n: int) -> None:
         job.node.add_dependency(role)
 
 
+def add_template(stack: Any, source: str) -> None:
+    """A synthesized template, included as it is: one jsii round trip, and Node parses it."""
+    from aws_cdk import cloudformation_include as cfn_inc
+
+    cfn_inc.CfnInclude(stack, "Template", template_file=source)
+
+
+def template_source(template: dict[str, Any]) -> dict[str, Any]:
+    """What `ours-template` includes of a synthesized template: all but what the stack adds
+    itself (the bootstrap version's parameter and rule)."""
+    added = {"Parameters": "BootstrapVersion", "Rules": "CheckBootstrapVersion"}
+    source = dict(template)
+    for section, name in added.items():
+        rest = {key: value for key, value in source.get(section, {}).items() if key != name}
+        if rest:
+            source[section] = rest
+        else:
+            source.pop(section, None)
+    return source
+
+
 PHASES_PREFIX = "PHASES "
 JSII_PREFIX = "JSII "
 # Set to 1 to attribute each jsii round trip to the line of this library (or of this runner)
@@ -216,6 +243,8 @@ def import_library(variant: str) -> None:
         import bedrock_evaluation  # noqa: F401
     elif variant == "acr":
         from aws_cdk import aws_iam, aws_s3, custom_resources  # noqa: F401
+    elif variant == "ours-template":
+        from aws_cdk import cloudformation_include  # noqa: F401
 
 
 def synth(variant: str, n: int, outdir: str, phases: dict[str, float], *, calls: dict[str, int] | None = None, counter: JsiiCounter | None = None) -> Path:
@@ -256,6 +285,8 @@ def synth(variant: str, n: int, outdir: str, phases: dict[str, float], *, calls:
         add_ours(stack, n, shared_role=variant == "ours-shared")
     elif variant == "acr":
         add_acr(stack, n)
+    elif variant == "ours-template":
+        add_template(stack, os.environ[TEMPLATE_SOURCE_ENV])
     phase("construct")
     try:
         assembly = app.synth()
