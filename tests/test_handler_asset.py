@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bedrock_evaluation.handler_asset import build_asset
+from bedrock_evaluation.handler_asset import build_asset, service_model_dir
 
 # Run inside the asset: import the handler the way Lambda does, then say what got loaded.
 PROBE = """
@@ -93,3 +93,24 @@ def test_the_asset_carries_only_the_sagemaker_operations_the_handler_calls_and_t
     assert seen == {"operations": ["CreateFlowDefinition", "DeleteFlowDefinition", "DescribeFlowDefinition"], "errors": ""}
     model = tmp_path / "data" / "sagemaker"
     assert sum(f.stat().st_size for f in model.rglob("*.json")) < 100_000, "a few shapes, not SageMaker's whole model"
+
+
+def test_synth_checks_requests_against_the_model_the_asset_bundles(tmp_path: Path, monkeypatch) -> None:
+    # given a model of the user's own in AWS_DATA_PATH, which a botocore session would prefer
+    from bedrock_evaluation import service_model
+
+    custom = tmp_path / "bedrock" / "2099-01-01"
+    custom.mkdir(parents=True)
+    (custom / "service-2.json").write_text(json.dumps({"metadata": {"apiVersion": "2099-01-01"}, "operations": {}, "shapes": {}}))
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    service_model.service_model.cache_clear()
+    try:
+        # when synth reads the model it checks CreateEvaluationJob against
+        model = service_model.service_model("bedrock")
+        # then it is botocore's own newest model, the one the handler asset carries
+        # (handler_asset.service_model_dir), not the user's
+        bundled = service_model_dir("bedrock")
+        assert model.api_version == bundled.name
+        assert "CreateEvaluationJob" in model.operation_names
+    finally:
+        service_model.service_model.cache_clear()

@@ -18,7 +18,6 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
-import botocore.session
 from aws_cdk import Annotations, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -47,7 +46,7 @@ _WARNING_ID = "bedrock-evaluation:flow-definition"
 @cache
 def create_flow_definition_shape() -> Shape:
     """CreateFlowDefinition's input shape, from the installed botocore (the handler bundles the same model)."""
-    return botocore.session.get_session().get_service_model("sagemaker").operation_model("CreateFlowDefinition").input_shape
+    return service_model.service_model("sagemaker").operation_model("CreateFlowDefinition").input_shape
 
 
 class HumanFlowDefinition(Construct):
