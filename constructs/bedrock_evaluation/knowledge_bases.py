@@ -5,15 +5,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jsii
 from aws_cdk import AspectPriority, Aspects, CfnResource, IAspect, Stack
-from aws_cdk import aws_bedrock as bedrock
 from constructs import Construct, IConstruct
 
 from . import contract
 from .boundary import checked, checked_construct
+from .lazy_modules import DeferredModule
 from .provider import EvaluationJobProvider, attribute_of
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_bedrock as bedrock
+else:
+    bedrock = DeferredModule("aws_cdk.aws_bedrock")
 
 
 class KnowledgeBaseIngestion(Construct):

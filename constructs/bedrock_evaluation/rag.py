@@ -6,14 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_s3 as s3
 
 from .boundary import check_fields, checked
 from .datasets import check_object_key
 from .errors import EvaluationJobConfigError
+from .lazy_modules import DeferredModule
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_bedrock as bedrock
+else:
+    bedrock = DeferredModule("aws_cdk.aws_bedrock")
 
 _MIN_GROUP = 2
 """Filters in an andAll or orAll group."""

@@ -12,15 +12,22 @@ elsewhere is given to `HumanFlowDefinition` by its ARN.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from aws_cdk import aws_cognito as cognito
-from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from . import naming
 from .boundary import checked_construct
 from .errors import NOT_GIVEN, EvaluationJobConfigError, Violation
+from .lazy_modules import DeferredModule
 from .tokens import is_unresolved
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_cognito as cognito
+    from aws_cdk import aws_sagemaker as sagemaker
+else:
+    cognito = DeferredModule("aws_cdk.aws_cognito")
+    sagemaker = DeferredModule("aws_cdk.aws_sagemaker")
 
 # AWS::SageMaker::Workteam WorkteamName (CreateWorkteam in botocore's sagemaker model): at most 63
 # characters of this pattern.
