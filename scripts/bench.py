@@ -385,13 +385,21 @@ def _tagged(lines: list[str], prefix: str) -> Any:
 
 
 def synth_once(
-    variant: str, n: int, outdir: Path, *, keep: bool = False, trace: bool = False, source: Path | None = None
+    variant: str,
+    n: int,
+    outdir: Path,
+    *,
+    keep: bool = False,
+    trace: bool = False,
+    source: Path | None = None,
+    bytecode: Path | None = None,
 ) -> Sample:
     """Run the runner in a fresh process and measure it from here.
 
     Wall time: from start to exit, taken here. CPU time: user + system of the child and the
     descendants it waited for (the jsii Node processes), from wait4. Peak memory: TreeMemory.
-    `source`: the template the `ours-template` variant includes.
+    `source`: the template the `ours-template` variant includes. `bytecode`: where the child reads
+    and writes compiled modules (PYTHONPYCACHEPREFIX), as an installed package has them.
     """
     outdir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(SCRIPTS / "bench_app.py"), variant, str(n), str(outdir)]
@@ -402,6 +410,9 @@ def synth_once(
             env[bench_app.TRACE_ENV] = "1"
         if source is not None:
             env[bench_app.TEMPLATE_SOURCE_ENV] = str(source)
+        if bytecode is not None:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(bytecode)
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr, start_new_session=True)
         memory = TreeMemory(process.pid)
         memory.start()
@@ -551,6 +562,9 @@ def measure(budget: float) -> Results:
     load_before = loadavg()
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         work = Path(scratch)
+        # Every synth reads compiled modules, as from an installed package (pip compiles a wheel's
+        # modules at install): the first synth of each variant writes them, untimed.
+        bytecode = work / "bytecode"
         rounds = max(REPETITIONS.values())
         total = sum(len(plan_round(r)) for r in range(rounds))
         log(f"bench: {total} synths in {rounds} interleaved rounds, N = {', '.join(map(str, NS))}; budget {budget:.0f} s; load {load_before}")
@@ -558,8 +572,8 @@ def measure(budget: float) -> Results:
         # Untimed: they also warm the page cache for the timed runs.
         log(f"bench: where the jsii round trips come from (traced, not timed): N = 1 and N = {TRACE_N + 1}")
         for variant in ("ours", "acr"):
-            one = synth_once(variant, 1, work / f"trace-{variant}-1", trace=True)
-            more = synth_once(variant, TRACE_N + 1, work / f"trace-{variant}-n", trace=True)
+            one = synth_once(variant, 1, work / f"trace-{variant}-1", trace=True, bytecode=bytecode)
+            more = synth_once(variant, TRACE_N + 1, work / f"trace-{variant}-n", trace=True, bytecode=bytecode)
             results.per_job_sites[variant] = {
                 site: (count - one.sites.get(site, 0)) / TRACE_N
                 for site, count in more.sites.items()
@@ -569,7 +583,7 @@ def measure(budget: float) -> Results:
 
         # Untimed: the capacity targets checked on the template itself, not only extrapolated.
         for variant, n in JOBS_PER_STACK.items():
-            sample = synth_once(variant, n, work / f"capacity-{variant}")
+            sample = synth_once(variant, n, work / f"capacity-{variant}", bytecode=bytecode)
             results.at_capacity_target[variant] = (n, sample.facts)
             found = limit_problems(sample.facts)
             log(f"bench: {variant} with {n} jobs: {sample.facts.resources} resources, {sample.facts.bytes:,} bytes: {'; '.join(found) or 'fits'}")
@@ -578,12 +592,15 @@ def measure(budget: float) -> Results:
         sources: dict[int, Path] = {}
         for n in NS:
             kept = work / f"source-{n}"
-            synth_once("ours", n, kept, keep=True)
+            synth_once("ours", n, kept, keep=True, bytecode=bytecode)
             sources[n] = work / f"source-{n}.json"
             written = json.loads((kept / f"{bench_app.STACK_NAME}.template.json").read_text())
             sources[n].write_text(json.dumps(bench_app.template_source(written)))
             shutil.rmtree(kept, ignore_errors=True)
         log(f"bench: the templates `{TEMPLATE}` includes, from `ours` at N = {', '.join(map(str, NS))}")
+        for variant in (FLOOR, *TIMED_VARIANTS):
+            synth_once(variant, 1, work / f"warm-{variant}", source=sources[1] if variant == TEMPLATE else None, bytecode=bytecode)
+        log("bench: one untimed synth of each variant (compiled modules written, files cached)")
 
         log(f"bench: handler import time, {IMPORT_RUNS} fresh processes each, interleaved")
         results.handler_pycache = False  # the asset is built afresh and -B writes no bytecode, as in Lambda
@@ -616,7 +633,8 @@ def measure(budget: float) -> Results:
                     break
                 outdir = work / f"{variant}-{n}-{round_index}"
                 keep = variant.startswith("ours") and not results.asset
-                sample = synth_once(variant, n, outdir, keep=keep, source=sources[n] if variant == TEMPLATE else None)
+                source = sources[n] if variant == TEMPLATE else None
+                sample = synth_once(variant, n, outdir, keep=keep, source=source, bytecode=bytecode)
                 if keep:
                     results.asset = asset_size(outdir)
                     shutil.rmtree(outdir, ignore_errors=True)
@@ -850,7 +868,9 @@ def render(results: Results, info: dict[str, str], date: str) -> str:
     w(f"- Rounds interleave the variants: each round runs the floor, then at each N the {len(TIMED_VARIANTS)} other variants, in an")
     planned = ", ".join(f"{r} at N = {n}" for n, r in REPETITIONS.items())
     w(f"  order rotated every round. Rounds planned: {planned} (the floor runs in every round); figures are")
-    w("  medians. One uncounted warm-up synth runs first. **Above floor** = median − the floor's median.")
+    w("  medians. One uncounted synth of each variant runs first. **Above floor** = median − the floor's median.")
+    w("- Every synth reads compiled Python modules (`PYTHONPYCACHEPREFIX`, a cache the uncounted synths write), as")
+    w("  from an installed package: pip compiles a wheel's modules when it installs it.")
     if results.skipped:
         w(f"- The time budget dropped these synths (runs columns show what ran): {', '.join(results.skipped)}.")
     changed = drift(results)
