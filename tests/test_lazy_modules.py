@@ -69,3 +69,20 @@ print(json.dumps({{"kinds": kinds, "declared": rag._declared(kb) is kb, "user": 
         "aws_cdk.cloudformation_include.CfnInclude",
     ]
     assert found["declared"] and found["user"]
+
+
+def test_the_stand_in_answers_copies_and_introspection_without_importing():
+    # given the stand-in for a module nobody imported yet (a fresh interpreter)
+    found = run("""
+import copy, json, pickle, sys
+from bedrock_evaluation import rag
+stand_in = rag.bedrock
+copied = copy.copy(stand_in)
+restored = pickle.loads(pickle.dumps(stand_in))
+wrapped = hasattr(stand_in, "__wrapped__")
+loaded = "aws_cdk.aws_bedrock" in sys.modules
+print(json.dumps({"wrapped": wrapped, "loaded": loaded,
+                  "copy": copied.CfnKnowledgeBase.__name__, "pickle": restored.CfnKnowledgeBase.__name__}))
+""")
+    # then copying, pickling and dunder lookups neither recurse nor import; the copies still work
+    assert found == {"wrapped": False, "loaded": False, "copy": "CfnKnowledgeBase", "pickle": "CfnKnowledgeBase"}
