@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bedrock_evaluation.template_references import named_logical_ids
+
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 PSEUDO = {
@@ -198,28 +200,10 @@ def dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
     and Fn::Sub name, and its DependsOn."""
     resources = template["Resources"]
 
-    def named(value: Any) -> set[str]:
-        if isinstance(value, dict):
-            found: set[str] = set()
-            if isinstance(value.get("Ref"), str) and value["Ref"] in resources:
-                found.add(value["Ref"])
-            att = value.get("Fn::GetAtt")
-            logical = att[0] if isinstance(att, list) else att.split(".")[0] if isinstance(att, str) else None
-            if logical in resources:
-                found.add(logical)
-            sub = value.get("Fn::Sub")
-            text = sub[0] if isinstance(sub, list) else sub
-            if isinstance(text, str):
-                found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)} & set(resources)
-            return found | {n for v in value.values() for n in named(v)}
-        if isinstance(value, list):
-            return {n for v in value for n in named(v)}
-        return set()
-
     graph: dict[str, set[str]] = {}
     for logical_id, resource in resources.items():
         depends_on = resource.get("DependsOn", [])
-        graph[logical_id] = named(resource.get("Properties", {})) | set([depends_on] if isinstance(depends_on, str) else depends_on)
+        graph[logical_id] = (named_logical_ids(resource.get("Properties", {})) & set(resources)) | set([depends_on] if isinstance(depends_on, str) else depends_on)
     return graph
 
 

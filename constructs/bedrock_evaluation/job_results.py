@@ -29,6 +29,7 @@ from .grants import grant
 from .provider import EvaluationJobProvider, attribute_of
 from .quality_gate import JobWait, QualityGate
 from .request_view import JobKind, RequestView
+from .template_references import named_logical_ids
 from .tokens import is_unresolved
 
 # After a long wait's condition is signalled the job has ended and the results resource only reads;
@@ -210,7 +211,7 @@ def _referenced_properties(stack: Stack, resolved: object) -> dict[str, object]:
     """Logical id -> resolved properties of the stack's resources `resolved` references, transitively."""
     resources: dict[str, CfnResource] | None = None
     found: dict[str, object] = {}
-    pending = _references(resolved)
+    pending = named_logical_ids(resolved, every_form=False)
     while pending:
         logical_id = pending.pop()
         if logical_id in found:
@@ -224,24 +225,7 @@ def _referenced_properties(stack: Stack, resolved: object) -> dict[str, object]:
         referenced = resources.get(logical_id)
         properties = stack.resolve(referenced._cfn_properties) if referenced is not None else None  # noqa: SLF001 (what the template will hold)
         found[logical_id] = properties
-        pending |= _references(properties) - set(found)
+        pending |= named_logical_ids(properties, every_form=False) - set(found)
     return found
 
 
-def _references(value: object) -> set[str]:
-    """The logical ids a resolved value names with Ref or Fn::GetAtt (pseudo parameters aside)."""
-    names: set[str] = set()
-    stack: list[object] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, Mapping):
-            ref = item.get("Ref")
-            if isinstance(ref, str) and not ref.startswith("AWS::"):
-                names.add(ref)
-            attribute = item.get("Fn::GetAtt")
-            if isinstance(attribute, list) and attribute and isinstance(attribute[0], str):
-                names.add(attribute[0])
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return names

@@ -16,7 +16,6 @@ handler serves also waits for the handler's role itself when its statements are 
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from .policies import (
     rendered,
 )
 from .scopes import aspect_per_stack, cfn_resource_of, path_of
+from .template_references import named_logical_ids
 
 _BY_STACK: weakref.WeakKeyDictionary[Stack, LateProperties] = weakref.WeakKeyDictionary()
 
@@ -201,7 +201,7 @@ class LateProperties:
         named: set[str] = set()
         for key in self._stack.node.find_all():  # one call to Node, however many constructs
             if isinstance(key, kms.CfnKey | kms.CfnReplicaKey):
-                named |= _named_resources(Stack.of(key).resolve(key.key_policy))
+                named |= named_logical_ids(Stack.of(key).resolve(key.key_policy))
         return named
 
     @staticmethod
@@ -243,27 +243,6 @@ class LateProperties:
 def _overflow_policies(role: iam.Role) -> list[iam.ManagedPolicy]:
     """The managed policies CDK made of the role's DefaultPolicy where it outgrew the role's inline size."""
     return [cast(iam.ManagedPolicy, child) for child in role.node.children if child.node.id.startswith("OverflowPolicy")]
-
-
-def _named_resources(value: object) -> set[str]:
-    """The logical ids a resolved value names: in a Ref (not of a pseudo parameter), an Fn::GetAtt or an Fn::Sub."""
-    if isinstance(value, dict):
-        named: set[str] = set()
-        if isinstance(value.get("Ref"), str) and not value["Ref"].startswith("AWS::"):
-            named.add(value["Ref"])
-        att = value.get("Fn::GetAtt")
-        if isinstance(att, list) and att and isinstance(att[0], str):
-            named.add(att[0])
-        elif isinstance(att, str):  # the short form, "Logical.Attribute"
-            named.add(att.split(".")[0])
-        sub = value.get("Fn::Sub")
-        text = sub[0] if isinstance(sub, list) and sub else sub
-        if isinstance(text, str):
-            named |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text) if not name.startswith("AWS::")}
-        return named.union(*(_named_resources(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(_named_resources(v) for v in value))
-    return set()
 
 
 def _pairs(statements: Sequence[Statement]) -> set[tuple[str, str]]:
