@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bedrock_evaluation.handler_asset import build_asset, service_model_dir
+from bedrock_evaluation.handler_asset import build_asset
+from bedrock_evaluation.service_model import service_model_dir
 
 # Run inside the asset: import the handler the way Lambda does, then say what got loaded.
 PROBE = """
@@ -108,7 +109,7 @@ def test_synth_checks_requests_against_the_model_the_asset_bundles(tmp_path: Pat
         # when synth reads the model it checks CreateEvaluationJob against
         model = service_model.service_model("bedrock")
         # then it is botocore's own newest model, the one the handler asset carries
-        # (handler_asset.service_model_dir), not the user's
+        # (service_model.service_model_dir, which build_asset copies), not the user's
         bundled = service_model_dir("bedrock")
         assert model.api_version == bundled.name
         assert "CreateEvaluationJob" in model.operation_names

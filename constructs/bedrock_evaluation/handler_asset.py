@@ -17,10 +17,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import botocore
 from aws_cdk import aws_lambda as lambda_
 
 from . import contract, results
+from .service_model import service_model_dir
 
 PACKAGE = "bedrock_evaluation"
 CONTRACT_ONLY = "Only what this handler shares with the bedrock_evaluation package: the contract, and the reader of evaluation results."
@@ -43,13 +43,6 @@ def handler_source_dir() -> Path:
         if (candidate / "index.py").is_file():
             return candidate
     raise FileNotFoundError(f"the evaluation job handler is missing: looked in {here / '_lambda'} and the checkout")
-
-
-def service_model_dir(service: str) -> Path:
-    """botocore/data/<service>/<api-version> of the installed botocore (the newest version)."""
-    root = Path(botocore.__file__).parent / "data" / service
-    versions = sorted(p for p in root.iterdir() if p.is_dir())
-    return versions[-1]
 
 
 def build_asset(output_dir: Path) -> None:

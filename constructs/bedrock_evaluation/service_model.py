@@ -8,6 +8,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from botocore.loaders import Loader
@@ -28,14 +29,22 @@ S3 bucket name (S3 user guide, "General purpose bucket naming rules"), which is 
 token usually is (the evaluation bucket's name, known only at deploy time)."""
 
 
+def service_model_dir(service: str) -> Path:
+    """botocore/data/<service>/<api-version> of the installed botocore (the newest version): the
+    model synth checks requests against, and the one the handler asset bundles."""
+    root = Path(Loader.BUILTIN_DATA_PATH) / service
+    versions = sorted(p for p in root.iterdir() if p.is_dir())
+    return versions[-1]
+
+
 @cache
 def service_model(service: str) -> ServiceModel:
-    """A service's newest model in the installed botocore's own data: the model the handler asset
-    bundles (``handler_asset.service_model_dir``), so synth checks a request as the deployed handler
-    sends it. Read by botocore's loader alone: a session would also read ``~/.aws/models`` and
-    ``AWS_DATA_PATH``, and costs about twice as much to import and build."""
+    """A service's model from ``service_model_dir``, so synth checks a request as the deployed
+    handler sends it. Read by botocore's loader alone: a session would also read ``~/.aws/models``
+    and ``AWS_DATA_PATH``, and costs about twice as much to import and build."""
     loader = Loader(extra_search_paths=[Loader.BUILTIN_DATA_PATH], include_default_search_paths=False)
-    return ServiceModel(loader.load_service_model(service, "service-2"), service_name=service)
+    version = service_model_dir(service).name
+    return ServiceModel(loader.load_service_model(service, "service-2", api_version=version), service_name=service)
 
 
 @cache
